@@ -1,0 +1,63 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { APP_FILTER, APP_INTERCEPTOR, APP_PIPE } from '@nestjs/core';
+import { ClsModule } from 'nestjs-cls';
+import { LoggerModule } from 'nestjs-pino';
+import pino from 'pino';
+import { AuthModule } from './auth/auth.module';
+import { WireExceptionFilter } from './common/exception.filter';
+import { WireInterceptor } from './common/wire.interceptor';
+import { WirePipe } from './common/wire.pipe';
+import { APP_CONFIG, AppConfig } from './config/app-config';
+import { DatabaseModule } from './database/database.module';
+import { TenantTransactionInterceptor } from './database/tenant-transaction.interceptor';
+import { DirectoryModule } from './directory/directory.module';
+import { HealthController } from './health/health.controller';
+
+@Module({})
+export class AppModule {
+  static forRoot(config: AppConfig): DynamicModule {
+    return {
+      module: AppModule,
+      global: true,
+      imports: [
+        ClsModule.forRoot({ global: true }),
+        LoggerModule.forRoot({
+          pinoHttp: {
+            level: config.logLevel,
+            // Synchronous stdout: lines stay in order with the start-up banner and survive a crash.
+            stream: pino.destination({ dest: 1, sync: true }),
+            autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' },
+            genReqId: (req) => (req as { id?: string }).id ?? '', // set by Fastify (app.factory.ts)
+            redact: [
+              'req.headers.authorization',
+              'req.headers["x-api-key"]',
+              'req.headers["x-platform-key"]',
+            ],
+            serializers: {
+              req: (req: { id: string; method: string; url: string }) => ({
+                id: req.id,
+                method: req.method,
+                url: req.url,
+              }),
+              res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+            },
+          },
+          forRoutes: [{ path: '{*path}', method: 0 /* RequestMethod.ALL */ }],
+        }),
+        DatabaseModule,
+        AuthModule,
+        DirectoryModule,
+      ],
+      controllers: [HealthController],
+      providers: [
+        { provide: APP_CONFIG, useValue: config },
+        { provide: APP_PIPE, useClass: WirePipe },
+        { provide: APP_FILTER, useClass: WireExceptionFilter },
+        // Order matters: the outer one serialises what the inner one committed.
+        { provide: APP_INTERCEPTOR, useClass: WireInterceptor },
+        { provide: APP_INTERCEPTOR, useClass: TenantTransactionInterceptor },
+      ],
+      exports: [APP_CONFIG],
+    };
+  }
+}

@@ -1,0 +1,51 @@
+import { UseGuards, applyDecorators } from '@nestjs/common';
+import {
+  ApiBearerAuth,
+  ApiForbiddenResponse,
+  ApiSecurity,
+  ApiUnauthorizedResponse,
+} from '@nestjs/swagger';
+import {
+  AllowCustomerAdmins,
+  DashboardAuthGuard,
+  InternalProxyKeyGuard,
+  PlatformKeyGuard,
+  TenantAdminGuard,
+} from './guards';
+
+export const SECURITY = {
+  bearer: 'bearer',
+  apiKey: 'api_key',
+  proxyKey: 'proxy_key',
+  platform: 'platform_key',
+};
+
+const errors = () =>
+  applyDecorators(
+    ApiUnauthorizedResponse({ description: 'Missing or invalid credential' }),
+    ApiForbiddenResponse({ description: 'Valid credential without the right' }),
+  );
+
+/**
+ * Dashboard routes (JWT or X-Api-Key).
+ * - 'any': any principal of the tenant;
+ * - 'admin': role admin, customer admins included (the service confines them to their customer);
+ * - 'tenant-admin': role admin with no customer.
+ */
+export function DashboardAuth(access: 'any' | 'admin' | 'tenant-admin') {
+  const guards = access === 'any' ? [DashboardAuthGuard] : [DashboardAuthGuard, TenantAdminGuard];
+  return applyDecorators(
+    UseGuards(...guards),
+    ...(access === 'admin' ? [AllowCustomerAdmins()] : []),
+    ApiBearerAuth(SECURITY.bearer),
+    ApiSecurity(SECURITY.apiKey),
+    errors(),
+  );
+}
+
+/** Agent runtime routes: the proxy key of the instance in the path. */
+export const InternalAuth = () =>
+  applyDecorators(UseGuards(InternalProxyKeyGuard), ApiBearerAuth(SECURITY.proxyKey), errors());
+
+export const PlatformAuth = () =>
+  applyDecorators(UseGuards(PlatformKeyGuard), ApiSecurity(SECURITY.platform), errors());

@@ -1,0 +1,20 @@
+import { Global, Module } from '@nestjs/common';
+import { PassportModule } from '@nestjs/passport';
+import { CredentialStore } from './credential.store';
+import {
+  DashboardAuthGuard,
+  InternalProxyKeyGuard,
+  PlatformKeyGuard,
+  TenantAdminGuard,
+} from './guards';
+import { JwtStrategy } from './jwt.strategy';
+
+const guards = [DashboardAuthGuard, InternalProxyKeyGuard, TenantAdminGuard, PlatformKeyGuard];
+
+@Global()
+@Module({
+  imports: [PassportModule],
+  providers: [JwtStrategy, CredentialStore, ...guards],
+  exports: [CredentialStore, ...guards],
+})
+export class AuthModule {}

@@ -1,0 +1,103 @@
+import {
+  CanActivate,
+  ExecutionContext,
+  Inject,
+  Injectable,
+  NotFoundException,
+  SetMetadata,
+} from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { AuthGuard } from '@nestjs/passport';
+import type { FastifyRequest } from 'fastify';
+import { forbidden, unauthorized } from '../common/errors';
+import { APP_CONFIG, AppConfig } from '../config/app-config';
+import { CredentialStore } from './credential.store';
+import { secretsEqual } from './keys';
+import { Principal, requestPrincipal } from './principal';
+
+type Request = FastifyRequest & { user?: Principal; params: Record<string, string | undefined> };
+
+function header(request: Request, name: string): string | null {
+  const value = request.headers[name];
+  return typeof value === 'string' && value.length > 0 ? value : null;
+}
+
+/** Dashboard callers: `X-Api-Key` when present, otherwise a JWT (passport-jwt). */
+@Injectable()
+export class DashboardAuthGuard extends AuthGuard('jwt') {
+  constructor(private readonly credentials: CredentialStore) {
+    super();
+  }
+
+  override async canActivate(context: ExecutionContext): Promise<boolean> {
+    const request = context.switchToHttp().getRequest<Request>();
+    const apiKey = header(request, 'x-api-key');
+    if (apiKey) {
+      request.user = await this.credentials.apiKeyPrincipal(apiKey);
+      return true;
+    }
+    if (!header(request, 'authorization')) throw unauthorized('Not authenticated');
+    return (await super.canActivate(context)) as boolean;
+  }
+
+  override handleRequest<T>(error: unknown, user: T | false): T {
+    if (error || !user) throw unauthorized('Invalid or expired token');
+    return user;
+  }
+}
+
+/** `/internal/v1/instances/{instance_id}/…`: the proxy key must belong to that very instance. */
+@Injectable()
+export class InternalProxyKeyGuard implements CanActivate {
+  constructor(private readonly credentials: CredentialStore) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    const request = context.switchToHttp().getRequest<Request>();
+    const match = /^Bearer\s+(\S+)$/i.exec(header(request, 'authorization') ?? '');
+    if (!match) throw unauthorized('Not authenticated');
+    const principal = await this.credentials.proxyKeyPrincipal(match[1]);
+    if (principal.instanceId !== request.params.instance_id?.toLowerCase()) {
+      throw forbidden('This proxy key belongs to another instance');
+    }
+    request.user = principal;
+    return true;
+  }
+}
+
+const CUSTOMER_ADMINS = 'hydracore:customer-admins';
+/** Lets customer admins through TenantAdminGuard; the service then confines them. */
+export const AllowCustomerAdmins = () => SetMetadata(CUSTOMER_ADMINS, true);
+
+/** Role admin. Customer admins only where the route allows them (DESIGN.md §2). */
+@Injectable()
+export class TenantAdminGuard implements CanActivate {
+  constructor(private readonly reflector: Reflector) {}
+
+  canActivate(context: ExecutionContext): boolean {
+    const principal = requestPrincipal(context);
+    if (!principal) throw unauthorized();
+    if (principal.kind === 'instance' || principal.role !== 'admin')
+      throw forbidden('Admin role required');
+    const customerAdmins = this.reflector.getAllAndOverride<boolean>(CUSTOMER_ADMINS, [
+      context.getHandler(),
+      context.getClass(),
+    ]);
+    if (principal.customerId !== null && !customerAdmins)
+      throw forbidden('Tenant admin role required');
+    return true;
+  }
+}
+
+/** `/platform/v1`: X-Platform-Key; the routes do not exist when PLATFORM_API_KEY is unset. */
+@Injectable()
+export class PlatformKeyGuard implements CanActivate {
+  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {}
+
+  canActivate(context: ExecutionContext): boolean {
+    if (!this.config.platformApiKey) throw new NotFoundException('Not Found');
+    const given = header(context.switchToHttp().getRequest<Request>(), 'x-platform-key');
+    if (!given || !secretsEqual(given, this.config.platformApiKey))
+      throw unauthorized('Invalid platform key');
+    return true;
+  }
+}

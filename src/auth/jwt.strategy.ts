@@ -1,0 +1,68 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { PassportStrategy } from '@nestjs/passport';
+import { isUUID } from 'class-validator';
+import { passportJwtSecret } from 'jwks-rsa';
+import { ExtractJwt, Strategy, StrategyOptionsWithoutRequest } from 'passport-jwt';
+import { APP_CONFIG, AppConfig } from '../config/app-config';
+import { ROLES, Role } from '../directory/directory.entities';
+import { Principal } from './principal';
+
+function strategyOptions(config: AppConfig): StrategyOptionsWithoutRequest {
+  const common = {
+    jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken(),
+    ignoreExpiration: false,
+    issuer: config.jwt.issuer ?? undefined,
+    audience: config.jwt.audience ?? undefined,
+  };
+  // One family of algorithms per deployment: `alg: none` and HS/RS confusion never verify.
+  if (config.jwt.jwksUrl) {
+    return {
+      ...common,
+      algorithms: ['RS256', 'ES256'],
+      secretOrKeyProvider: passportJwtSecret({
+        jwksUri: config.jwt.jwksUrl,
+        cache: true,
+        rateLimit: true,
+        jwksRequestsPerMinute: 10,
+      }),
+    };
+  }
+  return { ...common, algorithms: ['HS256'], secretOrKey: config.jwt.secret ?? '' };
+}
+
+interface Claims {
+  sub?: unknown;
+  exp?: unknown;
+  tenant_id?: unknown;
+  customer_id?: unknown;
+  role?: unknown;
+}
+
+/** Signature, expiry, issuer and audience are checked by passport-jwt; the claims here. */
+@Injectable()
+export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
+  constructor(@Inject(APP_CONFIG) config: AppConfig) {
+    super(strategyOptions(config));
+  }
+
+  validate(claims: Claims): Principal | false {
+    const { sub, exp, tenant_id: tenantId, customer_id: customerId, role } = claims;
+    if (typeof exp !== 'number') return false;
+    if (typeof tenantId !== 'string' || !isUUID(tenantId)) return false;
+    if (
+      customerId !== undefined &&
+      customerId !== null &&
+      !(typeof customerId === 'string' && isUUID(customerId))
+    ) {
+      return false;
+    }
+    if (!ROLES.includes(role as Role)) return false;
+    return {
+      kind: 'user',
+      tenantId: tenantId.toLowerCase(),
+      customerId: typeof customerId === 'string' ? customerId.toLowerCase() : null,
+      role: role as Role,
+      subject: typeof sub === 'string' ? sub : '',
+    };
+  }
+}

@@ -1,0 +1,59 @@
+/**
+ * Typed errors. Services throw these; the exception filter turns them into the wire format.
+ * The status for each kind is decided in exactly one place (statusOf), never from message text.
+ */
+export type ErrorKind =
+  'unauthorized' | 'forbidden' | 'not_found' | 'conflict' | 'gone' | 'unavailable';
+
+export class DomainError extends Error {
+  constructor(
+    readonly kind: ErrorKind,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export const notFound = (what: string) => new DomainError('not_found', `${what} not found`);
+export const forbidden = (message = 'Not allowed') => new DomainError('forbidden', message);
+export const conflict = (message: string) => new DomainError('conflict', message);
+export const unauthorized = (message = 'Not authenticated') =>
+  new DomainError('unauthorized', message);
+
+export function statusOf(kind: ErrorKind): number {
+  switch (kind) {
+    case 'unauthorized':
+      return 401;
+    case 'forbidden':
+      return 403;
+    case 'not_found':
+      return 404;
+    case 'conflict':
+      return 409;
+    case 'gone':
+      return 410;
+    case 'unavailable':
+      return 503;
+    default: {
+      const unreachable: never = kind;
+      throw new Error(`unmapped error kind ${String(unreachable)}`);
+    }
+  }
+}
+
+/** One entry of a 422 `detail` list, in the shape the existing clients parse. */
+export interface FieldError {
+  loc: (string | number)[];
+  msg: string;
+  type: string;
+}
+
+export class RequestValidationError extends Error {
+  constructor(readonly errors: FieldError[]) {
+    super('Request validation failed');
+  }
+
+  static at(loc: (string | number)[], msg: string, type = 'value_error'): RequestValidationError {
+    return new RequestValidationError([{ loc, msg, type }]);
+  }
+}

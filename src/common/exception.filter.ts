@@ -1,0 +1,68 @@
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
+import { DomainError, FieldError, RequestValidationError, statusOf } from './errors';
+
+interface ErrorResponse {
+  status: number;
+  detail: string | FieldError[];
+}
+
+const CONNECTION_ERRORS = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  '57P01',
+  '57P03',
+  '08006',
+  '08001',
+]);
+
+/**
+ * Every error leaves as {"detail": …}: a list for 422, a sentence otherwise. Unknown errors are
+ * logged with the request id and answered with a bare 500: no stack, no SQL.
+ */
+@Catch()
+export class WireExceptionFilter implements ExceptionFilter {
+  private readonly logger = new Logger('Errors');
+
+  catch(error: unknown, host: ArgumentsHost): void {
+    const reply = host.switchToHttp().getResponse<FastifyReply>();
+    const response = this.describe(error);
+    if (response.status === 401) reply.header('WWW-Authenticate', 'Bearer');
+    void reply.status(response.status).send({ detail: response.detail });
+  }
+
+  private describe(error: unknown): ErrorResponse {
+    if (error instanceof RequestValidationError) return { status: 422, detail: error.errors };
+    if (error instanceof DomainError)
+      return { status: statusOf(error.kind), detail: error.message };
+    if (error instanceof HttpException) {
+      const status = error.getStatus();
+      return { status, detail: FASTIFY_MESSAGES[status] ?? httpMessage(error) };
+    }
+    const code = (error as { code?: unknown } | null)?.code;
+    if (typeof code === 'string' && CONNECTION_ERRORS.has(code)) {
+      this.logger.warn({ code }, 'database unavailable');
+      return { status: 503, detail: 'Service temporarily unavailable' };
+    }
+    this.logger.error(error instanceof Error ? error : { error }, 'unhandled error');
+    return { status: 500, detail: 'Internal server error' };
+  }
+}
+
+function httpMessage(error: HttpException): string {
+  const body = error.getResponse();
+  if (typeof body === 'string') return body;
+  const message = (body as { message?: unknown }).message;
+  if (typeof message === 'string') return message;
+  return error.message;
+}
+
+/**
+ * Fastify's own refusals reach filters as HttpExceptions (Nest maps them by status), so only
+ * their message needs our wording.
+ */
+const FASTIFY_MESSAGES: Record<number, string> = {
+  413: 'Request body too large (limit 1 MiB)',
+  415: 'Unsupported media type: send application/json',
+};

@@ -1,0 +1,86 @@
+import { ArgumentMetadata, Injectable, PipeTransform } from '@nestjs/common';
+import { ValidationError, validateSync } from 'class-validator';
+import { FieldError, RequestValidationError } from './errors';
+import { fromWire, isWireClass, wireProps } from './wire';
+
+/** class-validator constraint → the error `type` the existing (FastAPI-era) clients know. */
+const TYPES: Record<string, string> = {
+  isString: 'string_type',
+  isUuid: 'uuid_parsing',
+  isUUID: 'uuid_parsing',
+  maxLength: 'string_too_long',
+  minLength: 'string_too_short',
+  isIn: 'enum',
+  isEnum: 'enum',
+  isInt: 'int_type',
+  min: 'greater_than_equal',
+  max: 'less_than_equal',
+  isBoolean: 'bool_type',
+  isObject: 'dict_type',
+  isArray: 'list_type',
+  arrayMinSize: 'too_short',
+  arrayMaxSize: 'too_long',
+  isEmail: 'value_error',
+  isIso8601: 'datetime_parsing',
+  isISO8601: 'datetime_parsing',
+  nestedValidation: 'model_type',
+};
+
+/**
+ * Global pipe for bodies and query strings declared as wire classes: maps snake_case to
+ * camelCase, drops unknown fields, validates, and raises one 422 entry per failing field.
+ */
+@Injectable()
+export class WirePipe implements PipeTransform {
+  transform(value: unknown, meta: ArgumentMetadata): unknown {
+    if ((meta.type !== 'body' && meta.type !== 'query') || !isWireClass(meta.metatype)) {
+      return value;
+    }
+    const source = meta.type;
+    const plain = value === undefined || value === null ? {} : value;
+    if (typeof plain !== 'object' || Array.isArray(plain)) {
+      throw RequestValidationError.at(
+        [source],
+        'Input should be a valid dictionary or object',
+        'model_attributes_type',
+      );
+    }
+    const instance = fromWire(meta.metatype, plain as Record<string, unknown>, source);
+    const errors = validateSync(instance, { stopAtFirstError: true, forbidUnknownValues: false });
+    if (errors.length > 0) throw new RequestValidationError(flatten(errors, [source]));
+    return instance;
+  }
+}
+
+function flatten(errors: ValidationError[], prefix: (string | number)[]): FieldError[] {
+  const out: FieldError[] = [];
+  for (const error of errors) {
+    const prop = wireProps((error.target?.constructor ?? Object) as new () => object).find(
+      (p) => p.key === error.property,
+    );
+    const segment = prop
+      ? prop.wire
+      : /^\d+$/.test(error.property)
+        ? Number(error.property)
+        : error.property;
+    const loc = [...prefix, segment];
+    if (error.children && error.children.length > 0) {
+      out.push(...flatten(error.children, loc));
+      continue;
+    }
+    if (error.value === undefined && prop && !prop.optional) {
+      out.push({ loc, msg: 'Field required', type: 'missing' });
+      continue;
+    }
+    const [constraint, message] = Object.entries(error.constraints ?? {})[0] ?? [
+      '',
+      'Invalid value',
+    ];
+    out.push({
+      loc,
+      msg: prop ? message.replace(error.property, prop.wire) : message,
+      type: TYPES[constraint] ?? 'value_error',
+    });
+  }
+  return out;
+}

@@ -1,0 +1,130 @@
+/**
+ * Typed configuration, validated once at start-up. Every variable is documented in .env.example.
+ * A bad value raises ConfigError whose message is the single line printed before exiting.
+ */
+export class ConfigError extends Error {}
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+const LOG_LEVELS: readonly LogLevel[] = [
+  'fatal',
+  'error',
+  'warn',
+  'info',
+  'debug',
+  'trace',
+  'silent',
+];
+
+export interface AppConfig {
+  port: number;
+  databaseUrl: string;
+  dbPoolSize: number;
+  jwt: {
+    secret: string | null;
+    jwksUrl: string | null;
+    issuer: string | null;
+    audience: string | null;
+  };
+  platformApiKey: string | null;
+  /** 32 raw bytes for AES-256-GCM. */
+  encryptionKey: Buffer;
+  replayWebhookUrl: string | null;
+  replayWebhookSecret: string | null;
+  logLevel: LogLevel;
+}
+
+/** Injection token: AppConfig is an interface, so Nest needs a token to resolve it. */
+export const APP_CONFIG = Symbol('APP_CONFIG');
+
+type Env = Record<string, string | undefined>;
+
+function optional(env: Env, name: string): string | null {
+  const value = env[name]?.trim();
+  return value ? value : null;
+}
+
+function required(env: Env, name: string, why = ''): string {
+  const value = optional(env, name);
+  if (value === null) throw new ConfigError(`${name} is required${why ? ` ${why}` : ''}`);
+  return value;
+}
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = optional(env, name);
+  if (raw === null) return fallback;
+  const value = Number(raw);
+  if (!/^\d+$/.test(raw) || value < min || value > max) {
+    throw new ConfigError(`${name} must be an integer between ${min} and ${max}, got "${raw}"`);
+  }
+  return value;
+}
+
+function url(env: Env, name: string, protocols: string[]): string | null {
+  const raw = optional(env, name);
+  if (raw === null) return null;
+  let parsed: URL;
+  try {
+    parsed = new URL(raw);
+  } catch {
+    throw new ConfigError(`${name} must be a URL`);
+  }
+  if (!protocols.includes(parsed.protocol)) {
+    throw new ConfigError(`${name} must use one of ${protocols.join(', ')}`);
+  }
+  return raw;
+}
+
+function encryptionKey(raw: string): Buffer {
+  const key = /^[0-9a-fA-F]{64}$/.test(raw) ? Buffer.from(raw, 'hex') : Buffer.from(raw, 'base64');
+  if (key.length !== 32) {
+    throw new ConfigError('ENCRYPTION_KEY must be 32 bytes, as 64 hex characters or base64');
+  }
+  return key;
+}
+
+/** Validates the environment. DATABASE_URL must already be resolved (embedded mode fills it in). */
+export function loadConfig(env: Env): AppConfig {
+  const databaseUrl = url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']);
+  if (databaseUrl === null) throw new ConfigError('DATABASE_URL is required');
+
+  const jwksUrl = url(env, 'JWT_JWKS_URL', ['https:', 'http:']);
+  const secret = jwksUrl
+    ? optional(env, 'JWT_SECRET')
+    : required(env, 'JWT_SECRET', 'unless JWT_JWKS_URL is set');
+  if (secret !== null && secret.length < 32) {
+    throw new ConfigError('JWT_SECRET must be at least 32 characters');
+  }
+
+  const platformApiKey = optional(env, 'PLATFORM_API_KEY');
+  if (platformApiKey !== null && platformApiKey.length < 24) {
+    throw new ConfigError('PLATFORM_API_KEY must be at least 24 characters');
+  }
+
+  const replayWebhookUrl = url(env, 'REPLAY_WEBHOOK_URL', ['https:', 'http:']);
+  const replayWebhookSecret = optional(env, 'REPLAY_WEBHOOK_SECRET');
+  if (replayWebhookUrl !== null && replayWebhookSecret === null) {
+    throw new ConfigError('REPLAY_WEBHOOK_SECRET is required when REPLAY_WEBHOOK_URL is set');
+  }
+
+  const logLevel = (optional(env, 'LOG_LEVEL') ?? 'info') as LogLevel;
+  if (!LOG_LEVELS.includes(logLevel)) {
+    throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`);
+  }
+
+  return {
+    port: integer(env, 'PORT', 8000, 0, 65535),
+    databaseUrl,
+    dbPoolSize: integer(env, 'DB_POOL_SIZE', 10, 1, 200),
+    jwt: {
+      secret,
+      jwksUrl,
+      issuer: optional(env, 'JWT_ISSUER'),
+      audience: optional(env, 'JWT_AUDIENCE'),
+    },
+    platformApiKey,
+    encryptionKey: encryptionKey(required(env, 'ENCRYPTION_KEY')),
+    replayWebhookUrl,
+    replayWebhookSecret,
+    logLevel,
+  };
+}

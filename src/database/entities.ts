@@ -1,0 +1,11 @@
+import {
+  ApiKey,
+  Customer,
+  Instance,
+  Person,
+  ProxyKey,
+  Tenant,
+} from '../directory/directory.entities';
+
+/** Every entity, listed rather than globbed so ts-jest, ts-node and dist all load the same set. */
+export const ENTITIES = [Tenant, Customer, Person, Instance, ProxyKey, ApiKey];

@@ -1,0 +1,77 @@
+import { Injectable } from '@nestjs/common';
+import { ClsService } from 'nestjs-cls';
+import { DataSource, EntityManager, QueryRunner } from 'typeorm';
+
+const MANAGER = 'hydracore:tenant-manager';
+
+/**
+ * Requests run as hydracore_app inside one transaction whose app.tenant_id is set right after
+ * BEGIN. Both settings are transaction-local, so a pooled connection carries nothing to its
+ * next user, whatever happens.
+ */
+const ENTER_TENANT = `SELECT set_config('app.tenant_id', $1, true), set_config('role', 'hydracore_app', true)`;
+
+/**
+ * The only door to tenant data. Repositories read `manager`, which exists only inside a tenant
+ * transaction; outside one it throws instead of quietly falling back to the pool.
+ */
+@Injectable()
+export class TenantDb {
+  constructor(
+    private readonly cls: ClsService,
+    private readonly dataSource: DataSource,
+  ) {}
+
+  get manager(): EntityManager {
+    const manager = this.cls.isActive()
+      ? this.cls.get<EntityManager | undefined>(MANAGER)
+      : undefined;
+    if (!manager)
+      throw new Error('No tenant transaction in context: tenant data is read only inside one');
+    return manager;
+  }
+
+  /** Opens a transaction bound to `tenantId`; the caller must finish it with `end`. */
+  async begin(tenantId: string): Promise<QueryRunner> {
+    const runner = this.dataSource.createQueryRunner();
+    try {
+      await runner.connect();
+      await runner.startTransaction();
+      await runner.query(ENTER_TENANT, [tenantId]);
+    } catch (error) {
+      await runner.release();
+      throw error;
+    }
+    return runner;
+  }
+
+  async end(runner: QueryRunner, ok: boolean): Promise<void> {
+    try {
+      if (ok) await runner.commitTransaction();
+      else if (runner.isTransactionActive) await runner.rollbackTransaction();
+    } finally {
+      await runner.release();
+    }
+  }
+
+  /** Makes `runner`'s manager the current one for everything `work` calls. */
+  bind<T>(runner: QueryRunner, work: () => T): T {
+    return this.cls.run(() => {
+      this.cls.set(MANAGER, runner.manager);
+      return work();
+    });
+  }
+
+  /** A whole unit of work in one tenant transaction (guards, platform calls, background jobs). */
+  async run<T>(tenantId: string, work: (manager: EntityManager) => Promise<T>): Promise<T> {
+    const runner = await this.begin(tenantId);
+    let ok = false;
+    try {
+      const result = await this.bind(runner, () => work(runner.manager));
+      ok = true;
+      return result;
+    } finally {
+      await this.end(runner, ok);
+    }
+  }
+}

@@ -1,0 +1,40 @@
+import { CallHandler, ExecutionContext, Injectable, NestInterceptor } from '@nestjs/common';
+import { Observable, lastValueFrom } from 'rxjs';
+import { requestPrincipal } from '../auth/principal';
+import { TenantDb } from './tenant-db';
+
+/**
+ * Every request with a tenant principal runs in one transaction on one connection: committed
+ * when the handler succeeds, rolled back on any error, the connection released either way.
+ */
+@Injectable()
+export class TenantTransactionInterceptor implements NestInterceptor {
+  constructor(private readonly db: TenantDb) {}
+
+  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
+    const principal = requestPrincipal(context);
+    if (!principal) return next.handle();
+    return new Observable((subscriber) => {
+      const work = async () => {
+        const runner = await this.db.begin(principal.tenantId);
+        let ok = false;
+        try {
+          const result = await this.db.bind(runner, () =>
+            lastValueFrom(next.handle(), { defaultValue: undefined }),
+          );
+          ok = true;
+          return result;
+        } finally {
+          await this.db.end(runner, ok);
+        }
+      };
+      work().then(
+        (value) => {
+          subscriber.next(value);
+          subscriber.complete();
+        },
+        (error: unknown) => subscriber.error(error),
+      );
+    });
+  }
+}

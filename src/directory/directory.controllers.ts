@@ -1,0 +1,175 @@
+import { Body, Controller, Delete, Get, HttpCode, Post } from '@nestjs/common';
+import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { DashboardAuth, InternalAuth, PlatformAuth } from '../auth/auth.decorators';
+import { CurrentPrincipal, Principal } from '../auth/principal';
+import { listEnvelope } from '../common/list';
+import { UuidParam } from '../common/params';
+import {
+  CreateApiKeyDto,
+  CreateNamedDto,
+  CreatePersonDto,
+  IssuedApiKey,
+  IssuedProxyKey,
+} from './dto/directory.dto';
+import { ApiKey, Customer, Instance, Person, ProxyKey, Tenant } from './directory.entities';
+import { DirectoryService } from './directory.service';
+
+const CustomerList = listEnvelope(Customer, 'customers');
+const PersonList = listEnvelope(Person, 'persons');
+const InstanceList = listEnvelope(Instance, 'instances');
+const ProxyKeyList = listEnvelope(ProxyKey, 'proxy_keys');
+const ApiKeyList = listEnvelope(ApiKey, 'api_keys');
+
+@ApiTags('Platform')
+@Controller('platform/v1/tenants')
+@PlatformAuth()
+export class PlatformController {
+  constructor(private readonly directory: DirectoryService) {}
+
+  @Post()
+  @ApiOperation({ summary: 'Create Tenant' })
+  @ApiResponse({ status: 201, type: Tenant })
+  create(@Body() dto: CreateNamedDto): Promise<Tenant> {
+    return this.directory.createTenant(dto.name);
+  }
+}
+
+@ApiTags('Directory')
+@Controller('v1/customers')
+@DashboardAuth('tenant-admin')
+export class CustomersController {
+  constructor(private readonly directory: DirectoryService) {}
+
+  @Get()
+  @ApiOperation({ summary: 'List Customers' })
+  @ApiResponse({ status: 200, type: CustomerList })
+  async list(@CurrentPrincipal() p: Principal) {
+    return CustomerList.of(await this.directory.listCustomers(p.tenantId));
+  }
+
+  @Post()
+  @ApiOperation({ summary: 'Create Customer' })
+  @ApiResponse({ status: 201, type: Customer })
+  create(@CurrentPrincipal() p: Principal, @Body() dto: CreateNamedDto): Promise<Customer> {
+    return this.directory.createCustomer(p.tenantId, dto.name);
+  }
+
+  @Get(':customer_id')
+  @ApiOperation({ summary: 'Get Customer' })
+  @ApiResponse({ status: 200, type: Customer })
+  get(@CurrentPrincipal() p: Principal, @UuidParam('customer_id') id: string): Promise<Customer> {
+    return this.directory.getCustomer(p.tenantId, id);
+  }
+
+  @Get(':customer_id/persons')
+  @ApiOperation({ summary: 'List Persons' })
+  @ApiResponse({ status: 200, type: PersonList })
+  async persons(@CurrentPrincipal() p: Principal, @UuidParam('customer_id') id: string) {
+    return PersonList.of(await this.directory.listPersons(p.tenantId, id));
+  }
+
+  @Post(':customer_id/persons')
+  @ApiOperation({ summary: 'Create Person' })
+  @ApiResponse({ status: 201, type: Person })
+  createPerson(
+    @CurrentPrincipal() p: Principal,
+    @UuidParam('customer_id') id: string,
+    @Body() dto: CreatePersonDto,
+  ): Promise<Person> {
+    return this.directory.createPerson(p.tenantId, id, dto);
+  }
+}
+
+@ApiTags('Directory')
+@Controller('v1/instances')
+@DashboardAuth('tenant-admin')
+export class InstancesController {
+  constructor(private readonly directory: DirectoryService) {}
+
+  @Get()
+  @ApiOperation({ summary: 'List Instances' })
+  @ApiResponse({ status: 200, type: InstanceList })
+  async list(@CurrentPrincipal() p: Principal) {
+    return InstanceList.of(await this.directory.listInstances(p.tenantId));
+  }
+
+  @Post()
+  @ApiOperation({ summary: 'Create Instance' })
+  @ApiResponse({ status: 201, type: Instance })
+  create(@CurrentPrincipal() p: Principal, @Body() dto: CreateNamedDto): Promise<Instance> {
+    return this.directory.createInstance(p.tenantId, dto.name);
+  }
+
+  @Get(':instance_id/proxy-keys')
+  @ApiOperation({ summary: 'List Proxy Keys' })
+  @ApiResponse({ status: 200, type: ProxyKeyList })
+  async proxyKeys(@CurrentPrincipal() p: Principal, @UuidParam('instance_id') id: string) {
+    return ProxyKeyList.of(await this.directory.listProxyKeys(p.tenantId, id));
+  }
+
+  @Post(':instance_id/proxy-keys')
+  @ApiOperation({ summary: 'Create Proxy Key', description: 'The key is in this response only.' })
+  @ApiResponse({ status: 201, type: IssuedProxyKey })
+  createProxyKey(
+    @CurrentPrincipal() p: Principal,
+    @UuidParam('instance_id') id: string,
+  ): Promise<IssuedProxyKey> {
+    return this.directory.createProxyKey(p.tenantId, id);
+  }
+
+  @Delete(':instance_id/proxy-keys/:key_id')
+  @HttpCode(204)
+  @ApiOperation({ summary: 'Revoke Proxy Key' })
+  async revokeProxyKey(
+    @CurrentPrincipal() p: Principal,
+    @UuidParam('instance_id') id: string,
+    @UuidParam('key_id') keyId: string,
+  ): Promise<void> {
+    await this.directory.revokeProxyKey(p.tenantId, id, keyId);
+  }
+}
+
+@ApiTags('Directory')
+@Controller('v1/api-keys')
+@DashboardAuth('tenant-admin')
+export class ApiKeysController {
+  constructor(private readonly directory: DirectoryService) {}
+
+  @Get()
+  @ApiOperation({ summary: 'List API Keys' })
+  @ApiResponse({ status: 200, type: ApiKeyList })
+  async list(@CurrentPrincipal() p: Principal) {
+    return ApiKeyList.of(await this.directory.listApiKeys(p.tenantId));
+  }
+
+  @Post()
+  @ApiOperation({ summary: 'Create API Key', description: 'The key is in this response only.' })
+  @ApiResponse({ status: 201, type: IssuedApiKey })
+  create(@CurrentPrincipal() p: Principal, @Body() dto: CreateApiKeyDto): Promise<IssuedApiKey> {
+    return this.directory.createApiKey(p.tenantId, dto);
+  }
+
+  @Delete(':key_id')
+  @HttpCode(204)
+  @ApiOperation({ summary: 'Revoke API Key' })
+  async revoke(@CurrentPrincipal() p: Principal, @UuidParam('key_id') id: string): Promise<void> {
+    await this.directory.revokeApiKey(p.tenantId, id);
+  }
+}
+
+@ApiTags('Directory')
+@Controller('internal/v1/instances/:instance_id')
+@InternalAuth()
+export class InternalInstanceController {
+  constructor(private readonly directory: DirectoryService) {}
+
+  @Get()
+  @ApiOperation({
+    summary: 'Get Own Instance',
+    description: 'The instance this proxy key belongs to.',
+  })
+  @ApiResponse({ status: 200, type: Instance })
+  get(@CurrentPrincipal() p: Principal, @UuidParam('instance_id') id: string): Promise<Instance> {
+    return this.directory.getInstance(p.tenantId, id);
+  }
+}

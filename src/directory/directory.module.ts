@@ -1,0 +1,23 @@
+import { Module } from '@nestjs/common';
+import {
+  ApiKeysController,
+  CustomersController,
+  InstancesController,
+  InternalInstanceController,
+  PlatformController,
+} from './directory.controllers';
+import { DirectoryRepository } from './directory.repository';
+import { DirectoryService } from './directory.service';
+
+@Module({
+  controllers: [
+    PlatformController,
+    CustomersController,
+    InstancesController,
+    ApiKeysController,
+    InternalInstanceController,
+  ],
+  providers: [DirectoryService, DirectoryRepository],
+  exports: [DirectoryService],
+})
+export class DirectoryModule {}
