@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DataSource } from 'typeorm';
@@ -16,13 +17,18 @@ import {
 import { DemoTenant, ensureDemoTenant } from './demo/demo-seed';
 
 const DATA_DIR = resolve(process.env.HYDRACORE_DATA_DIR ?? '.data');
+const SHUTDOWN_GRACE_MS = 25_000;
 
 async function main(): Promise<void> {
+  if (existsSync('.env')) process.loadEnvFile('.env'); // the environment still wins over the file
   const env = { ...process.env };
   let embedded: EmbeddedDatabase | null = null;
   let app: NestFastifyApplication | null = null;
 
   const stop = async (code: number) => {
+    // In-flight requests get SHUTDOWN_GRACE_MS to finish; a client that never reads its
+    // response must not hold the process (and its orchestrator) forever.
+    setTimeout(() => process.exit(code || 1), SHUTDOWN_GRACE_MS).unref();
     await app?.close(); // stops accepting, lets in-flight requests finish, closes the pool
     await embedded?.stop();
     process.exit(code);
@@ -82,7 +88,8 @@ function banner(config: AppConfig, demo: DemoTenant | null): string {
       );
     lines.push(
       ``,
-      `Demo tenant ${demo.tenantId} (embedded PostgreSQL: ${config.databaseUrl.replace(/:[^:@/]+@/, ':***@')})`,
+      `Demo tenant (embedded PostgreSQL at ${config.databaseUrl.replace(/:[^:@/]+@/, ':***@')})`,
+      `  tenant id:           ${demo.tenantId}`,
       `  customers:           ${demo.customerIds.join(', ')}`,
       `  instance id:         ${demo.instanceId}`,
       `  proxy key:           ${demo.proxyKey}`,

@@ -46,15 +46,43 @@ export class WirePipe implements PipeTransform {
       );
     }
     const instance = fromWire(meta.metatype, plain as Record<string, unknown>, source);
-    const errors = validateSync(instance, { stopAtFirstError: true, forbidUnknownValues: false });
+    const errors = validateSync(instance, { forbidUnknownValues: false });
     if (errors.length > 0) throw new RequestValidationError(flatten(errors, [source]));
     return instance;
   }
 }
 
+/** A wrong type says more than a range check on a wrong type: report it first. */
+const TYPE_CHECKS = [
+  'isString',
+  'isInt',
+  'isNumber',
+  'isBoolean',
+  'isObject',
+  'isArray',
+  'isUuid',
+  'isIn',
+  'isEnum',
+];
+
+function firstConstraint(constraints: Record<string, string>): [string, string] {
+  const entries = Object.entries(constraints);
+  return (
+    entries.find(([name]) => TYPE_CHECKS.includes(name)) ?? entries[0] ?? ['', 'Invalid value']
+  );
+}
+
+/** Declaration order, parent class first, so entries come out in the order fields are read. */
+function byDeclaration(errors: ValidationError[]): ValidationError[] {
+  const target = errors[0]?.target?.constructor as (new () => object) | undefined;
+  if (!target) return errors;
+  const order = wireProps(target).map((p) => p.key);
+  return [...errors].sort((x, y) => order.indexOf(x.property) - order.indexOf(y.property));
+}
+
 function flatten(errors: ValidationError[], prefix: (string | number)[]): FieldError[] {
   const out: FieldError[] = [];
-  for (const error of errors) {
+  for (const error of byDeclaration(errors)) {
     const prop = wireProps((error.target?.constructor ?? Object) as new () => object).find(
       (p) => p.key === error.property,
     );
@@ -72,10 +100,7 @@ function flatten(errors: ValidationError[], prefix: (string | number)[]): FieldE
       out.push({ loc, msg: 'Field required', type: 'missing' });
       continue;
     }
-    const [constraint, message] = Object.entries(error.constraints ?? {})[0] ?? [
-      '',
-      'Invalid value',
-    ];
+    const [constraint, message] = firstConstraint(error.constraints ?? {});
     out.push({
       loc,
       msg: prop ? message.replace(error.property, prop.wire) : message,

@@ -22,6 +22,8 @@ export interface WireFieldOptions extends Omit<ApiPropertyOptions, 'name' | 'typ
   json?: boolean;
   /** How a query-string value is read before validation. */
   query?: 'int' | 'bool';
+  /** Applied to the raw value before validation (trimming, case folding). */
+  normalize?: (value: unknown) => unknown;
   type?: ApiPropertyOptions['type'];
 }
 
@@ -32,22 +34,25 @@ export interface WireProp {
   nested?: () => new () => object;
   json: boolean;
   query?: 'int' | 'bool';
+  normalize?: (value: unknown) => unknown;
 }
 
 const WIRE_PROPS = Symbol('wire:props');
 
 export function WireField(options: WireFieldOptions = {}): PropertyDecorator {
-  const { optional = false, nested, json = false, query, ...api } = options;
+  const { optional = false, nested, json = false, query, normalize, ...api } = options;
   const record: PropertyDecorator = (target, key) => {
     const own: WireProp[] = Reflect.getOwnMetadata(WIRE_PROPS, target) ?? [];
     const name = String(key);
-    const prop = { key: name, wire: toSnake(name), optional, nested, json, query };
+    const prop = { key: name, wire: toSnake(name), optional, nested, json, query, normalize };
     Reflect.defineMetadata(WIRE_PROPS, [...own.filter((p) => p.key !== name), prop], target);
   };
   const schema: ApiPropertyOptions = {
     ...api,
     required: !optional,
     ...(nested && !api.type ? { type: nested } : {}),
+    // `string | null` reflects as Object; a declared format says what it really is.
+    ...(api.format && !api.type && !nested ? { type: 'string' } : {}),
     ...(json && !api.type ? { type: 'object', additionalProperties: true } : {}),
   } as ApiPropertyOptions;
   const swagger: PropertyDecorator = (target, key) =>
@@ -57,20 +62,25 @@ export function WireField(options: WireFieldOptions = {}): PropertyDecorator {
 
 const propsCache = new Map<object, WireProp[]>();
 
-/** Declared wire fields of a class, inherited ones included (cached: this runs per request). */
+/** Declared wire fields of a class in declaration order, parent class first (cached: per request). */
 export function wireProps(cls: abstract new (...args: never[]) => unknown): WireProp[] {
   const cached = propsCache.get(cls);
   if (cached) return cached;
-  const props: WireProp[] = [];
+  const chain: object[] = [];
   for (
     let proto = cls.prototype;
     proto && proto !== Object.prototype;
     proto = Object.getPrototypeOf(proto)
   ) {
+    chain.unshift(proto);
+  }
+  const byKey = new Map<string, WireProp>();
+  for (const proto of chain) {
     for (const p of (Reflect.getOwnMetadata(WIRE_PROPS, proto) as WireProp[] | undefined) ?? []) {
-      if (!props.some((q) => q.key === p.key)) props.push(p);
+      byKey.set(p.key, p); // a subclass may redeclare a field; it keeps its first position
     }
   }
+  const props = [...byKey.values()];
   propsCache.set(cls, props);
   return props;
 }
@@ -110,6 +120,7 @@ export function fromWire<T extends object>(
     if (!Object.prototype.hasOwnProperty.call(plain, p.wire)) continue;
     let v = plain[p.wire];
     if (source === 'query' && typeof v === 'string') v = readQuery(v, p.query);
+    if (p.normalize) v = p.normalize(v);
     if (p.nested && !p.json) v = buildNested(p.nested(), v, source);
     instance[p.key] = v;
   }
@@ -137,3 +148,7 @@ function readQuery(v: string, kind: WireProp['query']): unknown {
   }
   return v;
 }
+
+/** For `normalize`: trims and lower-cases strings, leaves anything else for validation to refuse. */
+export const trimLower = (value: unknown): unknown =>
+  typeof value === 'string' ? value.trim().toLowerCase() : value;

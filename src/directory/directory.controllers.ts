@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, HttpCode, Post } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Post, Query } from '@nestjs/common';
 import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { DashboardAuth, InternalAuth, PlatformAuth } from '../auth/auth.decorators';
 import { CurrentPrincipal, Principal } from '../auth/principal';
@@ -10,6 +10,7 @@ import {
   CreatePersonDto,
   IssuedApiKey,
   IssuedProxyKey,
+  KeyListQuery,
 } from './dto/directory.dto';
 import { ApiKey, Customer, Instance, Person, ProxyKey, Tenant } from './directory.entities';
 import { DirectoryService } from './directory.service';
@@ -103,8 +104,14 @@ export class InstancesController {
   @Get(':instance_id/proxy-keys')
   @ApiOperation({ summary: 'List Proxy Keys' })
   @ApiResponse({ status: 200, type: ProxyKeyList })
-  async proxyKeys(@CurrentPrincipal() p: Principal, @UuidParam('instance_id') id: string) {
-    return ProxyKeyList.of(await this.directory.listProxyKeys(p.tenantId, id));
+  async proxyKeys(
+    @CurrentPrincipal() p: Principal,
+    @UuidParam('instance_id') id: string,
+    @Query() query: KeyListQuery,
+  ) {
+    return ProxyKeyList.of(
+      await this.directory.listProxyKeys(p.tenantId, id, query.includeRevoked),
+    );
   }
 
   @Post(':instance_id/proxy-keys')
@@ -138,8 +145,8 @@ export class ApiKeysController {
   @Get()
   @ApiOperation({ summary: 'List API Keys' })
   @ApiResponse({ status: 200, type: ApiKeyList })
-  async list(@CurrentPrincipal() p: Principal) {
-    return ApiKeyList.of(await this.directory.listApiKeys(p.tenantId));
+  async list(@CurrentPrincipal() p: Principal, @Query() query: KeyListQuery) {
+    return ApiKeyList.of(await this.directory.listApiKeys(p.tenantId, query.includeRevoked));
   }
 
   @Post()

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import { EntityManager } from 'typeorm';
+import { EntityManager, IsNull } from 'typeorm';
 import { TenantDb } from '../database/tenant-db';
 import { ApiKey, Customer, Instance, Person, ProxyKey, Tenant } from './directory.entities';
 
@@ -67,9 +67,13 @@ export class DirectoryRepository {
     return this.insert(Instance, tenantId, values);
   }
 
-  listProxyKeys(tenantId: string, instanceId: string): Promise<ProxyKey[]> {
+  listProxyKeys(
+    tenantId: string,
+    instanceId: string,
+    includeRevoked: boolean,
+  ): Promise<ProxyKey[]> {
     return this.m.find(ProxyKey, {
-      where: { tenantId, instanceId },
+      where: { tenantId, instanceId, ...(includeRevoked ? {} : { revokedAt: IsNull() }) },
       order: { createdAt: 'DESC', id: 'DESC' },
     });
   }
@@ -88,8 +92,11 @@ export class DirectoryRepository {
     return (result as [unknown, number])[1] > 0;
   }
 
-  listApiKeys(tenantId: string): Promise<ApiKey[]> {
-    return this.m.find(ApiKey, { where: { tenantId }, order: { createdAt: 'DESC', id: 'DESC' } });
+  listApiKeys(tenantId: string, includeRevoked: boolean): Promise<ApiKey[]> {
+    return this.m.find(ApiKey, {
+      where: { tenantId, ...(includeRevoked ? {} : { revokedAt: IsNull() }) },
+      order: { createdAt: 'DESC', id: 'DESC' },
+    });
   }
 
   insertApiKey(tenantId: string, values: New<ApiKey>): Promise<ApiKey> {

@@ -47,7 +47,7 @@ export class DirectoryService {
     return this.repo.insertPerson(tenantId, {
       customerId,
       name: dto.name,
-      email: dto.email?.trim().toLowerCase() ?? null,
+      email: dto.email ?? null,
       phone: dto.phone ?? null,
     });
   }
@@ -64,9 +64,13 @@ export class DirectoryService {
     return this.repo.insertInstance(tenantId, { name });
   }
 
-  async listProxyKeys(tenantId: string, instanceId: string): Promise<ProxyKey[]> {
+  async listProxyKeys(
+    tenantId: string,
+    instanceId: string,
+    includeRevoked = false,
+  ): Promise<ProxyKey[]> {
     await this.getInstance(tenantId, instanceId);
-    return this.repo.listProxyKeys(tenantId, instanceId);
+    return this.repo.listProxyKeys(tenantId, instanceId, includeRevoked);
   }
 
   async createProxyKey(tenantId: string, instanceId: string): Promise<IssuedProxyKey> {
@@ -85,8 +89,8 @@ export class DirectoryService {
     if (!(await this.repo.revokeProxyKey(tenantId, instanceId, keyId))) throw notFound('Proxy key');
   }
 
-  listApiKeys(tenantId: string): Promise<ApiKey[]> {
-    return this.repo.listApiKeys(tenantId);
+  listApiKeys(tenantId: string, includeRevoked = false): Promise<ApiKey[]> {
+    return this.repo.listApiKeys(tenantId, includeRevoked);
   }
 
   async createApiKey(tenantId: string, dto: CreateApiKeyDto): Promise<IssuedApiKey> {

@@ -1,5 +1,5 @@
-import { IsEmail, IsIn, IsString, IsUUID, MaxLength, MinLength } from 'class-validator';
-import { WireField } from '../../common/wire';
+import { IsBoolean, IsEmail, IsIn, IsString, IsUUID, MaxLength, MinLength } from 'class-validator';
+import { WireField, trimLower } from '../../common/wire';
 import { ApiKey, ProxyKey, ROLES, Role } from '../directory.entities';
 
 export class CreateNamedDto {
@@ -11,7 +11,7 @@ export class CreateNamedDto {
 }
 
 export class CreatePersonDto extends CreateNamedDto {
-  @WireField({ optional: true, format: 'email', maxLength: 320 })
+  @WireField({ optional: true, format: 'email', maxLength: 320, normalize: trimLower })
   @IsEmail()
   @MaxLength(320)
   email?: string | null;
@@ -40,4 +40,16 @@ export class IssuedApiKey extends ApiKey {
 export class IssuedProxyKey extends ProxyKey {
   @WireField({ description: 'The key. Shown once; store it now.', example: 'hc_proxy_…' })
   key!: string;
+}
+
+export class KeyListQuery {
+  @WireField({
+    optional: true,
+    query: 'bool',
+    type: 'boolean',
+    default: false,
+    description: 'Include revoked keys',
+  })
+  @IsBoolean()
+  includeRevoked?: boolean;
 }

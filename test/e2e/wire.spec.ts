@@ -1,0 +1,144 @@
+import { DirectoryService } from '../../src/directory/directory.service';
+import { TestApp, startTestApp } from '../helpers/app';
+import { TenantSession } from '../helpers/factories';
+
+describe('wire format', () => {
+  let t: TestApp;
+  let a: TenantSession;
+  beforeAll(async () => {
+    t = await startTestApp();
+    a = await TenantSession.create(t);
+  });
+  afterAll(() => t.close());
+
+  const post = (body: string | object, type = 'application/json') =>
+    t
+      .http()
+      .post('/v1/customers')
+      .set(a.admin)
+      .set('Content-Type', type)
+      .send(typeof body === 'string' ? body : JSON.stringify(body));
+
+  it('answers body errors with one 422 entry per failing field', async () => {
+    const res = await t
+      .http()
+      .post('/v1/api-keys')
+      .set(a.admin)
+      .send({ role: 'owner', customer_id: 'x', name: 7 });
+    expect(res.status).toBe(422);
+    expect(res.body).toEqual({
+      detail: [
+        { loc: ['body', 'name'], msg: expect.any(String), type: 'string_type' },
+        { loc: ['body', 'role'], msg: expect.stringContaining('role'), type: 'enum' },
+        {
+          loc: ['body', 'customer_id'],
+          msg: expect.stringContaining('customer_id'),
+          type: 'uuid_parsing',
+        },
+      ],
+    });
+  });
+
+  it('reports missing fields and length limits', async () => {
+    expect((await post({})).body).toEqual({
+      detail: [{ loc: ['body', 'name'], msg: 'Field required', type: 'missing' }],
+    });
+    expect((await post({ name: '' })).body.detail).toEqual([
+      { loc: ['body', 'name'], msg: expect.any(String), type: 'string_too_short' },
+    ]);
+    expect((await post({ name: 'x'.repeat(201) })).body.detail[0].type).toBe('string_too_long');
+  });
+
+  it('answers malformed JSON, empty and non-object bodies with 422', async () => {
+    const broken = await post('{"name": ');
+    expect(broken.status).toBe(422);
+    expect(broken.body.detail).toEqual([
+      { loc: ['body', expect.any(Number)], msg: 'JSON decode error', type: 'json_invalid' },
+    ]);
+    expect((await post('')).body.detail[0]).toMatchObject({
+      loc: ['body', 'name'],
+      type: 'missing',
+    });
+    expect((await post('[1,2]')).body.detail).toEqual([
+      {
+        loc: ['body'],
+        msg: 'Input should be a valid dictionary or object',
+        type: 'model_attributes_type',
+      },
+    ]);
+    expect((await post('"text"')).status).toBe(422);
+  });
+
+  it('answers path and query errors with their loc', async () => {
+    const path = await t.http().get('/v1/customers/not-a-uuid').set(a.admin).expect(422);
+    expect(path.body.detail).toEqual([
+      { loc: ['path', 'customer_id'], msg: expect.any(String), type: 'uuid_parsing' },
+    ]);
+    const query = await t.http().get('/v1/api-keys?include_revoked=maybe').set(a.admin).expect(422);
+    expect(query.body.detail).toEqual([
+      { loc: ['query', 'include_revoked'], msg: expect.any(String), type: 'bool_type' },
+    ]);
+  });
+
+  it('validates before it authorises nothing: a refused body writes nothing', async () => {
+    const before = await t.raw.query('SELECT count(*) FROM customers');
+    await post({ name: '' }).expect(422);
+    await post('{').expect(422);
+    expect((await t.raw.query('SELECT count(*) FROM customers')).rows).toEqual(before.rows);
+  });
+
+  it('ignores unknown fields and answers snake_case with ISO timestamps', async () => {
+    const res = await post({
+      name: 'Acme',
+      unknown_field: 'x',
+      tenant_id: '00000000-0000-4000-8000-000000000000',
+    }).expect(201);
+    expect(Object.keys(res.body).sort()).toEqual(['created_at', 'id', 'name', 'tenant_id']);
+    expect(res.body.tenant_id).toBe(a.tenantId);
+    expect(res.body.created_at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+  });
+
+  it('refuses bodies over 1 MiB with 413', async () => {
+    const res = await post({ name: 'x'.repeat(1024 * 1024) });
+    expect(res.status).toBe(413);
+    expect(res.body).toEqual({ detail: expect.stringContaining('1 MiB') });
+  });
+
+  it('refuses other media types with 415', async () => {
+    const res = await t
+      .http()
+      .post('/v1/customers')
+      .set(a.admin)
+      .set('Content-Type', 'application/xml')
+      .send('<a/>');
+    expect(res.status).toBe(415);
+    expect(res.body).toEqual({ detail: expect.any(String) });
+  });
+
+  it('answers unknown routes with 404 in the wire format', async () => {
+    const res = await t.http().get('/v1/nothing-here').set(a.admin).expect(404);
+    expect(res.body).toEqual({ detail: expect.any(String) });
+  });
+
+  it('echoes a request id, minting one when none is given', async () => {
+    const given = await t.http().get('/healthz').set('X-Request-Id', 'abc-123').expect(200);
+    expect(given.headers['x-request-id']).toBe('abc-123');
+    const minted = await t
+      .http()
+      .get('/healthz')
+      .set('X-Request-Id', 'bad id with spaces')
+      .expect(200);
+    expect(minted.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('turns an unexpected error into a bare 500 and rolls back', async () => {
+    const spy = jest
+      .spyOn(DirectoryService.prototype, 'listCustomers')
+      .mockRejectedValueOnce(new Error('SELECT secret FROM internals at /srv/app.ts:12'));
+    const res = await t.http().get('/v1/customers').set(a.admin);
+    spy.mockRestore();
+    expect(res.status).toBe(500);
+    expect(res.body).toEqual({ detail: 'Internal server error' });
+    expect(res.text).not.toMatch(/SELECT|internals|app\.ts/);
+  });
+});

@@ -1,0 +1,58 @@
+import { ConfigError, loadConfig } from '../../src/config/app-config';
+
+const valid = {
+  DATABASE_URL: 'postgres://u:p@localhost:5432/db',
+  JWT_SECRET: 'x'.repeat(32),
+  ENCRYPTION_KEY: 'ab'.repeat(32),
+};
+
+describe('loadConfig', () => {
+  it('applies defaults', () => {
+    const config = loadConfig(valid);
+    expect(config).toMatchObject({
+      port: 8000,
+      dbPoolSize: 10,
+      logLevel: 'info',
+      platformApiKey: null,
+    });
+    expect(config.encryptionKey).toHaveLength(32);
+  });
+
+  it.each([
+    [{ PORT: 'eighty' }, /^PORT must be an integer/],
+    [{ PORT: '70000' }, /^PORT /],
+    [{ DATABASE_URL: 'mysql://x' }, /^DATABASE_URL must use/],
+    [{ DATABASE_URL: '' }, /^DATABASE_URL is required/],
+    [{ JWT_SECRET: 'short' }, /^JWT_SECRET must be at least 32/],
+    [{ JWT_SECRET: undefined }, /^JWT_SECRET is required unless JWT_JWKS_URL/],
+    [{ JWT_JWKS_URL: 'not a url' }, /^JWT_JWKS_URL must be a URL/],
+    [{ ENCRYPTION_KEY: 'abc' }, /^ENCRYPTION_KEY must be 32 bytes/],
+    [{ ENCRYPTION_KEY: undefined }, /^ENCRYPTION_KEY is required$/],
+    [{ PLATFORM_API_KEY: 'short' }, /^PLATFORM_API_KEY must be at least 24/],
+    [{ REPLAY_WEBHOOK_URL: 'https://hooks.example/replay' }, /^REPLAY_WEBHOOK_SECRET is required/],
+    [{ LOG_LEVEL: 'loud' }, /^LOG_LEVEL must be one of/],
+    [{ DB_POOL_SIZE: '0' }, /^DB_POOL_SIZE must be an integer/],
+  ])('refuses %j with one line naming the variable', (override, message) => {
+    const attempt = () => loadConfig({ ...valid, ...override });
+    expect(attempt).toThrow(ConfigError);
+    expect(attempt).toThrow(message);
+    try {
+      attempt();
+    } catch (error) {
+      expect((error as Error).message).not.toContain('\n');
+    }
+  });
+
+  it('accepts a JWKS URL instead of a secret, and a base64 encryption key', () => {
+    const config = loadConfig({
+      ...valid,
+      JWT_SECRET: undefined,
+      JWT_JWKS_URL: 'https://id.example/.well-known/jwks.json',
+      ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'),
+    });
+    expect(config.jwt).toMatchObject({
+      secret: null,
+      jwksUrl: 'https://id.example/.well-known/jwks.json',
+    });
+  });
+});
