@@ -106,3 +106,33 @@ describe('npm start (embedded PostgreSQL, demo tenant)', () => {
     }
   }, 120_000);
 });
+
+describe('start-up with bad configuration', () => {
+  function run(env: NodeJS.ProcessEnv): Promise<{ code: number | null; output: string }> {
+    const child = spawn(process.execPath, [MAIN], {
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    return new Promise((done) => child.once('exit', (code) => done({ code, output })));
+  }
+
+  it.each([
+    [{ PORT: 'eighty' }, 'hydracore: PORT must be an integer between 0 and 65535, got "eighty"'],
+    [
+      { DATABASE_URL: 'postgres://u:p@127.0.0.1:1/db', ENCRYPTION_KEY: 'ab'.repeat(32) },
+      'hydracore: JWT_SECRET is required unless JWT_JWKS_URL is set',
+    ],
+  ])('stops with one line naming the variable: %j', async (env, line) => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'hydracore-badconfig-'));
+    try {
+      const { code, output } = await run({ ...env, HYDRACORE_DATA_DIR: dataDir });
+      expect(code).toBe(1);
+      expect(output.trim()).toBe(line);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});

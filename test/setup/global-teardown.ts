@@ -1,3 +1,7 @@
+type Globals = { __HYDRACORE_PG__?: { stop(): Promise<void> }; __HYDRACORE_VERDICT__?: string };
+
 export default async function globalTeardown(): Promise<void> {
-  await (globalThis as { __HYDRACORE_PG__?: { stop(): Promise<void> } }).__HYDRACORE_PG__?.stop();
+  const globals = globalThis as Globals;
+  await globals.__HYDRACORE_PG__?.stop();
+  if (globals.__HYDRACORE_VERDICT__) process.stderr.write(`\n${globals.__HYDRACORE_VERDICT__}\n`);
 }
