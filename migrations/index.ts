@@ -1,4 +1,5 @@
 import { Directory1732406400000 } from './1732406400000-directory';
+import { WorkerBindings1732406500000 } from './1732406500000-worker-bindings';
 
 /** Every migration in order. Append only: a landed migration is never edited. */
-export const MIGRATIONS = [Directory1732406400000];
+export const MIGRATIONS = [Directory1732406400000, WorkerBindings1732406500000];

@@ -12,6 +12,7 @@ import { DatabaseModule } from './database/database.module';
 import { TenantTransactionInterceptor } from './database/tenant-transaction.interceptor';
 import { DirectoryModule } from './directory/directory.module';
 import { HealthController } from './health/health.controller';
+import { WorkerBindingsModule } from './worker-bindings/worker-bindings.module';
 
 @Module({})
 export class AppModule {
@@ -47,6 +48,7 @@ export class AppModule {
         DatabaseModule,
         AuthModule,
         DirectoryModule,
+        WorkerBindingsModule,
       ],
       controllers: [HealthController],
       providers: [

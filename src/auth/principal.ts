@@ -1,4 +1,5 @@
 import { ExecutionContext, createParamDecorator } from '@nestjs/common';
+import { forbidden } from '../common/errors';
 import type { Role } from '../directory/directory.entities';
 
 /** Who is calling, resolved from the credential (DESIGN.md §2). */
@@ -13,6 +14,12 @@ export interface Principal {
 }
 
 export const isTenantAdmin = (p: Principal) => p.role === 'admin' && p.customerId === null;
+
+/** A customer-scoped principal may touch its own customer only (DESIGN.md §2): else 403. */
+export function assertCustomerAccess(p: Principal, customerId: string): void {
+  if (p.customerId !== null && p.customerId !== customerId)
+    throw forbidden('Not allowed for this customer');
+}
 
 interface WithPrincipal {
   user?: Principal;

@@ -6,6 +6,7 @@ import {
   ProxyKey,
   Tenant,
 } from '../directory/directory.entities';
+import { WorkerBinding } from '../worker-bindings/worker-binding.entity';
 
 /** Every entity, listed rather than globbed so ts-jest, ts-node and dist all load the same set. */
-export const ENTITIES = [Tenant, Customer, Person, Instance, ProxyKey, ApiKey];
+export const ENTITIES = [Tenant, Customer, Person, Instance, ProxyKey, ApiKey, WorkerBinding];

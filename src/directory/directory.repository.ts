@@ -51,6 +51,10 @@ export class DirectoryRepository {
     });
   }
 
+  findPerson(tenantId: string, customerId: string, id: string): Promise<Person | null> {
+    return this.m.findOneBy(Person, { tenantId, customerId, id });
+  }
+
   insertPerson(tenantId: string, values: New<Person>): Promise<Person> {
     return this.insert(Person, tenantId, values);
   }

@@ -42,6 +42,14 @@ export class DirectoryService {
     return this.repo.listPersons(tenantId, customerId);
   }
 
+  findPerson(tenantId: string, customerId: string, personId: string): Promise<Person | null> {
+    return this.repo.findPerson(tenantId, customerId, personId);
+  }
+
+  findCustomer(tenantId: string, id: string): Promise<Customer | null> {
+    return this.repo.findCustomer(tenantId, id);
+  }
+
   async createPerson(tenantId: string, customerId: string, dto: CreatePersonDto): Promise<Person> {
     await this.getCustomer(tenantId, customerId);
     return this.repo.insertPerson(tenantId, {

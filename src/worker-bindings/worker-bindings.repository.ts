@@ -1,0 +1,69 @@
+import { randomUUID } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import { EntityManager } from 'typeorm';
+import { conflict } from '../common/errors';
+import { hydrate, isUniqueViolation } from '../database/rows';
+import { TenantDb } from '../database/tenant-db';
+import { WorkerBinding } from './worker-binding.entity';
+
+export type NewBinding = Pick<
+  WorkerBinding,
+  'customerId' | 'personId' | 'instanceId' | 'channelType' | 'channelAddress' | 'previousBindingId'
+>;
+
+@Injectable()
+export class WorkerBindingsRepository {
+  constructor(private readonly db: TenantDb) {}
+
+  private get m(): EntityManager {
+    return this.db.manager;
+  }
+
+  list(tenantId: string, customerId: string): Promise<WorkerBinding[]> {
+    return this.m.find(WorkerBinding, {
+      where: { tenantId, customerId },
+      order: { createdAt: 'DESC', id: 'DESC' },
+    });
+  }
+
+  /** Row-locked until the request's transaction ends: changes to one binding are serialised. */
+  lock(tenantId: string, id: string): Promise<WorkerBinding | null> {
+    return this.m.findOne(WorkerBinding, {
+      where: { tenantId, id },
+      lock: { mode: 'pessimistic_write' },
+    });
+  }
+
+  /** New bindings start unverified; a live binding on the same address is a 409. */
+  async insert(tenantId: string, values: NewBinding): Promise<WorkerBinding> {
+    const binding = Object.assign(new WorkerBinding(), {
+      id: randomUUID(),
+      tenantId,
+      status: 'unverified',
+      verifiedAt: null,
+      revokedAt: null,
+      ...values,
+    });
+    try {
+      await this.m.insert(WorkerBinding, binding);
+    } catch (error) {
+      if (isUniqueViolation(error, 'worker_bindings_live_address')) {
+        throw conflict(
+          `Channel address ${values.channelAddress} (${values.channelType}) is already bound`,
+        );
+      }
+      throw error;
+    }
+    return binding;
+  }
+
+  async setStatus(binding: WorkerBinding, status: 'verified' | 'revoked'): Promise<WorkerBinding> {
+    const stamp = status === 'verified' ? 'verified_at' : 'revoked_at';
+    const [rows] = await this.m.query<[Record<string, unknown>[], number]>(
+      `UPDATE worker_bindings SET status = $3, ${stamp} = now(), updated_at = now()
+        WHERE tenant_id = $1 AND id = $2 RETURNING *`,
+      [binding.tenantId, binding.id, status],
+    );
+    return hydrate(this.m, WorkerBinding, rows[0]);
+  }
+}

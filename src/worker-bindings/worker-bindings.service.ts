@@ -1,0 +1,114 @@
+import { Injectable } from '@nestjs/common';
+import { Principal, assertCustomerAccess } from '../auth/principal';
+import { RequestValidationError, conflict, notFound } from '../common/errors';
+import { DirectoryService } from '../directory/directory.service';
+import { BindingChannel, normaliseAddress } from './addresses';
+import { CreateBindingDto } from './dto/worker-bindings.dto';
+import { WorkerBinding } from './worker-binding.entity';
+import { WorkerBindingsRepository } from './worker-bindings.repository';
+
+/**
+ * Where a call comes from: the agent runtime names its instance; the dashboard names the
+ * customer in its path. Both transports share every rule below.
+ */
+export interface BindingCaller {
+  principal: Principal;
+  instanceId: string | null;
+  pathCustomerId?: string;
+}
+
+/** Bindings belong to a customer and are visible to every instance of the tenant. */
+@Injectable()
+export class WorkerBindingsService {
+  constructor(
+    private readonly repo: WorkerBindingsRepository,
+    private readonly directory: DirectoryService,
+  ) {}
+
+  async list(caller: BindingCaller, customerId: string): Promise<WorkerBinding[]> {
+    assertCustomerAccess(caller.principal, customerId);
+    await this.directory.getCustomer(caller.principal.tenantId, customerId);
+    return this.repo.list(caller.principal.tenantId, customerId);
+  }
+
+  async create(caller: BindingCaller, dto: CreateBindingDto): Promise<WorkerBinding> {
+    const { tenantId } = caller.principal;
+    if (caller.pathCustomerId !== undefined) {
+      assertCustomerAccess(caller.principal, caller.pathCustomerId);
+      await this.directory.getCustomer(tenantId, caller.pathCustomerId);
+      if (dto.customerId !== caller.pathCustomerId) {
+        throw RequestValidationError.at(
+          ['body', 'customer_id'],
+          'must equal the customer_id in the path',
+        );
+      }
+    }
+    assertCustomerAccess(caller.principal, dto.customerId);
+    const address = this.normalise(dto.channelType, dto.channelAddress, 'channel_address');
+    if (!(await this.directory.findPerson(tenantId, dto.customerId, dto.personId))) {
+      const customer = await this.directory.findCustomer(tenantId, dto.customerId);
+      throw customer
+        ? RequestValidationError.at(['body', 'person_id'], 'Person not found for this customer')
+        : RequestValidationError.at(['body', 'customer_id'], 'Customer not found');
+    }
+    return this.repo.insert(tenantId, {
+      customerId: dto.customerId,
+      personId: dto.personId,
+      instanceId: caller.instanceId,
+      channelType: dto.channelType,
+      channelAddress: address,
+      previousBindingId: null,
+    });
+  }
+
+  /** In one transaction: the old binding is revoked and its unverified successor created. */
+  async rebind(
+    caller: BindingCaller,
+    bindingId: string,
+    newAddress: string,
+  ): Promise<WorkerBinding> {
+    const old = await this.liveBinding(caller, bindingId);
+    const address = this.normalise(old.channelType, newAddress, 'new_address');
+    await this.repo.setStatus(old, 'revoked');
+    return this.repo.insert(caller.principal.tenantId, {
+      customerId: old.customerId,
+      personId: old.personId,
+      instanceId: caller.instanceId,
+      channelType: old.channelType,
+      channelAddress: address,
+      previousBindingId: old.id,
+    });
+  }
+
+  async revoke(caller: BindingCaller, bindingId: string): Promise<WorkerBinding> {
+    return this.repo.setStatus(await this.liveBinding(caller, bindingId), 'revoked');
+  }
+
+  /** The runtime confirms the person proved the address. Verifying twice changes nothing. */
+  async verify(caller: BindingCaller, bindingId: string): Promise<WorkerBinding> {
+    const binding = await this.liveBinding(caller, bindingId);
+    return binding.status === 'verified' ? binding : this.repo.setStatus(binding, 'verified');
+  }
+
+  /** The binding, row-locked, in the caller's reach and not revoked. */
+  private async liveBinding(caller: BindingCaller, bindingId: string): Promise<WorkerBinding> {
+    if (caller.pathCustomerId !== undefined)
+      assertCustomerAccess(caller.principal, caller.pathCustomerId);
+    const binding = await this.repo.lock(caller.principal.tenantId, bindingId);
+    if (
+      !binding ||
+      (caller.pathCustomerId !== undefined && binding.customerId !== caller.pathCustomerId)
+    ) {
+      throw notFound('Binding');
+    }
+    assertCustomerAccess(caller.principal, binding.customerId);
+    if (binding.status === 'revoked') throw conflict('Binding is revoked');
+    return binding;
+  }
+
+  private normalise(channel: BindingChannel, raw: string, field: string): string {
+    const result = normaliseAddress(channel, raw);
+    if (!result.ok) throw RequestValidationError.at(['body', field], `${field} ${result.reason}`);
+    return result.address;
+  }
+}
