@@ -45,11 +45,29 @@ export class WirePipe implements PipeTransform {
         'model_attributes_type',
       );
     }
+    const nul = findNul(plain, [source]);
+    if (nul) throw RequestValidationError.at(nul, 'NUL characters are not allowed', 'string_nul');
     const instance = fromWire(meta.metatype, plain as Record<string, unknown>, source);
     const errors = validateSync(instance, { forbidUnknownValues: false });
     if (errors.length > 0) throw new RequestValidationError(flatten(errors, [source]));
     return instance;
   }
+}
+
+/**
+ * PostgreSQL stores no NUL in text or jsonb, so one would fail deep in a query: refuse it here,
+ * in keys and values at any depth, pointing at where it is.
+ */
+function findNul(value: unknown, loc: (string | number)[]): (string | number)[] | null {
+  if (typeof value === 'string') return value.includes('\0') ? loc : null;
+  if (value === null || typeof value !== 'object') return null;
+  for (const [key, item] of Object.entries(value)) {
+    const at = [...loc, Array.isArray(value) ? Number(key) : key];
+    if (key.includes('\0')) return at;
+    const found = findNul(item, at);
+    if (found) return found;
+  }
+  return null;
 }
 
 /** A wrong type says more than a range check on a wrong type: report it first. */

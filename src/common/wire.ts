@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { applyDecorators } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptions } from '@nestjs/swagger';
-import { IsOptional } from 'class-validator';
+import { IsOptional, ValidateIf } from 'class-validator';
 
 /**
  * The one place where TypeScript names meet wire names. A property declared with @WireField is
@@ -14,7 +14,7 @@ export function toSnake(name: string): string {
 }
 
 export interface WireFieldOptions extends Omit<ApiPropertyOptions, 'name' | 'type'> {
-  /** Absent from a request is fine (adds @IsOptional, which also lets null through). */
+  /** May be absent from a request. `null` is refused unless `nullable` is set too. */
   optional?: boolean;
   /** A nested wire class, mapped field by field (for arrays too). */
   nested?: () => new () => object;
@@ -57,7 +57,14 @@ export function WireField(options: WireFieldOptions = {}): PropertyDecorator {
   } as ApiPropertyOptions;
   const swagger: PropertyDecorator = (target, key) =>
     ApiProperty({ ...schema, name: toSnake(String(key)) })(target, key);
-  return applyDecorators(record, swagger, ...(optional ? [IsOptional()] : []));
+  // IsOptional skips validation for undefined *and* null; a non-nullable optional field skips it
+  // only when absent, so an explicit null still meets its validators (and a 422).
+  const presence = !optional
+    ? []
+    : api.nullable
+      ? [IsOptional()]
+      : [ValidateIf((_, value) => value !== undefined)];
+  return applyDecorators(record, swagger, ...presence);
 }
 
 const propsCache = new Map<object, WireProp[]>();

@@ -98,6 +98,23 @@ describe('wire format', () => {
     expect(res.body.created_at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
   });
 
+  it('refuses NUL characters (PostgreSQL cannot store them) with 422 at their place', async () => {
+    const body = await post({ name: 'a\u0000b' });
+    expect(body.status).toBe(422);
+    expect(body.body.detail).toEqual([
+      { loc: ['body', 'name'], msg: expect.any(String), type: 'string_nul' },
+    ]);
+    const query = await t.http().get('/v1/api-keys?include_revoked=%00').set(a.admin);
+    expect(query.status).toBe(422);
+  });
+
+  it('refuses null for a required field', async () => {
+    expect((await post({ name: null })).body.detail[0]).toMatchObject({
+      loc: ['body', 'name'],
+      type: 'string_type',
+    });
+  });
+
   it('refuses bodies over 1 MiB with 413', async () => {
     const res = await post({ name: 'x'.repeat(1024 * 1024) });
     expect(res.status).toBe(413);

@@ -11,12 +11,18 @@ export class CreateNamedDto {
 }
 
 export class CreatePersonDto extends CreateNamedDto {
-  @WireField({ optional: true, format: 'email', maxLength: 320, normalize: trimLower })
+  @WireField({
+    optional: true,
+    nullable: true,
+    format: 'email',
+    maxLength: 320,
+    normalize: trimLower,
+  })
   @IsEmail()
   @MaxLength(320)
   email?: string | null;
 
-  @WireField({ optional: true, maxLength: 32, example: '+447700900123' })
+  @WireField({ optional: true, nullable: true, maxLength: 32, example: '+447700900123' })
   @IsString()
   @MinLength(1)
   @MaxLength(32)
@@ -26,7 +32,12 @@ export class CreatePersonDto extends CreateNamedDto {
 export class CreateApiKeyDto extends CreateNamedDto {
   @WireField({ enum: ROLES }) @IsIn(ROLES) role!: Role;
 
-  @WireField({ optional: true, format: 'uuid', description: 'Confines the key to one customer' })
+  @WireField({
+    optional: true,
+    nullable: true,
+    format: 'uuid',
+    description: 'Confines the key to one customer',
+  })
   @IsUUID()
   customerId?: string | null;
 }
