@@ -1,5 +1,10 @@
 import { Directory1732406400000 } from './1732406400000-directory';
 import { WorkerBindings1732406500000 } from './1732406500000-worker-bindings';
+import { ChannelEndpoints1732406600000 } from './1732406600000-channel-endpoints';
 
 /** Every migration in order. Append only: a landed migration is never edited. */
-export const MIGRATIONS = [Directory1732406400000, WorkerBindings1732406500000];
+export const MIGRATIONS = [
+  Directory1732406400000,
+  WorkerBindings1732406500000,
+  ChannelEndpoints1732406600000,
+];

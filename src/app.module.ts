@@ -11,6 +11,7 @@ import { APP_CONFIG, AppConfig } from './config/app-config';
 import { DatabaseModule } from './database/database.module';
 import { TenantTransactionInterceptor } from './database/tenant-transaction.interceptor';
 import { DirectoryModule } from './directory/directory.module';
+import { ChannelsModule } from './channels/channels.module';
 import { HealthController } from './health/health.controller';
 import { WorkerBindingsModule } from './worker-bindings/worker-bindings.module';
 
@@ -49,6 +50,7 @@ export class AppModule {
         AuthModule,
         DirectoryModule,
         WorkerBindingsModule,
+        ChannelsModule,
       ],
       controllers: [HealthController],
       providers: [

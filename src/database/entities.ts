@@ -7,6 +7,16 @@ import {
   Tenant,
 } from '../directory/directory.entities';
 import { WorkerBinding } from '../worker-bindings/worker-binding.entity';
+import { ChannelEndpoint } from '../channels/channel-endpoint.entity';
 
 /** Every entity, listed rather than globbed so ts-jest, ts-node and dist all load the same set. */
-export const ENTITIES = [Tenant, Customer, Person, Instance, ProxyKey, ApiKey, WorkerBinding];
+export const ENTITIES = [
+  Tenant,
+  Customer,
+  Person,
+  Instance,
+  ProxyKey,
+  ApiKey,
+  WorkerBinding,
+  ChannelEndpoint,
+];

@@ -1,0 +1,78 @@
+import { Injectable } from '@nestjs/common';
+import { EntityManager } from 'typeorm';
+import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
+import { conflict } from '../common/errors';
+import { hydrate, isUniqueViolation } from '../database/rows';
+import { TenantDb } from '../database/tenant-db';
+import { ChannelEndpoint } from './channel-endpoint.entity';
+
+export type ChannelPatch = Partial<
+  Pick<
+    ChannelEndpoint,
+    'config' | 'enabled' | 'errorMessage' | 'externalIdentifier' | 'provider' | 'status'
+  >
+>;
+
+const ROUTING_KEY = 'channel_endpoints_routing_key';
+const duplicate = (e: Pick<ChannelEndpoint, 'channelType' | 'provider' | 'externalIdentifier'>) =>
+  conflict(
+    `A ${e.channelType} endpoint on ${e.provider} for ${e.externalIdentifier} already exists`,
+  );
+
+@Injectable()
+export class ChannelsRepository {
+  constructor(private readonly db: TenantDb) {}
+
+  private get m(): EntityManager {
+    return this.db.manager;
+  }
+
+  list(tenantId: string, instanceId: string): Promise<ChannelEndpoint[]> {
+    return this.m.find(ChannelEndpoint, {
+      where: { tenantId, instanceId },
+      order: { createdAt: 'DESC', id: 'DESC' },
+    });
+  }
+
+  lock(tenantId: string, instanceId: string, id: string): Promise<ChannelEndpoint | null> {
+    return this.m.findOne(ChannelEndpoint, {
+      where: { tenantId, instanceId, id },
+      lock: { mode: 'pessimistic_write' },
+    });
+  }
+
+  async insert(endpoint: ChannelEndpoint): Promise<ChannelEndpoint> {
+    try {
+      // jsonb `config` is a plain object; TypeORM's partial type cannot express that
+      await this.m.insert(ChannelEndpoint, endpoint as QueryDeepPartialEntity<ChannelEndpoint>);
+    } catch (error) {
+      if (isUniqueViolation(error, ROUTING_KEY)) throw duplicate(endpoint);
+      throw error;
+    }
+    return endpoint;
+  }
+
+  async update(endpoint: ChannelEndpoint, patch: ChannelPatch): Promise<ChannelEndpoint> {
+    try {
+      const result = await this.m
+        .createQueryBuilder()
+        .update(ChannelEndpoint)
+        .set(patch)
+        .where('tenant_id = :tenantId AND id = :id', {
+          tenantId: endpoint.tenantId,
+          id: endpoint.id,
+        })
+        .returning('*')
+        .execute();
+      return hydrate(this.m, ChannelEndpoint, (result.raw as Record<string, unknown>[])[0]);
+    } catch (error) {
+      if (isUniqueViolation(error, ROUTING_KEY)) throw duplicate({ ...endpoint, ...patch });
+      throw error;
+    }
+  }
+
+  async delete(tenantId: string, instanceId: string, id: string): Promise<boolean> {
+    const result = await this.m.delete(ChannelEndpoint, { tenantId, instanceId, id });
+    return (result.affected ?? 0) > 0;
+  }
+}

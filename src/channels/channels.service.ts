@@ -1,0 +1,97 @@
+import { randomUUID } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import { RequestValidationError, notFound } from '../common/errors';
+import { SecretBox } from '../common/secret-box';
+import { DirectoryService } from '../directory/directory.service';
+import { ChannelEndpoint } from './channel-endpoint.entity';
+import { ChannelPatch, ChannelsRepository } from './channels.repository';
+import { CreateChannelDto, UpdateChannelDto } from './dto/channels.dto';
+import { ChannelType, PROVIDERS } from './providers';
+
+@Injectable()
+export class ChannelsService {
+  constructor(
+    private readonly repo: ChannelsRepository,
+    private readonly directory: DirectoryService,
+    private readonly box: SecretBox,
+  ) {}
+
+  async list(tenantId: string, instanceId: string): Promise<ChannelEndpoint[]> {
+    await this.directory.getInstance(tenantId, instanceId);
+    return this.repo.list(tenantId, instanceId);
+  }
+
+  async create(
+    tenantId: string,
+    instanceId: string,
+    dto: CreateChannelDto,
+  ): Promise<ChannelEndpoint> {
+    await this.directory.getInstance(tenantId, instanceId);
+    assertProvider(dto.channelType, dto.provider);
+    const id = randomUUID();
+    return this.repo.insert(
+      Object.assign(new ChannelEndpoint(), {
+        id,
+        tenantId,
+        instanceId,
+        channelType: dto.channelType,
+        provider: dto.provider,
+        externalIdentifier: dto.externalIdentifier,
+        config: dto.config ?? {},
+        connectionId: dto.connectionId ?? null,
+        credentialId: dto.credentialId ?? null,
+        enabled: dto.enabled ?? true,
+        status: 'pending',
+        errorMessage: null,
+        lastEventAt: null,
+        webhookSecret: dto.webhookSecret
+          ? this.box.seal(dto.webhookSecret, `${tenantId}:${id}`)
+          : null,
+      }),
+    );
+  }
+
+  async update(
+    tenantId: string,
+    instanceId: string,
+    id: string,
+    dto: UpdateChannelDto,
+  ): Promise<ChannelEndpoint> {
+    const endpoint = await this.repo.lock(tenantId, instanceId, id);
+    if (!endpoint) throw notFound('Channel endpoint');
+    if (dto.channelType !== undefined && dto.channelType !== endpoint.channelType) {
+      throw RequestValidationError.at(
+        ['body', 'channel_type'],
+        'channel_type cannot change; create a new endpoint',
+      );
+    }
+    if (dto.provider !== undefined) assertProvider(endpoint.channelType, dto.provider);
+    const patch: ChannelPatch = {};
+    for (const key of [
+      'config',
+      'enabled',
+      'errorMessage',
+      'externalIdentifier',
+      'provider',
+      'status',
+    ] as const) {
+      if (dto[key] !== undefined) Object.assign(patch, { [key]: dto[key] });
+    }
+    return Object.keys(patch).length === 0 ? endpoint : this.repo.update(endpoint, patch);
+  }
+
+  async delete(tenantId: string, instanceId: string, id: string): Promise<void> {
+    if (!(await this.repo.delete(tenantId, instanceId, id))) throw notFound('Channel endpoint');
+  }
+}
+
+function assertProvider(channelType: ChannelType, provider: string): void {
+  const allowed = PROVIDERS[channelType];
+  if (!allowed.includes(provider)) {
+    throw RequestValidationError.at(
+      ['body', 'provider'],
+      `provider for ${channelType} must be one of: ${allowed.join(', ')}`,
+      'enum',
+    );
+  }
+}

@@ -1,0 +1,109 @@
+import { IsBoolean, IsIn, IsObject, IsString, IsUUID, MaxLength, MinLength } from 'class-validator';
+import { listEnvelope } from '../../common/list';
+import { WireField } from '../../common/wire';
+import { ChannelEndpoint } from '../channel-endpoint.entity';
+import {
+  ALL_PROVIDERS,
+  CHANNEL_STATUSES,
+  CHANNEL_TYPES,
+  ChannelStatus,
+  ChannelType,
+} from '../providers';
+
+const PROVIDER_HINT = `One of ${ALL_PROVIDERS.join(', ')}, suited to the channel type`;
+
+export class CreateChannelDto {
+  @WireField({ enum: CHANNEL_TYPES }) @IsIn(CHANNEL_TYPES) channelType!: ChannelType;
+
+  @WireField({
+    optional: true,
+    json: true,
+    description: 'Channel-specific config (streaming mode, processing rules, etc.)',
+  })
+  @IsObject()
+  config?: Record<string, unknown>;
+
+  @WireField({
+    optional: true,
+    nullable: true,
+    format: 'uuid',
+    description: 'FK to customer_connections for customer-owned channels',
+  })
+  @IsUUID()
+  connectionId?: string | null;
+
+  @WireField({
+    optional: true,
+    nullable: true,
+    format: 'uuid',
+    description: 'FK to mcp_credentials for platform-provisioned channels',
+  })
+  @IsUUID()
+  credentialId?: string | null;
+
+  @WireField({ optional: true, default: true }) @IsBoolean() enabled?: boolean;
+
+  @WireField({
+    minLength: 1,
+    maxLength: 255,
+    description: 'Phone number, bot username, email address, etc.',
+  })
+  @IsString()
+  @MinLength(1)
+  @MaxLength(255)
+  externalIdentifier!: string;
+
+  @WireField({ minLength: 1, maxLength: 50, description: PROVIDER_HINT })
+  @IsString()
+  @MinLength(1)
+  @MaxLength(50)
+  provider!: string;
+
+  @WireField({
+    optional: true,
+    nullable: true,
+    maxLength: 1024,
+    writeOnly: true,
+    description: 'Write-only; stored encrypted',
+  })
+  @IsString()
+  @MinLength(1)
+  @MaxLength(1024)
+  webhookSecret?: string | null;
+}
+
+/** Only the fields sent change. */
+export class UpdateChannelDto {
+  @WireField({ optional: true, json: true }) @IsObject() config?: Record<string, unknown>;
+  @WireField({ optional: true }) @IsBoolean() enabled?: boolean;
+
+  @WireField({ optional: true, nullable: true, type: 'string' })
+  @IsString()
+  errorMessage?: string | null;
+
+  @WireField({ optional: true, minLength: 1, maxLength: 255 })
+  @IsString()
+  @MinLength(1)
+  @MaxLength(255)
+  externalIdentifier?: string;
+
+  @WireField({ optional: true, minLength: 1, maxLength: 50, description: PROVIDER_HINT })
+  @IsString()
+  @MinLength(1)
+  @MaxLength(50)
+  provider?: string;
+
+  @WireField({ optional: true, enum: CHANNEL_STATUSES })
+  @IsIn(CHANNEL_STATUSES)
+  status?: ChannelStatus;
+
+  @WireField({
+    optional: true,
+    enum: CHANNEL_TYPES,
+    description: 'Cannot change; accepted only if equal',
+  })
+  @IsIn(CHANNEL_TYPES)
+  channelType?: ChannelType;
+}
+
+export const ChannelList = listEnvelope(ChannelEndpoint, 'channels');

@@ -1,0 +1,303 @@
+import { TestApp, startTestApp } from '../helpers/app';
+import { TenantSession } from '../helpers/factories';
+
+describe('channels', () => {
+  let t: TestApp;
+  let a: TenantSession;
+  let instance: string;
+  let path: string;
+  let serial = 0;
+
+  beforeAll(async () => {
+    t = await startTestApp();
+    a = await TenantSession.create(t, 'A');
+    instance = await a.instance();
+    path = `/v1/instances/${instance}/channels`;
+  });
+  afterAll(() => t.close());
+
+  const phone = () => `+4477009${String(++serial).padStart(5, '0')}`;
+  const create = (body: object, headers = a.admin) =>
+    t
+      .http()
+      .post(path)
+      .set(headers)
+      .send({
+        channel_type: 'whatsapp',
+        provider: 'twilio',
+        external_identifier: phone(),
+        ...body,
+      });
+  const stored = async (id: string) =>
+    (await t.raw.query('SELECT * FROM channel_endpoints WHERE id = $1', [id])).rows[0];
+
+  it('creates an endpoint with the seeds’ fields, defaults and has_webhook_secret', async () => {
+    const res = await create({
+      external_identifier: '+447700900001',
+      config: { streaming: { mode: 'chunks' } },
+    }).expect(201);
+    expect(res.body).toEqual({
+      id: expect.any(String),
+      instance_id: instance,
+      channel_type: 'whatsapp',
+      provider: 'twilio',
+      external_identifier: '+447700900001',
+      config: { streaming: { mode: 'chunks' } },
+      connection_id: null,
+      enabled: true,
+      status: 'pending',
+      error_message: null,
+      last_event_at: null,
+      has_webhook_secret: false,
+      created_at: expect.any(String),
+      updated_at: expect.any(String),
+    });
+  });
+
+  it('keeps the webhook secret encrypted, never returned, never in plaintext at rest', async () => {
+    const secret = 'whsec_live_5up3r-53cr3t-value';
+    const res = await create({ webhook_secret: secret }).expect(201);
+    expect(res.body.has_webhook_secret).toBe(true);
+    expect(JSON.stringify(res.body)).not.toContain(secret);
+    const row = await stored(res.body.id);
+    expect(Buffer.isBuffer(row.webhook_secret)).toBe(true);
+    expect(row.webhook_secret.toString('latin1')).not.toContain(secret);
+    expect(JSON.stringify(row)).not.toContain(secret);
+    const list = await t.http().get(path).set(a.admin).expect(200);
+    expect(JSON.stringify(list.body)).not.toContain(secret);
+    expect(list.body.channels.find((c: { id: string }) => c.id === res.body.id)).toMatchObject({
+      has_webhook_secret: true,
+    });
+    expect(list.body.channels[0]).not.toHaveProperty('webhook_secret');
+  });
+
+  it('requires a provider that suits the channel type, listing the allowed ones', async () => {
+    const res = await create({ channel_type: 'sms', provider: 'meta_cloud' }).expect(422);
+    expect(res.body.detail).toEqual([
+      { loc: ['body', 'provider'], msg: expect.stringContaining('twilio'), type: 'enum' },
+    ]);
+    await create({
+      channel_type: 'email',
+      provider: 'resend',
+      external_identifier: 'desk@harbour.example',
+    }).expect(201);
+    await create({ channel_type: 'web_chat', provider: 'web_chat' }).expect(201);
+  });
+
+  it.each([
+    [{ channel_type: 'pigeon' }, ['body', 'channel_type'], 'enum'],
+    [{ provider: 'x'.repeat(51) }, ['body', 'provider'], 'string_too_long'],
+    [{ external_identifier: 'x'.repeat(256) }, ['body', 'external_identifier'], 'string_too_long'],
+    [{ external_identifier: undefined }, ['body', 'external_identifier'], 'missing'],
+    [{ config: [1, 2] }, ['body', 'config'], 'dict_type'],
+    [{ config: null }, ['body', 'config'], 'dict_type'],
+    [{ enabled: 'yes' }, ['body', 'enabled'], 'bool_type'],
+    [{ connection_id: 'nope' }, ['body', 'connection_id'], 'uuid_parsing'],
+  ])('refuses %j with 422 at %j and writes nothing', async (override, loc, type) => {
+    const before = (await t.raw.query('SELECT count(*) FROM channel_endpoints')).rows[0].count;
+    const res = await create(override).expect(422);
+    expect(res.body.detail).toEqual([{ loc, msg: expect.any(String), type }]);
+    expect((await t.raw.query('SELECT count(*) FROM channel_endpoints')).rows[0].count).toBe(
+      before,
+    );
+  });
+
+  it('refuses a duplicate (type, provider, identifier) across all tenants with 409, also concurrently', async () => {
+    const id = phone();
+    await create({ external_identifier: id }).expect(201);
+    const res = await create({ external_identifier: id }).expect(409);
+    expect(res.body.detail).toContain(id);
+    const other = await TenantSession.create(t, 'B');
+    const otherInstance = await other.instance();
+    const body = { channel_type: 'whatsapp', provider: 'twilio', external_identifier: id };
+    await t
+      .http()
+      .post(`/v1/instances/${otherInstance}/channels`)
+      .set(other.admin)
+      .send(body)
+      .expect(409);
+    await create({ external_identifier: id, provider: 'meta_cloud' }).expect(201); // another provider, another key
+
+    const racing = phone();
+    const results = await Promise.all(
+      Array.from({ length: 6 }, () => create({ external_identifier: racing })),
+    );
+    expect(results.map((r) => r.status).sort()).toEqual([201, 409, 409, 409, 409, 409]);
+  });
+
+  describe('PATCH', () => {
+    it('changes only the fields sent', async () => {
+      const created = (await create({ config: { a: 1 }, webhook_secret: 'keep-me' }).expect(201))
+        .body;
+      const res = await t
+        .http()
+        .patch(`${path}/${created.id}`)
+        .set(a.admin)
+        .send({ status: 'error', error_message: 'Token expired' })
+        .expect(200);
+      expect(res.body).toMatchObject({
+        status: 'error',
+        error_message: 'Token expired',
+        config: { a: 1 },
+        provider: 'twilio',
+        external_identifier: created.external_identifier,
+        enabled: true,
+        has_webhook_secret: true,
+      });
+      expect(new Date(res.body.updated_at).getTime()).toBeGreaterThanOrEqual(
+        new Date(created.updated_at).getTime(),
+      );
+      const cleared = await t
+        .http()
+        .patch(`${path}/${created.id}`)
+        .set(a.admin)
+        .send({ error_message: null, enabled: false })
+        .expect(200);
+      expect(cleared.body).toMatchObject({ error_message: null, enabled: false, status: 'error' });
+      expect(await stored(created.id)).toMatchObject({
+        status: 'error',
+        enabled: false,
+        error_message: null,
+        config: { a: 1 },
+      });
+      const same = await t.http().patch(`${path}/${created.id}`).set(a.admin).send({}).expect(200);
+      expect(same.body).toMatchObject({ status: 'error', enabled: false });
+    });
+
+    it('re-validates the provider against the endpoint’s channel type', async () => {
+      const created = (await create({}).expect(201)).body;
+      await t
+        .http()
+        .patch(`${path}/${created.id}`)
+        .set(a.admin)
+        .send({ provider: 'meta_cloud' })
+        .expect(200);
+      const res = await t
+        .http()
+        .patch(`${path}/${created.id}`)
+        .set(a.admin)
+        .send({ provider: 'gmail' })
+        .expect(422);
+      expect(res.body.detail[0]).toMatchObject({
+        loc: ['body', 'provider'],
+        msg: expect.stringContaining('meta_cloud, twilio'),
+      });
+      expect((await stored(created.id)).provider).toBe('meta_cloud');
+    });
+
+    it('refuses to change channel_type, null for non-nullable fields, and unknown statuses', async () => {
+      const created = (await create({}).expect(201)).body;
+      const url = `${path}/${created.id}`;
+      const type = await t.http().patch(url).set(a.admin).send({ channel_type: 'sms' }).expect(422);
+      expect(type.body.detail[0].loc).toEqual(['body', 'channel_type']);
+      await t.http().patch(url).set(a.admin).send({ channel_type: 'whatsapp' }).expect(200);
+      for (const body of [
+        { config: null },
+        { enabled: null },
+        { provider: null },
+        { status: 'paused' },
+        { external_identifier: '' },
+      ]) {
+        const res = await t.http().patch(url).set(a.admin).send(body);
+        expect([JSON.stringify(body), res.status]).toEqual([JSON.stringify(body), 422]);
+      }
+      expect(await stored(created.id)).toMatchObject({
+        channel_type: 'whatsapp',
+        status: 'pending',
+        enabled: true,
+      });
+    });
+
+    it('answers 409 when the new identifier is taken', async () => {
+      const taken = (await create({}).expect(201)).body.external_identifier;
+      const created = (await create({}).expect(201)).body;
+      await t
+        .http()
+        .patch(`${path}/${created.id}`)
+        .set(a.admin)
+        .send({ external_identifier: taken })
+        .expect(409);
+    });
+  });
+
+  it('deletes with 204, after which the list no longer has it', async () => {
+    const created = (await create({}).expect(201)).body;
+    const res = await t.http().delete(`${path}/${created.id}`).set(a.admin).expect(204);
+    expect(res.text).toBe('');
+    const list = await t.http().get(path).set(a.admin).expect(200);
+    expect(list.body.channels.map((c: { id: string }) => c.id)).not.toContain(created.id);
+    expect(list.body.count).toBe(list.body.channels.length);
+    await t.http().delete(`${path}/${created.id}`).set(a.admin).expect(404);
+    await t.http().patch(`${path}/${created.id}`).set(a.admin).send({}).expect(404);
+  });
+
+  it('lets any principal of the tenant list, and only tenant admins write', async () => {
+    const customer = await a.customer();
+    const created = (await create({}).expect(201)).body;
+    for (const headers of [
+      a.member(),
+      a.member(customer),
+      a.customerAdmin(customer),
+      (await a.apiKey('member')).headers,
+    ]) {
+      await t.http().get(path).set(headers).expect(200);
+      await create({}, headers).expect(403);
+      await t
+        .http()
+        .patch(`${path}/${created.id}`)
+        .set(headers)
+        .send({ status: 'active' })
+        .expect(403);
+      await t.http().delete(`${path}/${created.id}`).set(headers).expect(403);
+    }
+    expect((await stored(created.id)).status).toBe('pending');
+  });
+
+  it('hides one tenant’s instances and endpoints from another (404)', async () => {
+    const created = (await create({}).expect(201)).body;
+    const other = await TenantSession.create(t, 'C');
+    const key = await other.apiKey('admin');
+    for (const headers of [other.admin, key.headers]) {
+      await t.http().get(path).set(headers).expect(404);
+      await create({}, headers).expect(404);
+      await t
+        .http()
+        .patch(`${path}/${created.id}`)
+        .set(headers)
+        .send({ status: 'active' })
+        .expect(404);
+      await t.http().delete(`${path}/${created.id}`).set(headers).expect(404);
+    }
+    const otherInstance = await other.instance();
+    await t
+      .http()
+      .patch(`/v1/instances/${otherInstance}/channels/${created.id}`)
+      .set(other.admin)
+      .send({ status: 'active' })
+      .expect(404);
+    expect((await stored(created.id)).status).toBe('pending');
+  });
+
+  it('documents the four routes under "Channels" with the seeds’ summaries', async () => {
+    const doc = (await t.http().get('/openapi.json').expect(200)).body;
+    expect(doc.paths['/v1/instances/{instance_id}/channels'].get).toMatchObject({
+      summary: 'List Instance Channels',
+      tags: ['Channels'],
+    });
+    expect(doc.paths['/v1/instances/{instance_id}/channels'].post.summary).toBe(
+      'Create Channel Endpoint',
+    );
+    expect(doc.paths['/v1/instances/{instance_id}/channels/{endpoint_id}'].patch.summary).toBe(
+      'Update Channel Endpoint',
+    );
+    expect(doc.paths['/v1/instances/{instance_id}/channels/{endpoint_id}'].delete.summary).toBe(
+      'Delete Channel Endpoint',
+    );
+    const create = doc.components.schemas.CreateChannelDto;
+    expect(create.properties.provider.maxLength).toBe(50);
+    expect(create.properties.enabled.default).toBe(true);
+    expect(create.properties.webhook_secret.writeOnly).toBe(true);
+    expect(doc.components.schemas.ChannelEndpoint.properties).toHaveProperty('has_webhook_secret');
+    expect(doc.components.schemas.ChannelEndpoint.properties).not.toHaveProperty('webhook_secret');
+  });
+});
