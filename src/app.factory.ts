@@ -36,6 +36,7 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     bodyParser: false,
   });
   app.useLogger(app.get(Logger));
+  app.flushLogs(); // buffered start-up lines; otherwise they wait for listen(), which tests never call
   mountDocs(app);
   await app.init();
   await app.getHttpAdapter().getInstance().ready();

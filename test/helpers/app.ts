@@ -33,7 +33,8 @@ export async function startTestApp(env: Record<string, string | undefined> = {})
     JWT_SECRET: TEST_JWT_SECRET,
     ENCRYPTION_KEY: '11'.repeat(32),
     PLATFORM_API_KEY: TEST_PLATFORM_KEY,
-    LOG_LEVEL: 'silent',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent', // TEST_LOG_LEVEL=error shows what a 500 hid
+    WORKFLOW_SWEEP_INTERVAL_MS: '0', // tests call the sweeper themselves
     ...env,
   });
   const app = await createApp(config);
