@@ -14,6 +14,7 @@ import { DirectoryModule } from './directory/directory.module';
 import { ChannelsModule } from './channels/channels.module';
 import { HealthController } from './health/health.controller';
 import { WorkerBindingsModule } from './worker-bindings/worker-bindings.module';
+import { WorkflowsModule } from './workflows/workflows.module';
 
 @Module({})
 export class AppModule {
@@ -51,6 +52,7 @@ export class AppModule {
         DirectoryModule,
         WorkerBindingsModule,
         ChannelsModule,
+        WorkflowsModule,
       ],
       controllers: [HealthController],
       providers: [

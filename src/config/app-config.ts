@@ -31,6 +31,8 @@ export interface AppConfig {
   replayWebhookUrl: string | null;
   replayWebhookSecret: string | null;
   logLevel: LogLevel;
+  /** How often open workflows past expires_at are marked expired; 0 turns the sweeper off. */
+  workflowSweepMs: number;
 }
 
 /** Injection token: AppConfig is an interface, so Nest needs a token to resolve it. */
@@ -126,5 +128,6 @@ export function loadConfig(env: Env): AppConfig {
     replayWebhookUrl,
     replayWebhookSecret,
     logLevel,
+    workflowSweepMs: integer(env, 'WORKFLOW_SWEEP_INTERVAL_MS', 60_000, 0, 86_400_000),
   };
 }

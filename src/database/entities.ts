@@ -8,6 +8,7 @@ import {
 } from '../directory/directory.entities';
 import { WorkerBinding } from '../worker-bindings/worker-binding.entity';
 import { ChannelEndpoint } from '../channels/channel-endpoint.entity';
+import { Workflow } from '../workflows/workflow.entity';
 
 /** Every entity, listed rather than globbed so ts-jest, ts-node and dist all load the same set. */
 export const ENTITIES = [
@@ -19,4 +20,5 @@ export const ENTITIES = [
   ApiKey,
   WorkerBinding,
   ChannelEndpoint,
+  Workflow,
 ];

@@ -62,6 +62,25 @@ export class TenantDb {
     });
   }
 
+  /**
+   * Ids of every tenant, for background jobs that then work tenant by tenant through `run`.
+   * Read as hydracore_worker, whose one policy shows tenant ids and nothing else.
+   */
+  async tenantIds(): Promise<string[]> {
+    const runner = this.dataSource.createQueryRunner();
+    try {
+      await runner.connect();
+      await runner.startTransaction();
+      await runner.query(`SELECT set_config('role', 'hydracore_worker', true)`);
+      const rows = (await runner.query('SELECT id FROM tenants ORDER BY id')) as { id: string }[];
+      await runner.commitTransaction();
+      return rows.map((r) => r.id);
+    } finally {
+      if (runner.isTransactionActive) await runner.rollbackTransaction().catch(() => undefined);
+      await runner.release();
+    }
+  }
+
   /** A whole unit of work in one tenant transaction (guards, platform calls, background jobs). */
   async run<T>(tenantId: string, work: (manager: EntityManager) => Promise<T>): Promise<T> {
     const runner = await this.begin(tenantId);

@@ -1,0 +1,159 @@
+import {
+  IsIn,
+  IsInt,
+  IsISO8601,
+  IsObject,
+  IsString,
+  IsUUID,
+  Max,
+  MaxLength,
+  Min,
+  MinLength,
+} from 'class-validator';
+import { WireField } from '../../common/wire';
+import { WORKFLOW_STATUSES, WORKFLOW_TYPES, WorkflowStatus, WorkflowType } from '../state-machine';
+import { Workflow } from '../workflow.entity';
+
+const text = (max: number, description?: string) =>
+  WireField({ optional: true, nullable: true, maxLength: max, type: 'string', description });
+const time = (description?: string) =>
+  WireField({ optional: true, nullable: true, format: 'date-time', description });
+
+export class CreateWorkflowDto {
+  @text(200) @IsString() @MaxLength(200) assignedTo?: string | null;
+  @WireField({ format: 'uuid' }) @IsUUID() customerId!: string;
+  @time() @IsISO8601({ strict: true }) expiresAt?: string | null;
+  @WireField({ optional: true, format: 'uuid', description: 'Must equal the instance in the path' })
+  @IsUUID()
+  instanceId?: string;
+  @time() @IsISO8601({ strict: true }) nextActionAt?: string | null;
+  @text(200, 'External reference (property ref, job ref, etc.)')
+  @IsString()
+  @MaxLength(200)
+  reference?: string | null;
+  @text(100, 'Initial stage') @IsString() @MaxLength(100) stage?: string | null;
+  @text(200) @IsString() @MaxLength(200) title?: string | null;
+  @WireField({ optional: true, json: true }) @IsObject() workflowState?: Record<string, unknown>;
+  @WireField({ enum: WORKFLOW_TYPES }) @IsIn(WORKFLOW_TYPES) workflowType!: WorkflowType;
+}
+
+export class AdvanceWorkflowDto {
+  @WireField({
+    minLength: 1,
+    maxLength: 100,
+    description: "Audit action name (e.g. 'escalated', 'approved', 'contacted_tier2')",
+  })
+  @IsString()
+  @MinLength(1)
+  @MaxLength(100)
+  action!: string;
+  @WireField({
+    optional: true,
+    nullable: true,
+    json: true,
+    description: 'Any JSON, kept in the history entry',
+  })
+  actionDetail?: unknown;
+  @WireField({ optional: true, minLength: 1, maxLength: 100 })
+  @IsString()
+  @MinLength(1)
+  @MaxLength(100)
+  actor?: string;
+  @WireField({ optional: true, nullable: true, format: 'uuid' }) @IsUUID() approverId?:
+    string | null;
+  @text(200) @IsString() @MaxLength(200) assignedTo?: string | null;
+  @WireField({ optional: true, type: 'integer', minimum: 0, maximum: 1000 })
+  @IsInt()
+  @Min(0)
+  @Max(1000)
+  escalationLevel?: number;
+  @time() @IsISO8601({ strict: true }) expiresAt?: string | null;
+  @time() @IsISO8601({ strict: true }) nextActionAt?: string | null;
+  @text(100, 'New stage') @IsString() @MaxLength(100) stage?: string | null;
+  @WireField({ optional: true, enum: WORKFLOW_STATUSES, description: 'New status' })
+  @IsIn(WORKFLOW_STATUSES)
+  status?: WorkflowStatus;
+  @WireField({
+    optional: true,
+    json: true,
+    description: 'Merged into the existing state (JSON Merge Patch)',
+  })
+  @IsObject()
+  workflowState?: Record<string, unknown>;
+}
+
+export class SuspendWorkflowDto {
+  @WireField({ minLength: 1, maxLength: 100, description: 'Step name to suspend at' })
+  @IsString()
+  @MinLength(1)
+  @MaxLength(100)
+  step!: string;
+  @WireField({
+    optional: true,
+    nullable: true,
+    json: true,
+    description: 'Arbitrary state payload to preserve for resume',
+  })
+  payload?: unknown;
+}
+
+export class ResumeWorkflowDto {
+  @WireField({
+    optional: true,
+    json: true,
+    description: 'Data merged into workflow_state on resume',
+  })
+  @IsObject()
+  resumeData?: Record<string, unknown>;
+}
+
+export class ListWorkflowsQuery {
+  @WireField({ optional: true, format: 'uuid' }) @IsUUID() customerId?: string;
+  @WireField({ optional: true, enum: WORKFLOW_TYPES })
+  @IsIn(WORKFLOW_TYPES)
+  workflowType?: WorkflowType;
+  @WireField({ optional: true, enum: WORKFLOW_STATUSES })
+  @IsIn(WORKFLOW_STATUSES)
+  status?: WorkflowStatus;
+  @WireField({
+    optional: true,
+    query: 'int',
+    type: 'integer',
+    minimum: 1,
+    maximum: 100000,
+    default: 1,
+  })
+  @IsInt()
+  @Min(1)
+  @Max(100000)
+  page?: number;
+  @WireField({
+    optional: true,
+    query: 'int',
+    type: 'integer',
+    minimum: 1,
+    maximum: 100,
+    default: 20,
+  })
+  @IsInt()
+  @Min(1)
+  @Max(100)
+  perPage?: number;
+}
+
+export class ListWorkflowsInternalQuery extends ListWorkflowsQuery {
+  @WireField({ optional: true, maxLength: 200 }) @IsString() @MaxLength(200) reference?: string;
+}
+
+export class WorkflowPage {
+  @WireField({ type: 'integer' }) page!: number;
+  @WireField({ type: 'integer' }) perPage!: number;
+  @WireField({ type: 'integer' }) total!: number;
+  @WireField({ type: [Workflow] }) workflows!: Workflow[];
+}
+
+export class WorkflowActionResult {
+  @WireField({ format: 'uuid' }) id!: string;
+  @WireField() message!: string;
+  @WireField({ enum: WORKFLOW_STATUSES }) status!: WorkflowStatus;
+}

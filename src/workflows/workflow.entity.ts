@@ -1,0 +1,64 @@
+import { Column, CreateDateColumn, Entity, PrimaryColumn, UpdateDateColumn } from 'typeorm';
+import { WireField } from '../common/wire';
+import { WORKFLOW_STATUSES, WORKFLOW_TYPES, WorkflowStatus, WorkflowType } from './state-machine';
+
+/** One audit entry; stored as written (snake_case JSON) and never rewritten. */
+export class WorkflowHistoryEntry {
+  @WireField({ format: 'date-time' }) at!: string;
+  @WireField({ example: 'escalated' }) action!: string;
+  @WireField({ nullable: true, description: 'Any JSON the caller gave' }) actionDetail!: unknown;
+  @WireField({ example: 'instance:…, user:…, system' }) actor!: string;
+  @WireField({ enum: WORKFLOW_STATUSES, nullable: true }) fromStatus!: WorkflowStatus | null;
+  @WireField({ enum: WORKFLOW_STATUSES }) toStatus!: WorkflowStatus;
+  @WireField({ nullable: true, type: 'string' }) fromStage!: string | null;
+  @WireField({ nullable: true, type: 'string' }) toStage!: string | null;
+}
+
+/** A long-running business case. Also the response schema. */
+@Entity('workflows')
+export class Workflow {
+  @WireField({ format: 'uuid', nullable: true }) @Column('uuid', { nullable: true }) approverId!:
+    string | null;
+  @WireField({ nullable: true, type: 'string' }) @Column('text', { nullable: true }) assignedTo!:
+    string | null;
+  @WireField({ format: 'date-time', nullable: true })
+  @Column('timestamptz', { nullable: true })
+  completedAt!: Date | null;
+  @WireField({ format: 'date-time' }) @CreateDateColumn({ type: 'timestamptz' }) createdAt!: Date;
+  @WireField({ format: 'uuid' }) @Column('uuid') customerId!: string;
+  @WireField({ type: 'integer', minimum: 0 }) @Column('integer') escalationLevel!: number;
+  @WireField({ format: 'date-time', nullable: true })
+  @Column('timestamptz', { nullable: true })
+  expiresAt!: Date | null;
+  @WireField({ json: true, type: [WorkflowHistoryEntry] })
+  @Column('jsonb')
+  history!: WorkflowHistoryEntry[];
+  @WireField({ format: 'uuid' }) @PrimaryColumn('uuid') id!: string;
+  @WireField({ format: 'uuid' }) @Column('uuid') instanceId!: string;
+  @WireField({ format: 'date-time', nullable: true })
+  @Column('timestamptz', { nullable: true })
+  lastActionAt!: Date | null;
+  @WireField({ format: 'date-time', nullable: true })
+  @Column('timestamptz', { nullable: true })
+  nextActionAt!: Date | null;
+  @WireField({ nullable: true, type: 'string' }) @Column('text', { nullable: true }) reference!:
+    string | null;
+  @WireField({ nullable: true, type: 'string' }) @Column('text', { nullable: true }) stage!:
+    string | null;
+  @WireField({ enum: WORKFLOW_STATUSES }) @Column('text') status!: WorkflowStatus;
+  @WireField({ format: 'uuid' }) @PrimaryColumn('uuid') tenantId!: string;
+  @WireField({ nullable: true, type: 'string' }) @Column('text', { nullable: true }) title!:
+    string | null;
+  @WireField({ format: 'date-time' }) @UpdateDateColumn({ type: 'timestamptz' }) updatedAt!: Date;
+  @WireField({ json: true }) @Column('jsonb') workflowState!: Record<string, unknown>;
+  @WireField({ enum: WORKFLOW_TYPES }) @Column('text') workflowType!: WorkflowType;
+  @WireField({ nullable: true, type: 'string' })
+  @Column('text', { nullable: true })
+  suspendedStep!: string | null;
+  @WireField({ json: true, nullable: true })
+  @Column('jsonb', { nullable: true })
+  suspendedPayload!: unknown;
+  @WireField({ format: 'date-time', nullable: true })
+  @Column('timestamptz', { nullable: true })
+  suspendedAt!: Date | null;
+}

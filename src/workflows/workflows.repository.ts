@@ -1,0 +1,192 @@
+import { Injectable } from '@nestjs/common';
+import { EntityManager, FindOptionsWhere } from 'typeorm';
+import { hydrate } from '../database/rows';
+import { TenantDb } from '../database/tenant-db';
+import { WorkflowStatus } from './state-machine';
+import { Workflow, WorkflowHistoryEntry } from './workflow.entity';
+
+/** Marks a column to be set to the database's now(). */
+export const NOW = Symbol('now');
+
+/** Columns a change may set (names are fixed here, never taken from input). */
+export interface WorkflowChange {
+  status?: WorkflowStatus;
+  stage?: string | null;
+  assigned_to?: string | null;
+  approver_id?: string | null;
+  escalation_level?: number;
+  expires_at?: Date | null;
+  next_action_at?: Date | null;
+  workflow_state?: object;
+  completed_at?: typeof NOW;
+  suspended_step?: string | null;
+  suspended_payload?: unknown;
+  suspended_at?: typeof NOW | null;
+}
+
+const JSONB = new Set(['workflow_state', 'suspended_payload']);
+
+/** The entry minus `at`, which the database stamps with the same clock as the row. */
+export type NewHistoryEntry = Omit<WorkflowHistoryEntry, 'at'>;
+
+const ISO_NOW = `to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+const entrySql = (param: string) =>
+  `jsonb_build_array(jsonb_build_object('at', ${ISO_NOW}) || ${param}::jsonb)`;
+const entryJson = (e: NewHistoryEntry) =>
+  JSON.stringify({
+    action: e.action,
+    action_detail: e.actionDetail ?? null,
+    actor: e.actor,
+    from_status: e.fromStatus,
+    to_status: e.toStatus,
+    from_stage: e.fromStage,
+    to_stage: e.toStage,
+  });
+
+export interface WorkflowFilter {
+  instanceId?: string;
+  customerId?: string;
+  workflowType?: string;
+  status?: WorkflowStatus;
+  reference?: string;
+}
+
+@Injectable()
+export class WorkflowsRepository {
+  constructor(private readonly db: TenantDb) {}
+
+  private get m(): EntityManager {
+    return this.db.manager;
+  }
+
+  async page(
+    tenantId: string,
+    filter: WorkflowFilter,
+    page: number,
+    perPage: number,
+  ): Promise<[Workflow[], number]> {
+    const where: FindOptionsWhere<Workflow> = { tenantId };
+    for (const key of [
+      'instanceId',
+      'customerId',
+      'workflowType',
+      'status',
+      'reference',
+    ] as const) {
+      if (filter[key] !== undefined) Object.assign(where, { [key]: filter[key] });
+    }
+    return this.m.findAndCount(Workflow, {
+      where,
+      order: { createdAt: 'DESC', id: 'DESC' },
+      skip: (page - 1) * perPage,
+      take: perPage,
+    });
+  }
+
+  suspended(tenantId: string, customerId: string | null): Promise<Workflow[]> {
+    return this.m.find(Workflow, {
+      where: { tenantId, status: 'suspended', ...(customerId ? { customerId } : {}) },
+      order: { createdAt: 'DESC', id: 'DESC' },
+    });
+  }
+
+  find(tenantId: string, id: string, instanceId?: string): Promise<Workflow | null> {
+    return this.m.findOneBy(Workflow, { tenantId, id, ...(instanceId ? { instanceId } : {}) });
+  }
+
+  /** Row-locked until the request's transaction ends: changes to one workflow queue up. */
+  lock(tenantId: string, id: string, instanceId?: string): Promise<Workflow | null> {
+    return this.m.findOne(Workflow, {
+      where: { tenantId, id, ...(instanceId ? { instanceId } : {}) },
+      lock: { mode: 'pessimistic_write' },
+    });
+  }
+
+  async insert(
+    values: Omit<Workflow, 'history' | 'createdAt' | 'updatedAt' | 'lastActionAt'>,
+    entry: NewHistoryEntry,
+  ): Promise<Workflow> {
+    const [row] = await this.m.query<Record<string, unknown>[]>(
+      `INSERT INTO workflows (tenant_id, id, instance_id, customer_id, workflow_type, status, stage, title,
+          reference, assigned_to, approver_id, escalation_level, workflow_state, expires_at, next_action_at,
+          completed_at, suspended_step, suspended_payload, suspended_at, history, last_action_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::jsonb, $14, $15, NULL, NULL, NULL, NULL,
+          ${entrySql('$16')}, now())
+       RETURNING *`,
+      [
+        values.tenantId,
+        values.id,
+        values.instanceId,
+        values.customerId,
+        values.workflowType,
+        values.status,
+        values.stage,
+        values.title,
+        values.reference,
+        values.assignedTo,
+        values.approverId,
+        values.escalationLevel,
+        JSON.stringify(values.workflowState),
+        values.expiresAt,
+        values.nextActionAt,
+        entryJson(entry),
+      ],
+    );
+    return hydrate(this.m, Workflow, row);
+  }
+
+  /** One statement: the change, its history entry, last_action_at and updated_at. */
+  async change(
+    workflow: Workflow,
+    change: WorkflowChange,
+    entry: NewHistoryEntry,
+  ): Promise<Workflow> {
+    const params: unknown[] = [workflow.tenantId, workflow.id, entryJson(entry)];
+    const sets = [
+      `history = history || ${entrySql('$3')}`,
+      'last_action_at = now()',
+      'updated_at = now()',
+    ];
+    for (const [column, value] of Object.entries(change)) {
+      if (value === undefined) continue;
+      if (value === NOW) {
+        sets.push(`${column} = now()`);
+        continue;
+      }
+      params.push(JSONB.has(column) && value !== null ? JSON.stringify(value) : value);
+      sets.push(`${column} = $${params.length}${JSONB.has(column) ? '::jsonb' : ''}`);
+    }
+    const [rows] = await this.m.query<[Record<string, unknown>[], number]>(
+      `UPDATE workflows SET ${sets.join(', ')} WHERE tenant_id = $1 AND id = $2 RETURNING *`,
+      params,
+    );
+    return hydrate(this.m, Workflow, rows[0]);
+  }
+
+  /**
+   * Expires this tenant's open workflows past expires_at, each with a `system` history entry.
+   * Rows a request holds are skipped (SKIP LOCKED) and taken on the next sweep, so replicas
+   * sweeping at once neither wait on each other nor expire a row twice.
+   */
+  async expireDue(tenantId: string, limit: number): Promise<number> {
+    const [, count] = await this.m.query<[unknown, number]>(
+      `WITH due AS (
+         SELECT id FROM workflows
+          WHERE tenant_id = $1 AND status IN ('active', 'awaiting_approval', 'paused', 'suspended')
+            AND expires_at <= now()
+          ORDER BY expires_at
+          LIMIT $2
+          FOR UPDATE SKIP LOCKED)
+       UPDATE workflows w
+          SET history = w.history || jsonb_build_array(jsonb_build_object(
+                'at', ${ISO_NOW}, 'action', 'expired', 'action_detail', NULL, 'actor', 'system',
+                'from_status', w.status, 'to_status', 'expired', 'from_stage', w.stage, 'to_stage', w.stage)),
+              status = 'expired', last_action_at = now(), updated_at = now(),
+              suspended_step = NULL, suspended_payload = NULL, suspended_at = NULL
+         FROM due
+        WHERE w.tenant_id = $1 AND w.id = due.id`,
+      [tenantId, limit],
+    );
+    return count;
+  }
+}
