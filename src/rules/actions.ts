@@ -1,0 +1,148 @@
+import { FieldError } from '../common/errors';
+import { WORKFLOW_TYPES, WorkflowType } from '../workflows/state-machine';
+import { REPLAYABLE_SERVICES } from './replayable-services';
+
+export const ACTION_TYPES = ['require_approval', 'notify', 'create_workflow', 'block'] as const;
+export type ActionType = (typeof ACTION_TYPES)[number];
+export const APPROVER_ROLES = ['owner', 'customer'] as const;
+export type ApproverRole = (typeof APPROVER_ROLES)[number];
+
+export type RuleAction =
+  | {
+      type: 'require_approval';
+      skill_slug: string;
+      action: string;
+      approver_role: ApproverRole;
+      expires_in_hours: number;
+    }
+  | { type: 'notify'; to: string; message: string }
+  | {
+      type: 'create_workflow';
+      workflow_type: WorkflowType;
+      stage: string | null;
+      title: string | null;
+    }
+  | { type: 'block'; reason: string };
+
+const MAX_ACTIONS = 20;
+
+/**
+ * Checks raw actions and returns them cleaned (defaults applied, unknown keys dropped), or the
+ * errors, each at ["body", "actions", i, …]. Stored actions are always of RuleAction's shape.
+ */
+export function validateActions(raw: unknown): { actions: RuleAction[]; errors: FieldError[] } {
+  const at = (...path: (string | number)[]) => ['body', 'actions', ...path];
+  if (!Array.isArray(raw))
+    return {
+      actions: [],
+      errors: [{ loc: at(), msg: 'Input should be a valid list', type: 'list_type' }],
+    };
+  if (raw.length < 1)
+    return {
+      actions: [],
+      errors: [{ loc: at(), msg: 'At least one action is required', type: 'too_short' }],
+    };
+  if (raw.length > MAX_ACTIONS)
+    return {
+      actions: [],
+      errors: [{ loc: at(), msg: `At most ${MAX_ACTIONS} actions`, type: 'too_long' }],
+    };
+  const errors: FieldError[] = [];
+  const actions: RuleAction[] = [];
+  raw.forEach((item: unknown, i) => {
+    if (item === null || typeof item !== 'object' || Array.isArray(item)) {
+      errors.push({ loc: at(i), msg: 'Input should be an object {type, …}', type: 'dict_type' });
+      return;
+    }
+    const a = item as Record<string, unknown>;
+    const fail = (key: string, msg: string, type = 'value_error') =>
+      errors.push({ loc: at(i, key), msg, type });
+    const text = (
+      key: string,
+      min: number,
+      max: number,
+      required = true,
+    ): string | null | undefined => {
+      const v = a[key];
+      if (v === undefined || v === null) {
+        if (required) fail(key, 'Field required', 'missing');
+        return required ? undefined : null;
+      }
+      if (typeof v !== 'string' || v.length < min || v.length > max) {
+        fail(key, `${key} must be a string of ${min} to ${max} characters`, 'string_type');
+        return undefined;
+      }
+      return v;
+    };
+    switch (a.type) {
+      case 'require_approval': {
+        const skill = REPLAYABLE_SERVICES.find((s) => s.skillSlug === a.skill_slug);
+        if (!skill) {
+          fail(
+            'skill_slug',
+            `skill_slug must be one of ${REPLAYABLE_SERVICES.map((s) => s.skillSlug).join(', ')}`,
+            'enum',
+          );
+          return;
+        }
+        if (!skill.actions.some((x) => x.action === a.action)) {
+          fail(
+            'action',
+            `action of ${skill.skillSlug} must be one of ${skill.actions.map((x) => x.action).join(', ')}`,
+            'enum',
+          );
+          return;
+        }
+        const role = a.approver_role ?? 'customer';
+        if (!APPROVER_ROLES.includes(role as ApproverRole))
+          return fail('approver_role', 'approver_role must be owner or customer', 'enum');
+        const hours = a.expires_in_hours ?? 24;
+        if (typeof hours !== 'number' || !Number.isInteger(hours) || hours < 1 || hours > 168) {
+          return fail('expires_in_hours', 'expires_in_hours must be an integer from 1 to 168');
+        }
+        actions.push({
+          type: 'require_approval',
+          skill_slug: skill.skillSlug,
+          action: a.action as string,
+          approver_role: role as ApproverRole,
+          expires_in_hours: hours,
+        });
+        return;
+      }
+      case 'notify': {
+        const to = text('to', 1, 255);
+        const message = text('message', 1, 2000);
+        if (to && message) actions.push({ type: 'notify', to, message });
+        return;
+      }
+      case 'create_workflow': {
+        if (!WORKFLOW_TYPES.includes(a.workflow_type as WorkflowType)) {
+          return fail(
+            'workflow_type',
+            `workflow_type must be one of ${WORKFLOW_TYPES.join(', ')}`,
+            'enum',
+          );
+        }
+        const stage = text('stage', 1, 100, false);
+        const title = text('title', 1, 200, false);
+        if (stage !== undefined && title !== undefined) {
+          actions.push({
+            type: 'create_workflow',
+            workflow_type: a.workflow_type as WorkflowType,
+            stage,
+            title,
+          });
+        }
+        return;
+      }
+      case 'block': {
+        const reason = text('reason', 1, 500);
+        if (reason) actions.push({ type: 'block', reason });
+        return;
+      }
+      default:
+        fail('type', `type must be one of ${ACTION_TYPES.join(', ')}`, 'enum');
+    }
+  });
+  return { actions, errors };
+}

@@ -1,0 +1,281 @@
+import { FieldError } from '../common/errors';
+import { FieldType, PayloadField, TriggerType } from './trigger-catalog';
+
+export const OPERATORS = [
+  'eq',
+  'neq',
+  'gt',
+  'gte',
+  'lt',
+  'lte',
+  'in',
+  'not_in',
+  'contains',
+  'not_contains',
+  'starts_with',
+  'exists',
+  'not_exists',
+] as const;
+export type Operator = (typeof OPERATORS)[number];
+
+/** Which operators suit which field type. */
+export const OPERATORS_BY_TYPE: Record<FieldType, readonly Operator[]> = {
+  string: [
+    'eq',
+    'neq',
+    'in',
+    'not_in',
+    'contains',
+    'not_contains',
+    'starts_with',
+    'exists',
+    'not_exists',
+  ],
+  number: ['eq', 'neq', 'gt', 'gte', 'lt', 'lte', 'in', 'not_in', 'exists', 'not_exists'],
+  boolean: ['eq', 'neq', 'exists', 'not_exists'],
+  enum: ['eq', 'neq', 'in', 'not_in', 'exists', 'not_exists'],
+  datetime: ['eq', 'neq', 'gt', 'gte', 'lt', 'lte', 'exists', 'not_exists'],
+};
+
+export interface Condition {
+  field: string;
+  operator: Operator;
+  value?: unknown;
+}
+
+const ISO_DATETIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:\d\d)$/;
+const MAX_LIST = 100;
+
+/** Is `v` a value of this field's type (as written in a rule)? */
+export function fitsType(field: PayloadField, v: unknown): boolean {
+  switch (field.type) {
+    case 'string':
+      return typeof v === 'string' && v.length <= 1000;
+    case 'number':
+      return typeof v === 'number' && Number.isFinite(v);
+    case 'boolean':
+      return typeof v === 'boolean';
+    case 'enum':
+      return typeof v === 'string' && (field.values ?? []).includes(v);
+    case 'datetime':
+      return typeof v === 'string' && ISO_DATETIME.test(v) && !Number.isNaN(Date.parse(v));
+  }
+}
+
+const describe = (field: PayloadField) =>
+  field.type === 'enum'
+    ? `one of ${(field.values ?? []).join(', ')}`
+    : `a ${field.type}${field.type === 'datetime' ? ' (ISO 8601)' : ''}`;
+
+/**
+ * Checks raw conditions against a trigger and returns them cleaned (unknown keys dropped), or
+ * the errors, each at ["body", "conditions", i, …].
+ */
+export function validateConditions(
+  trigger: TriggerType,
+  raw: unknown,
+): { conditions: Condition[]; errors: FieldError[] } {
+  const at = (...path: (string | number)[]) => ['body', 'conditions', ...path];
+  if (!Array.isArray(raw))
+    return {
+      conditions: [],
+      errors: [{ loc: at(), msg: 'Input should be a valid list', type: 'list_type' }],
+    };
+  if (raw.length > MAX_LIST)
+    return {
+      conditions: [],
+      errors: [{ loc: at(), msg: `At most ${MAX_LIST} conditions`, type: 'too_long' }],
+    };
+  const errors: FieldError[] = [];
+  const conditions: Condition[] = [];
+  raw.forEach((item: unknown, i) => {
+    if (item === null || typeof item !== 'object' || Array.isArray(item)) {
+      errors.push({
+        loc: at(i),
+        msg: 'Input should be an object {field, operator, value}',
+        type: 'dict_type',
+      });
+      return;
+    }
+    const { field: name, operator, value } = item as Record<string, unknown>;
+    const field = trigger.payloadFields.find((f) => f.name === name);
+    if (!field) {
+      const known = trigger.payloadFields.map((f) => f.name).join(', ');
+      errors.push({
+        loc: at(i, 'field'),
+        msg: `field must be one of ${known} for ${trigger.event}`,
+        type: 'enum',
+      });
+      return;
+    }
+    const allowed = OPERATORS_BY_TYPE[field.type];
+    if (!allowed.includes(operator as Operator)) {
+      errors.push({
+        loc: at(i, 'operator'),
+        msg: `operator for a ${field.type} field must be one of ${allowed.join(', ')}`,
+        type: 'enum',
+      });
+      return;
+    }
+    const op = operator as Operator;
+    if (op === 'exists' || op === 'not_exists') {
+      if (value !== undefined && value !== null) {
+        errors.push({ loc: at(i, 'value'), msg: `${op} takes no value`, type: 'value_error' });
+      } else conditions.push({ field: field.name, operator: op });
+      return;
+    }
+    if (op === 'in' || op === 'not_in') {
+      const ok =
+        Array.isArray(value) &&
+        value.length >= 1 &&
+        value.length <= MAX_LIST &&
+        value.every((v) => fitsType(field, v));
+      if (!ok)
+        errors.push({
+          loc: at(i, 'value'),
+          msg: `${op} takes a list of 1 to ${MAX_LIST} values, each ${describe(field)}`,
+          type: 'value_error',
+        });
+      else conditions.push({ field: field.name, operator: op, value });
+      return;
+    }
+    if (!fitsType(field, value)) {
+      errors.push({
+        loc: at(i, 'value'),
+        msg: `value must be ${describe(field)}`,
+        type: 'value_error',
+      });
+      return;
+    }
+    conditions.push({ field: field.name, operator: op, value });
+  });
+  return { conditions, errors };
+}
+
+export interface ConditionResult {
+  field: string;
+  operator: Operator;
+  expected: unknown;
+  actual: unknown;
+  passed: boolean;
+}
+
+type Normalised = string | number | boolean;
+type Test = (actual: Normalised) => boolean;
+
+/**
+ * How payload values are read. Strings compare case-insensitively (agents relay text people
+ * typed); enums compare exactly; numeric strings count as numbers; datetimes compare as
+ * instants. A missing or null field matches only `not_exists`: for every other operator,
+ * negative ones included, an unknown value is not a match.
+ */
+function normalise(type: FieldType, v: unknown): Normalised | undefined {
+  if (v === undefined || v === null) return undefined;
+  switch (type) {
+    case 'string':
+      return typeof v === 'string'
+        ? v.toLowerCase()
+        : typeof v === 'number' || typeof v === 'boolean'
+          ? String(v).toLowerCase()
+          : undefined;
+    case 'number':
+      if (typeof v === 'number') return Number.isFinite(v) ? v : undefined;
+      return typeof v === 'string' && /^-?\d+(\.\d+)?$/.test(v.trim()) ? Number(v) : undefined;
+    case 'boolean':
+      return typeof v === 'boolean' ? v : v === 'true' ? true : v === 'false' ? false : undefined;
+    case 'enum':
+      return typeof v === 'string' ? v : undefined;
+    case 'datetime': {
+      const t = typeof v === 'string' ? Date.parse(v) : NaN;
+      return Number.isNaN(t) ? undefined : t;
+    }
+  }
+}
+
+function compileTest(type: FieldType, c: Condition): Test {
+  const one = () => normalise(type, c.value) as Normalised;
+  switch (c.operator) {
+    case 'eq': {
+      const e = one();
+      return (a) => a === e;
+    }
+    case 'neq': {
+      const e = one();
+      return (a) => a !== e;
+    }
+    case 'gt': {
+      const e = one();
+      return (a) => a > e;
+    }
+    case 'gte': {
+      const e = one();
+      return (a) => a >= e;
+    }
+    case 'lt': {
+      const e = one();
+      return (a) => a < e;
+    }
+    case 'lte': {
+      const e = one();
+      return (a) => a <= e;
+    }
+    case 'in': {
+      const set = new Set((c.value as unknown[]).map((v) => normalise(type, v)));
+      return (a) => set.has(a);
+    }
+    case 'not_in': {
+      const set = new Set((c.value as unknown[]).map((v) => normalise(type, v)));
+      return (a) => !set.has(a);
+    }
+    case 'contains': {
+      const e = String(one());
+      return (a) => String(a).includes(e);
+    }
+    case 'not_contains': {
+      const e = String(one());
+      return (a) => !String(a).includes(e);
+    }
+    case 'starts_with': {
+      const e = String(one());
+      return (a) => String(a).startsWith(e);
+    }
+    case 'exists':
+    case 'not_exists':
+      return () => true; // decided on presence alone, below
+  }
+}
+
+export type CompiledConditions = (payload: Record<string, unknown>) => ConditionResult[];
+
+/** Compiles once (no eval, no generated code); the result runs per event. */
+export function compileConditions(
+  trigger: TriggerType,
+  conditions: Condition[],
+): CompiledConditions {
+  const compiled = conditions.map((c) => {
+    const type = trigger.payloadFields.find((f) => f.name === c.field)?.type ?? 'string';
+    return { c, type, test: compileTest(type, c) };
+  });
+  return (payload) =>
+    compiled.map(({ c, type, test }) => {
+      const raw = Object.prototype.hasOwnProperty.call(payload, c.field)
+        ? payload[c.field]
+        : undefined;
+      const actual = normalise(type, raw);
+      const passed =
+        c.operator === 'exists'
+          ? actual !== undefined
+          : c.operator === 'not_exists'
+            ? actual === undefined
+            : actual !== undefined && test(actual);
+      return {
+        field: c.field,
+        operator: c.operator,
+        expected: c.value ?? null,
+        actual: raw ?? null,
+        passed,
+      };
+    });
+}
+
+export const allPassed = (results: ConditionResult[]) => results.every((r) => r.passed);

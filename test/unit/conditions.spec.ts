@@ -1,0 +1,261 @@
+import { validateActions } from '../../src/rules/actions';
+import {
+  Condition,
+  OPERATORS,
+  OPERATORS_BY_TYPE,
+  compileConditions,
+  validateConditions,
+} from '../../src/rules/conditions';
+import { FIELD_TYPES, TriggerType } from '../../src/rules/trigger-catalog';
+
+const trigger: TriggerType = {
+  event: 'test.event',
+  label: 'Test',
+  description: 'fields of every type',
+  payloadFields: [
+    { name: 's', type: 'string', label: 'S' },
+    { name: 'n', type: 'number', label: 'N' },
+    { name: 'b', type: 'boolean', label: 'B' },
+    { name: 'e', type: 'enum', label: 'E', values: ['low', 'high'] },
+    { name: 'd', type: 'datetime', label: 'D' },
+  ],
+};
+
+const run = (c: Condition, payload: Record<string, unknown>) =>
+  compileConditions(trigger, [c])(payload)[0].passed;
+
+// [field, operator, value, payload value, expected]
+const CASES: [string, string, unknown, unknown, boolean][] = [
+  ['s', 'eq', 'Boiler', 'boiler', true],
+  ['s', 'eq', 'boiler', 'boilers', false],
+  ['s', 'neq', 'a', 'b', true],
+  ['s', 'neq', 'a', 'A', false],
+  ['s', 'in', ['Gas', 'water'], 'GAS', true],
+  ['s', 'in', ['gas'], 'oil', false],
+  ['s', 'not_in', ['gas'], 'oil', true],
+  ['s', 'not_in', ['gas'], 'Gas', false],
+  ['s', 'contains', 'LEAK', 'a small leak here', true],
+  ['s', 'contains', 'fire', 'a small leak', false],
+  ['s', 'not_contains', 'fire', 'a leak', true],
+  ['s', 'not_contains', 'leak', 'Leaky', false],
+  ['s', 'starts_with', 'urg', 'URGENT: boiler', true],
+  ['s', 'starts_with', 'boiler', 'urgent boiler', false],
+  ['s', 'exists', undefined, 'x', true],
+  ['s', 'exists', undefined, undefined, false],
+  ['s', 'not_exists', undefined, undefined, true],
+  ['s', 'not_exists', undefined, 'x', false],
+  ['n', 'eq', 500, 500, true],
+  ['n', 'eq', 500, '500', true],
+  ['n', 'eq', 500, '500abc', false],
+  ['n', 'neq', 500, 499.5, true],
+  ['n', 'gt', 500, 500.01, true],
+  ['n', 'gt', 500, 500, false],
+  ['n', 'gte', 500, 500, true],
+  ['n', 'gte', 500, ' 499 ', false],
+  ['n', 'lt', 0, -1, true],
+  ['n', 'lt', 0, 0, false],
+  ['n', 'lte', 0, 0, true],
+  ['n', 'lte', 0, 'zero', false],
+  ['n', 'in', [1, 2, 3], 2, true],
+  ['n', 'in', [1, 2, 3], '3', true],
+  ['n', 'in', [1, 2, 3], 4, false],
+  ['n', 'not_in', [1, 2], 3, true],
+  ['n', 'not_in', [1, 2], 2, false],
+  ['n', 'exists', undefined, 0, true],
+  ['n', 'not_exists', undefined, 0, false],
+  ['b', 'eq', true, true, true],
+  ['b', 'eq', true, false, false],
+  ['b', 'eq', false, 'false', true],
+  ['b', 'neq', true, false, true],
+  ['b', 'neq', true, true, false],
+  ['b', 'exists', undefined, false, true],
+  ['b', 'not_exists', undefined, false, false],
+  ['e', 'eq', 'high', 'high', true],
+  ['e', 'eq', 'high', 'HIGH', false],
+  ['e', 'neq', 'high', 'low', true],
+  ['e', 'in', ['low', 'high'], 'low', true],
+  ['e', 'in', ['high'], 'low', false],
+  ['e', 'not_in', ['high'], 'low', true],
+  ['e', 'not_in', ['low'], 'low', false],
+  ['e', 'exists', undefined, 'low', true],
+  ['e', 'not_exists', undefined, undefined, true],
+  ['d', 'eq', '2030-01-01T00:00:00Z', '2030-01-01T01:00:00+01:00', true],
+  ['d', 'neq', '2030-01-01T00:00:00Z', '2030-01-02T00:00:00Z', true],
+  ['d', 'gt', '2030-01-01T00:00:00Z', '2030-01-01T00:00:01Z', true],
+  ['d', 'gt', '2030-01-01T00:00:00Z', '2029-12-31T23:59:59Z', false],
+  ['d', 'gte', '2030-01-01T00:00:00Z', '2030-01-01T00:00:00.000Z', true],
+  ['d', 'lt', '2030-01-01T00:00:00Z', '2029-01-01T00:00:00Z', true],
+  ['d', 'lte', '2030-01-01T00:00:00Z', 'not a date', false],
+  ['d', 'exists', undefined, '2030-01-01T00:00:00Z', true],
+  ['d', 'not_exists', undefined, null, true],
+];
+
+describe('condition evaluation', () => {
+  it.each(CASES)('%s %s %j against %j → %s', (field, operator, value, actual, expected) => {
+    const payload = actual === undefined ? {} : { [field]: actual };
+    expect(run({ field, operator, value } as Condition, payload)).toBe(expected);
+  });
+
+  it('covers every operator allowed for every type', () => {
+    for (const type of FIELD_TYPES) {
+      const field = trigger.payloadFields.find((f) => f.type === type)!.name;
+      const covered = new Set(CASES.filter((c) => c[0] === field).map((c) => c[1]));
+      expect([type, [...covered].sort()]).toEqual([type, [...OPERATORS_BY_TYPE[type]].sort()]);
+    }
+  });
+
+  it('treats a missing or null field as no match for every operator but not_exists', () => {
+    for (const type of FIELD_TYPES) {
+      const field = trigger.payloadFields.find((f) => f.type === type)!;
+      for (const operator of OPERATORS_BY_TYPE[type]) {
+        const value =
+          operator === 'in' || operator === 'not_in'
+            ? []
+            : operator.endsWith('exists')
+              ? undefined
+              : 'x';
+        for (const payload of [{}, { [field.name]: null }]) {
+          expect([type, operator, run({ field: field.name, operator, value }, payload)]).toEqual([
+            type,
+            operator,
+            operator === 'not_exists',
+          ]);
+        }
+      }
+    }
+  });
+
+  it('reports expected and actual as given', () => {
+    const [r] = compileConditions(trigger, [{ field: 'n', operator: 'gt', value: 10 }])({
+      n: '12',
+    });
+    expect(r).toEqual({ field: 'n', operator: 'gt', expected: 10, actual: '12', passed: true });
+  });
+
+  it('ignores inherited properties of the payload', () => {
+    expect(
+      run(
+        { field: 's', operator: 'exists' },
+        Object.create({ s: 'inherited' }) as Record<string, unknown>,
+      ),
+    ).toBe(false);
+  });
+});
+
+describe('condition validation', () => {
+  const check = (conditions: unknown) => validateConditions(trigger, conditions).errors;
+
+  it('accepts valid conditions and drops unknown keys', () => {
+    const { conditions, errors } = validateConditions(trigger, [
+      { field: 'n', operator: 'gte', value: 1, extra: true },
+      { field: 's', operator: 'exists' },
+    ]);
+    expect(errors).toEqual([]);
+    expect(conditions).toEqual([
+      { field: 'n', operator: 'gte', value: 1 },
+      { field: 's', operator: 'exists' },
+    ]);
+  });
+
+  it.each<[unknown, (string | number)[]]>([
+    [[{ field: 'nope', operator: 'eq', value: 1 }], ['body', 'conditions', 0, 'field']],
+    [[{ field: 's', operator: 'gt', value: 'a' }], ['body', 'conditions', 0, 'operator']],
+    [
+      [
+        { field: 's', operator: 'eq', value: 'a' },
+        { field: 'b', operator: 'contains', value: 'x' },
+      ],
+      ['body', 'conditions', 1, 'operator'],
+    ],
+    [[{ field: 'n', operator: 'eq', value: '5' }], ['body', 'conditions', 0, 'value']],
+    [[{ field: 'n', operator: 'in', value: [1, 'two'] }], ['body', 'conditions', 0, 'value']],
+    [[{ field: 'n', operator: 'in', value: [] }], ['body', 'conditions', 0, 'value']],
+    [[{ field: 'e', operator: 'eq', value: 'medium' }], ['body', 'conditions', 0, 'value']],
+    [[{ field: 'd', operator: 'gt', value: '2030-13-01' }], ['body', 'conditions', 0, 'value']],
+    [[{ field: 'b', operator: 'eq', value: 'true' }], ['body', 'conditions', 0, 'value']],
+    [[{ field: 's', operator: 'exists', value: 'x' }], ['body', 'conditions', 0, 'value']],
+    [[{ field: 'n', operator: 'eq', value: Infinity }], ['body', 'conditions', 0, 'value']],
+    [['eq'], ['body', 'conditions', 0]],
+    [{ field: 's' }, ['body', 'conditions']],
+  ])('refuses %j at %j', (conditions, loc) => {
+    expect(check(conditions).map((e) => e.loc)).toEqual([loc]);
+  });
+
+  it('knows every operator', () => {
+    expect(new Set(Object.values(OPERATORS_BY_TYPE).flat())).toEqual(new Set(OPERATORS));
+  });
+});
+
+describe('action validation', () => {
+  it('applies defaults and drops unknown keys', () => {
+    const { actions, errors } = validateActions([
+      { type: 'require_approval', skill_slug: 'payments', action: 'pay_contractor', x: 1 },
+      { type: 'notify', to: 'ops', message: 'Rent overdue' },
+      { type: 'create_workflow', workflow_type: 'rent_arrears' },
+      { type: 'block', reason: 'Over limit' },
+    ]);
+    expect(errors).toEqual([]);
+    expect(actions).toEqual([
+      {
+        type: 'require_approval',
+        skill_slug: 'payments',
+        action: 'pay_contractor',
+        approver_role: 'customer',
+        expires_in_hours: 24,
+      },
+      { type: 'notify', to: 'ops', message: 'Rent overdue' },
+      { type: 'create_workflow', workflow_type: 'rent_arrears', stage: null, title: null },
+      { type: 'block', reason: 'Over limit' },
+    ]);
+  });
+
+  it.each<[unknown, (string | number)[]]>([
+    [[], ['body', 'actions']],
+    [[{ type: 'explode' }], ['body', 'actions', 0, 'type']],
+    [
+      [{ type: 'require_approval', skill_slug: 'crypto', action: 'buy' }],
+      ['body', 'actions', 0, 'skill_slug'],
+    ],
+    [
+      [{ type: 'require_approval', skill_slug: 'payments', action: 'serve_notice' }],
+      ['body', 'actions', 0, 'action'],
+    ],
+    [
+      [
+        {
+          type: 'require_approval',
+          skill_slug: 'payments',
+          action: 'pay_contractor',
+          expires_in_hours: 169,
+        },
+      ],
+      ['body', 'actions', 0, 'expires_in_hours'],
+    ],
+    [
+      [
+        {
+          type: 'require_approval',
+          skill_slug: 'payments',
+          action: 'pay_contractor',
+          approver_role: 'admin',
+        },
+      ],
+      ['body', 'actions', 0, 'approver_role'],
+    ],
+    [
+      [
+        { type: 'block', reason: 'ok' },
+        { type: 'notify', to: 'ops' },
+      ],
+      ['body', 'actions', 1, 'message'],
+    ],
+    [
+      [{ type: 'create_workflow', workflow_type: 'party' }],
+      ['body', 'actions', 0, 'workflow_type'],
+    ],
+    [[{ type: 'block', reason: 'x'.repeat(501) }], ['body', 'actions', 0, 'reason']],
+    [[7], ['body', 'actions', 0]],
+  ])('refuses %j at %j', (actions, loc) => {
+    expect(validateActions(actions).errors.map((e) => e.loc)).toEqual([loc]);
+  });
+});
