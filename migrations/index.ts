@@ -2,6 +2,7 @@ import { Directory1732406400000 } from './1732406400000-directory';
 import { WorkerBindings1732406500000 } from './1732406500000-worker-bindings';
 import { ChannelEndpoints1732406600000 } from './1732406600000-channel-endpoints';
 import { Workflows1732406700000 } from './1732406700000-workflows';
+import { Rules1732406800000 } from './1732406800000-rules';
 
 /** Every migration in order. Append only: a landed migration is never edited. */
 export const MIGRATIONS = [
@@ -9,4 +10,5 @@ export const MIGRATIONS = [
   WorkerBindings1732406500000,
   ChannelEndpoints1732406600000,
   Workflows1732406700000,
+  Rules1732406800000,
 ];

@@ -15,6 +15,7 @@ import { ChannelsModule } from './channels/channels.module';
 import { HealthController } from './health/health.controller';
 import { WorkerBindingsModule } from './worker-bindings/worker-bindings.module';
 import { WorkflowsModule } from './workflows/workflows.module';
+import { RulesModule } from './rules/rules.module';
 
 @Module({})
 export class AppModule {
@@ -53,6 +54,7 @@ export class AppModule {
         WorkerBindingsModule,
         ChannelsModule,
         WorkflowsModule,
+        RulesModule,
       ],
       controllers: [HealthController],
       providers: [

@@ -9,6 +9,7 @@ import {
 import { WorkerBinding } from '../worker-bindings/worker-binding.entity';
 import { ChannelEndpoint } from '../channels/channel-endpoint.entity';
 import { Workflow } from '../workflows/workflow.entity';
+import { Rule } from '../rules/rule.entity';
 
 /** Every entity, listed rather than globbed so ts-jest, ts-node and dist all load the same set. */
 export const ENTITIES = [
@@ -21,4 +22,5 @@ export const ENTITIES = [
   WorkerBinding,
   ChannelEndpoint,
   Workflow,
+  Rule,
 ];

@@ -64,6 +64,10 @@ export class DirectoryService {
     return this.repo.listInstances(tenantId);
   }
 
+  findInstance(tenantId: string, id: string): Promise<Instance | null> {
+    return this.repo.findInstance(tenantId, id);
+  }
+
   async getInstance(tenantId: string, id: string): Promise<Instance> {
     return (await this.repo.findInstance(tenantId, id)) ?? Promise.reject(notFound('Instance'));
   }

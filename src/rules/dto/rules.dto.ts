@@ -1,0 +1,141 @@
+import {
+  IsBoolean,
+  IsDefined,
+  IsInt,
+  IsObject,
+  IsString,
+  IsUUID,
+  Max,
+  MaxLength,
+  Min,
+  MinLength,
+} from 'class-validator';
+import { WireField, WireFieldOptions } from '../../common/wire';
+import { ACTION_TYPES } from '../actions';
+import { Operator } from '../conditions';
+
+const INT4_MAX = 2_147_483_647;
+
+const conditionsDoc: WireFieldOptions = {
+  json: true,
+  type: 'array',
+  items: {
+    type: 'object',
+    properties: { field: { type: 'string' }, operator: { type: 'string' }, value: {} },
+  },
+  description:
+    'Each {field, operator, value}: field from the trigger’s payload_fields, an operator that suits its type',
+};
+const actionsDoc: WireFieldOptions = {
+  json: true,
+  type: 'array',
+  minItems: 1,
+  items: {
+    type: 'object',
+    properties: {
+      type: { type: 'string', enum: [...ACTION_TYPES] },
+    },
+  },
+  description:
+    'require_approval {skill_slug, action, approver_role, expires_in_hours} | notify {to, message} | create_workflow {workflow_type, stage?, title?} | block {reason}',
+};
+
+/** Fields shared by create and update; conditions and actions are checked by the service. */
+class RuleFields {
+  @WireField({ optional: true, ...conditionsDoc }) conditions?: unknown;
+  @WireField({ optional: true, type: 'integer', minimum: 0, maximum: INT4_MAX, default: 300 })
+  @IsInt()
+  @Min(0)
+  @Max(INT4_MAX)
+  cooldownSeconds?: number;
+  @WireField({
+    optional: true,
+    nullable: true,
+    format: 'uuid',
+    description: 'NULL = tenant-wide, set = customer-specific',
+  })
+  @IsUUID()
+  customerId?: string | null;
+  @WireField({ optional: true, nullable: true, maxLength: 2000, type: 'string' })
+  @IsString()
+  @MaxLength(2000)
+  description?: string | null;
+  @WireField({ optional: true, nullable: true, format: 'uuid' }) @IsUUID() instanceId?:
+    string | null;
+  @WireField({ optional: true, default: true }) @IsBoolean() isActive?: boolean;
+  @WireField({ optional: true, type: 'integer', minimum: 0, maximum: INT4_MAX, default: 0 })
+  @IsInt()
+  @Min(0)
+  @Max(INT4_MAX)
+  priority?: number;
+  @WireField({
+    optional: true,
+    nullable: true,
+    maxLength: 100,
+    type: 'string',
+    description: 'Override key: same key suppresses the tenant rule',
+  })
+  @IsString()
+  @MinLength(1)
+  @MaxLength(100)
+  ruleKey?: string | null;
+}
+
+export class CreateRuleDto extends RuleFields {
+  @WireField(actionsDoc) @IsDefined() actions!: unknown;
+  @WireField({ minLength: 1, maxLength: 200 })
+  @IsString()
+  @MinLength(1)
+  @MaxLength(200)
+  name!: string;
+  @WireField({ description: 'One of GET /v1/rules/trigger-types' })
+  @IsString()
+  @MaxLength(100)
+  triggerEvent!: string;
+}
+
+export class UpdateRuleDto extends RuleFields {
+  @WireField({ optional: true, ...actionsDoc }) actions?: unknown;
+  @WireField({ optional: true, minLength: 1, maxLength: 200 })
+  @IsString()
+  @MinLength(1)
+  @MaxLength(200)
+  name?: string;
+  @WireField({ optional: true }) @IsString() @MaxLength(100) triggerEvent?: string;
+}
+
+export class ListRulesQuery {
+  @WireField({ optional: true, format: 'uuid' }) @IsUUID() instanceId?: string;
+  @WireField({ optional: true, query: 'bool', type: 'boolean', default: false })
+  @IsBoolean()
+  activeOnly?: boolean;
+}
+
+export class TestRuleDto {
+  @WireField({ json: true, description: 'Sample event payload to test against' })
+  @IsObject()
+  payload!: Record<string, unknown>;
+}
+
+export class ConditionResultView {
+  @WireField() field!: string;
+  @WireField() operator!: Operator;
+  @WireField({ nullable: true, description: 'The value in the rule' }) expected!: unknown;
+  @WireField({ nullable: true, description: 'The value in the payload' }) actual!: unknown;
+  @WireField() passed!: boolean;
+}
+
+export class TestRuleResult {
+  @WireField({ format: 'uuid' }) ruleId!: string;
+  @WireField() ruleName!: string;
+  @WireField() allConditionsMet!: boolean;
+  @WireField({ type: [ConditionResultView], nested: () => ConditionResultView })
+  conditionResults!: ConditionResultView[];
+  @WireField({
+    json: true,
+    type: 'array',
+    items: { type: 'object' },
+    description: 'Nothing is executed',
+  })
+  actionsThatWouldFire!: unknown[];
+}

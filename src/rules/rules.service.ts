@@ -1,0 +1,184 @@
+import { Injectable } from '@nestjs/common';
+import { Principal, isTenantAdmin } from '../auth/principal';
+import { FieldError, RequestValidationError, forbidden, notFound } from '../common/errors';
+import { DirectoryService } from '../directory/directory.service';
+import { RuleAction, validateActions } from './actions';
+import { Condition, allPassed, compileConditions, validateConditions } from './conditions';
+import { CreateRuleDto, ListRulesQuery, TestRuleResult, UpdateRuleDto } from './dto/rules.dto';
+import { Rule } from './rule.entity';
+import { RuleValues, RulesRepository } from './rules.repository';
+import { triggerType } from './trigger-catalog';
+
+/**
+ * Reads inherit: anyone in the tenant sees tenant defaults plus its own customer's rules (tenant
+ * admins see all). Writes are strict: role admin, and a customer admin touches only rules of its
+ * own customer, never a tenant default and never moving a rule elsewhere.
+ */
+@Injectable()
+export class RulesService {
+  constructor(
+    private readonly repo: RulesRepository,
+    private readonly directory: DirectoryService,
+  ) {}
+
+  list(p: Principal, query: ListRulesQuery): Promise<Rule[]> {
+    return this.repo.list(p.tenantId, {
+      instanceId: query.instanceId,
+      activeOnly: query.activeOnly,
+      visibleTo: isTenantAdmin(p) ? undefined : p.customerId,
+    });
+  }
+
+  async get(p: Principal, id: string): Promise<Rule> {
+    const rule = await this.repo.find(p.tenantId, id);
+    if (!rule) throw notFound('Rule');
+    if (!isTenantAdmin(p) && rule.customerId !== null && rule.customerId !== p.customerId) {
+      throw forbidden('This rule belongs to another customer');
+    }
+    return rule;
+  }
+
+  async create(p: Principal, dto: CreateRuleDto): Promise<Rule> {
+    const customerId = dto.customerId ?? null;
+    assertWritable(p, customerId);
+    const { conditions, actions } = this.check(
+      dto.triggerEvent,
+      dto.conditions ?? [],
+      dto.actions,
+      true,
+    );
+    await this.assertReferences(p.tenantId, customerId, dto.instanceId ?? null);
+    return this.repo.insert(p.tenantId, {
+      customerId,
+      instanceId: dto.instanceId ?? null,
+      name: dto.name,
+      description: dto.description ?? null,
+      triggerEvent: dto.triggerEvent,
+      conditions,
+      actions,
+      priority: dto.priority ?? 0,
+      cooldownSeconds: dto.cooldownSeconds ?? 300,
+      isActive: dto.isActive ?? true,
+      ruleKey: dto.ruleKey ?? null,
+    });
+  }
+
+  async update(p: Principal, id: string, dto: UpdateRuleDto): Promise<Rule> {
+    const rule = await this.writable(p, id);
+    if (dto.customerId !== undefined) assertWritable(p, dto.customerId);
+    const changes: Partial<RuleValues> = {};
+    for (const key of [
+      'customerId',
+      'instanceId',
+      'name',
+      'description',
+      'priority',
+      'cooldownSeconds',
+      'isActive',
+      'ruleKey',
+    ] as const) {
+      if (dto[key] !== undefined) Object.assign(changes, { [key]: dto[key] });
+    }
+    if (
+      dto.triggerEvent !== undefined ||
+      dto.conditions !== undefined ||
+      dto.actions !== undefined
+    ) {
+      const trigger = dto.triggerEvent ?? rule.triggerEvent;
+      const checked = this.check(
+        trigger,
+        dto.conditions ?? rule.conditions,
+        dto.actions ?? rule.actions,
+        dto.conditions !== undefined,
+      );
+      Object.assign(changes, {
+        triggerEvent: trigger,
+        conditions: checked.conditions,
+        actions: checked.actions,
+      });
+    }
+    await this.assertReferences(p.tenantId, dto.customerId ?? null, dto.instanceId ?? null);
+    return Object.keys(changes).length === 0 ? rule : this.repo.update(rule, changes);
+  }
+
+  async delete(p: Principal, id: string): Promise<void> {
+    await this.repo.delete(await this.writable(p, id));
+  }
+
+  /** A dry run: evaluates the conditions, executes nothing, counts nothing. */
+  async test(p: Principal, id: string, payload: Record<string, unknown>): Promise<TestRuleResult> {
+    const rule = await this.writable(p, id);
+    const trigger = triggerType(rule.triggerEvent);
+    const results = trigger ? compileConditions(trigger, rule.conditions)(payload) : [];
+    const met = trigger !== undefined && allPassed(results);
+    return Object.assign(new TestRuleResult(), {
+      ruleId: rule.id,
+      ruleName: rule.name,
+      allConditionsMet: met,
+      conditionResults: results,
+      actionsThatWouldFire: met ? rule.actions : [],
+    });
+  }
+
+  private async writable(p: Principal, id: string): Promise<Rule> {
+    const rule = await this.repo.lock(p.tenantId, id);
+    if (!rule) throw notFound('Rule');
+    assertWritable(p, rule.customerId);
+    return rule;
+  }
+
+  /**
+   * Trigger, conditions and actions checked together, errors reported together. When the
+   * trigger changes under stored conditions that no longer fit, the error is on trigger_event.
+   */
+  private check(
+    event: string,
+    rawConditions: unknown,
+    rawActions: unknown,
+    conditionsSent: boolean,
+  ): { conditions: Condition[]; actions: RuleAction[] } {
+    const errors: FieldError[] = [];
+    const trigger = triggerType(event);
+    let conditions: Condition[] = [];
+    if (!trigger) {
+      errors.push({
+        loc: ['body', 'trigger_event'],
+        msg: 'trigger_event must be one of GET /v1/rules/trigger-types',
+        type: 'enum',
+      });
+    } else {
+      const checked = validateConditions(trigger, rawConditions);
+      conditions = checked.conditions;
+      if (checked.errors.length > 0 && !conditionsSent) {
+        errors.push({
+          loc: ['body', 'trigger_event'],
+          msg: `the rule's conditions do not fit ${event}: send conditions for it too`,
+          type: 'value_error',
+        });
+      } else errors.push(...checked.errors);
+    }
+    const checkedActions = validateActions(rawActions);
+    errors.push(...checkedActions.errors);
+    if (errors.length > 0) throw new RequestValidationError(errors);
+    return { conditions, actions: checkedActions.actions };
+  }
+
+  private async assertReferences(
+    tenantId: string,
+    customerId: string | null,
+    instanceId: string | null,
+  ): Promise<void> {
+    if (customerId && !(await this.directory.findCustomer(tenantId, customerId))) {
+      throw RequestValidationError.at(['body', 'customer_id'], 'Customer not found');
+    }
+    if (instanceId && !(await this.directory.findInstance(tenantId, instanceId))) {
+      throw RequestValidationError.at(['body', 'instance_id'], 'Instance not found');
+    }
+  }
+}
+
+function assertWritable(p: Principal, customerId: string | null): void {
+  if (p.customerId === null) return;
+  if (customerId === null) throw forbidden('Tenant-default rules are for tenant admins only');
+  if (customerId !== p.customerId) throw forbidden('This rule belongs to another customer');
+}
