@@ -35,3 +35,14 @@ export const CurrentPrincipal = createParamDecorator((_: unknown, context: Execu
   if (!principal) throw new Error('CurrentPrincipal used on a route without authentication');
   return principal;
 });
+
+/**
+ * The customer filter of a list: a customer-scoped principal sees its own customer (asking for
+ * another is a 403); others see what they asked for, or everything.
+ */
+export function customerScope(p: Principal, requested?: string): string | undefined {
+  if (p.customerId === null) return requested;
+  if (requested !== undefined && requested !== p.customerId)
+    throw forbidden('Not allowed for this customer');
+  return p.customerId;
+}

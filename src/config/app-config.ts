@@ -31,8 +31,17 @@ export interface AppConfig {
   replayWebhookUrl: string | null;
   replayWebhookSecret: string | null;
   logLevel: LogLevel;
-  /** How often open workflows past expires_at are marked expired; 0 turns the sweeper off. */
-  workflowSweepMs: number;
+  /** How often expired workflows and approvals are swept; 0 turns the sweepers off. */
+  sweepIntervalMs: number;
+  outbox: {
+    /** How often the relay looks for due messages; 0 turns it off. */
+    pollMs: number;
+    maxAttempts: number;
+    /** First retry delay; each further one doubles, with ±50% jitter. */
+    backoffMs: number;
+    /** How long a claimed message stays claimed before another relay may retry it. */
+    leaseMs: number;
+  };
 }
 
 /** Injection token: AppConfig is an interface, so Nest needs a token to resolve it. */
@@ -128,6 +137,12 @@ export function loadConfig(env: Env): AppConfig {
     replayWebhookUrl,
     replayWebhookSecret,
     logLevel,
-    workflowSweepMs: integer(env, 'WORKFLOW_SWEEP_INTERVAL_MS', 60_000, 0, 86_400_000),
+    sweepIntervalMs: integer(env, 'SWEEP_INTERVAL_MS', 60_000, 0, 86_400_000),
+    outbox: {
+      pollMs: integer(env, 'OUTBOX_POLL_INTERVAL_MS', 2_000, 0, 3_600_000),
+      maxAttempts: integer(env, 'OUTBOX_MAX_ATTEMPTS', 8, 1, 100),
+      backoffMs: integer(env, 'OUTBOX_BACKOFF_MS', 2_000, 1, 3_600_000),
+      leaseMs: integer(env, 'OUTBOX_LEASE_MS', 60_000, 10, 3_600_000),
+    },
   };
 }

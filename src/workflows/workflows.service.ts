@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import { Principal, assertCustomerAccess } from '../auth/principal';
-import { DomainError, RequestValidationError, forbidden, notFound } from '../common/errors';
+import { Principal, assertCustomerAccess, customerScope } from '../auth/principal';
+import { DomainError, RequestValidationError, notFound } from '../common/errors';
 import { DirectoryService } from '../directory/directory.service';
 import {
   AdvanceWorkflowDto,
@@ -46,7 +46,7 @@ export class WorkflowsService {
       {
         ...query,
         instanceId: caller.instanceId,
-        customerId: this.customerFilter(caller.principal, query.customerId),
+        customerId: customerScope(caller.principal, query.customerId),
       },
       page,
       perPage,
@@ -228,14 +228,6 @@ export class WorkflowsService {
     const reason = refusal(operation, workflow.status, target);
     if (reason) throw new DomainError('conflict', reason);
     return workflow;
-  }
-
-  /** A customer-scoped principal lists its own customer: asking for another is a 403. */
-  private customerFilter(principal: Principal, requested?: string): string | undefined {
-    if (principal.customerId === null) return requested;
-    if (requested !== undefined && requested !== principal.customerId)
-      throw forbidden('Not allowed for this customer');
-    return principal.customerId;
   }
 }
 

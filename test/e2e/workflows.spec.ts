@@ -1,4 +1,6 @@
+import { TenantDb } from '../../src/database/tenant-db';
 import { WorkflowSweeper } from '../../src/workflows/workflow-sweeper';
+import { WorkflowsRepository } from '../../src/workflows/workflows.repository';
 import { TestApp, startTestApp } from '../helpers/app';
 import { TenantSession } from '../helpers/factories';
 
@@ -519,15 +521,13 @@ describe('workflows', () => {
         .expect(200);
 
       const sweeper = t.app.get(WorkflowSweeper);
+      // A second replica's sweeper: same database, its own pass.
       const replica = new WorkflowSweeper(
-        ...((sweeper as unknown as { config: never; db: never; repo: never }) &&
-          ([(sweeper as never)['config'], (sweeper as never)['db'], (sweeper as never)['repo']] as [
-            never,
-            never,
-            never,
-          ])),
+        t.config,
+        t.app.get(TenantDb),
+        t.app.get(WorkflowsRepository),
       );
-      const [one, two] = await Promise.all([sweeper.sweepOnce(), replica.sweepOnce()]);
+      const [one, two] = await Promise.all([sweeper.runOnce(), replica.runOnce()]);
       expect(one + two).toBeGreaterThanOrEqual(3);
 
       for (const id of due) {
@@ -545,7 +545,7 @@ describe('workflows', () => {
       });
       expect((await stored(future)).status).toBe('active');
       expect((await stored(finished)).status).toBe('completed');
-      expect(await sweeper.sweepOnce()).toBe(0);
+      expect(await sweeper.runOnce()).toBe(0);
     });
   });
 

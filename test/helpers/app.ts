@@ -34,7 +34,8 @@ export async function startTestApp(env: Record<string, string | undefined> = {})
     ENCRYPTION_KEY: '11'.repeat(32),
     PLATFORM_API_KEY: TEST_PLATFORM_KEY,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent', // TEST_LOG_LEVEL=error shows what a 500 hid
-    WORKFLOW_SWEEP_INTERVAL_MS: '0', // tests call the sweeper themselves
+    SWEEP_INTERVAL_MS: '0', // tests run background jobs themselves
+    OUTBOX_POLL_INTERVAL_MS: '0',
     ...env,
   });
   const app = await createApp(config);

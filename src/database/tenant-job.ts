@@ -1,0 +1,48 @@
+import { Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { TenantDb } from './tenant-db';
+
+/**
+ * Background work done tenant by tenant on an interval (expiry sweeps, the outbox relay).
+ * Each tenant's work runs in that tenant's own RLS transaction; a pass still running is joined
+ * rather than doubled; any number of replicas may run the same job (the work claims rows with
+ * FOR UPDATE SKIP LOCKED).
+ */
+export abstract class TenantJob implements OnApplicationBootstrap, OnApplicationShutdown {
+  protected readonly logger = new Logger(this.constructor.name);
+  private timer?: NodeJS.Timeout;
+  private running: Promise<number> | null = null;
+
+  protected constructor(
+    protected readonly db: TenantDb,
+    private readonly intervalMs: number,
+  ) {}
+
+  /** Does one tenant's share and says how many items it handled. */
+  protected abstract forTenant(tenantId: string): Promise<number>;
+
+  onApplicationBootstrap(): void {
+    if (this.intervalMs <= 0) return;
+    this.timer = setInterval(
+      () => void this.runOnce().catch((e: unknown) => this.logger.error(e)),
+      this.intervalMs,
+    );
+    this.timer.unref();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    clearInterval(this.timer);
+    await this.running?.catch(() => undefined);
+  }
+
+  runOnce(): Promise<number> {
+    this.running ??= this.pass().finally(() => (this.running = null));
+    return this.running;
+  }
+
+  private async pass(): Promise<number> {
+    let handled = 0;
+    for (const tenantId of await this.db.tenantIds()) handled += await this.forTenant(tenantId);
+    if (handled > 0) this.logger.log({ handled }, 'pass done');
+    return handled;
+  }
+}
