@@ -3,6 +3,7 @@ import { WorkerBindings1732406500000 } from './1732406500000-worker-bindings';
 import { ChannelEndpoints1732406600000 } from './1732406600000-channel-endpoints';
 import { Workflows1732406700000 } from './1732406700000-workflows';
 import { Rules1732406800000 } from './1732406800000-rules';
+import { ApprovalsOutbox1732406900000 } from './1732406900000-approvals-outbox';
 
 /** Every migration in order. Append only: a landed migration is never edited. */
 export const MIGRATIONS = [
@@ -11,4 +12,5 @@ export const MIGRATIONS = [
   ChannelEndpoints1732406600000,
   Workflows1732406700000,
   Rules1732406800000,
+  ApprovalsOutbox1732406900000,
 ];

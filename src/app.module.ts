@@ -16,6 +16,7 @@ import { HealthController } from './health/health.controller';
 import { WorkerBindingsModule } from './worker-bindings/worker-bindings.module';
 import { WorkflowsModule } from './workflows/workflows.module';
 import { RulesModule } from './rules/rules.module';
+import { ApprovalsModule } from './approvals/approvals.module';
 
 @Module({})
 export class AppModule {
@@ -55,6 +56,7 @@ export class AppModule {
         ChannelsModule,
         WorkflowsModule,
         RulesModule,
+        ApprovalsModule,
       ],
       controllers: [HealthController],
       providers: [

@@ -6,9 +6,14 @@ export type ErrorKind =
   'unauthorized' | 'forbidden' | 'not_found' | 'conflict' | 'gone' | 'unavailable';
 
 export class DomainError extends Error {
+  /**
+   * @param keepChanges the request's writes so far are committed before the error is answered
+   *   (an approval found expired is marked expired, and the caller still gets its 410).
+   */
   constructor(
     readonly kind: ErrorKind,
     message: string,
+    readonly keepChanges = false,
   ) {
     super(message);
   }

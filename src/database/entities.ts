@@ -10,6 +10,8 @@ import { WorkerBinding } from '../worker-bindings/worker-binding.entity';
 import { ChannelEndpoint } from '../channels/channel-endpoint.entity';
 import { Workflow } from '../workflows/workflow.entity';
 import { Rule } from '../rules/rule.entity';
+import { Approval } from '../approvals/approval.entity';
+import { OutboxMessage } from '../outbox/outbox-message.entity';
 
 /** Every entity, listed rather than globbed so ts-jest, ts-node and dist all load the same set. */
 export const ENTITIES = [
@@ -23,4 +25,6 @@ export const ENTITIES = [
   ChannelEndpoint,
   Workflow,
   Rule,
+  Approval,
+  OutboxMessage,
 ];

@@ -1,6 +1,7 @@
 import { CallHandler, ExecutionContext, Injectable, NestInterceptor } from '@nestjs/common';
 import { Observable, lastValueFrom } from 'rxjs';
 import { requestPrincipal } from '../auth/principal';
+import { DomainError } from '../common/errors';
 import { TenantDb } from './tenant-db';
 
 /**
@@ -24,6 +25,9 @@ export class TenantTransactionInterceptor implements NestInterceptor {
           );
           ok = true;
           return result;
+        } catch (error) {
+          ok = error instanceof DomainError && error.keepChanges;
+          throw error;
         } finally {
           await this.db.end(runner, ok);
         }

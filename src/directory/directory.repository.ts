@@ -51,6 +51,10 @@ export class DirectoryRepository {
     });
   }
 
+  findPersonInTenant(tenantId: string, id: string): Promise<Person | null> {
+    return this.m.findOneBy(Person, { tenantId, id });
+  }
+
   findPerson(tenantId: string, customerId: string, id: string): Promise<Person | null> {
     return this.m.findOneBy(Person, { tenantId, customerId, id });
   }

@@ -46,6 +46,10 @@ export class DirectoryService {
     return this.repo.findPerson(tenantId, customerId, personId);
   }
 
+  findPersonInTenant(tenantId: string, personId: string): Promise<Person | null> {
+    return this.repo.findPersonInTenant(tenantId, personId);
+  }
+
   findCustomer(tenantId: string, id: string): Promise<Customer | null> {
     return this.repo.findCustomer(tenantId, id);
   }

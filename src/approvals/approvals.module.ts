@@ -1,0 +1,17 @@
+import { Module } from '@nestjs/common';
+import { DirectoryModule } from '../directory/directory.module';
+import { OutboxModule } from '../outbox/outbox.module';
+import { RulesModule } from '../rules/rules.module';
+import { ApprovalSweeper } from './approval-sweeper';
+import { ApprovalsRepository } from './approvals.repository';
+import { ApprovalsService } from './approvals.service';
+import { InternalApprovalsController } from './internal-approvals.controller';
+import { TenantApprovalsController } from './tenant-approvals.controller';
+
+@Module({
+  imports: [DirectoryModule, RulesModule, OutboxModule],
+  controllers: [InternalApprovalsController, TenantApprovalsController],
+  providers: [ApprovalsService, ApprovalsRepository, ApprovalSweeper],
+  exports: [ApprovalsService],
+})
+export class ApprovalsModule {}

@@ -1,0 +1,165 @@
+import { Injectable } from '@nestjs/common';
+import { EntityManager } from 'typeorm';
+import { hydrate } from '../database/rows';
+import { TenantDb } from '../database/tenant-db';
+import { Approval, ApprovalStatus } from './approval.entity';
+
+/** Approvals with the delivery state of their replay (from the outbox) attached. */
+const SELECT = `
+  SELECT a.*, o.status AS replay_status, COALESCE(o.attempts, 0) AS replay_attempts
+    FROM approvals a
+    LEFT JOIN outbox o ON o.tenant_id = a.tenant_id AND o.approval_id = a.id AND o.kind = 'approval.replay'`;
+
+export type NewApproval = Omit<
+  Approval,
+  | 'status'
+  | 'resolvedAt'
+  | 'resolvedBy'
+  | 'resolverRole'
+  | 'resolverPersonId'
+  | 'resolutionChannel'
+  | 'replayStatus'
+  | 'replayAttempts'
+  | 'createdAt'
+  | 'updatedAt'
+  | 'expiresAt'
+> & { expiresInHours: number };
+
+export interface Resolution {
+  status: 'approved' | 'rejected';
+  resolvedBy: string | null;
+  resolverRole: string;
+  resolverPersonId: string | null;
+  resolutionChannel: string | null;
+}
+
+@Injectable()
+export class ApprovalsRepository {
+  constructor(private readonly db: TenantDb) {}
+
+  private get m(): EntityManager {
+    return this.db.manager;
+  }
+
+  private read(row: Record<string, unknown>): Approval {
+    return Object.assign(hydrate(this.m, Approval, row), {
+      replayStatus: row.replay_status ?? null,
+      replayAttempts: Number(row.replay_attempts ?? 0),
+    });
+  }
+
+  /**
+   * Inserts unless a unique key is taken (its idempotency key, or by rare chance its reference).
+   * A concurrent insert of the same key makes this one wait for it, so the loser sees the winner.
+   */
+  async insertUnlessTaken(a: NewApproval): Promise<Approval | null> {
+    const rows = await this.m.query<Record<string, unknown>[]>(
+      `INSERT INTO approvals (tenant_id, id, approval_ref, customer_id, instance_id, rule_id, skill_slug, action,
+          serialized_intent, intent_hash, approver_role, approver_person_id, notify_channel, idempotency_key,
+          request_hash, expires_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10, $11, $12, $13, $14, $15, now() + make_interval(hours => $16))
+       ON CONFLICT DO NOTHING
+       RETURNING *`,
+      [
+        a.tenantId,
+        a.id,
+        a.approvalRef,
+        a.customerId,
+        a.instanceId,
+        a.ruleId,
+        a.skillSlug,
+        a.action,
+        JSON.stringify(a.serializedIntent),
+        a.intentHash,
+        a.approverRole,
+        a.approverPersonId,
+        a.notifyChannel,
+        a.idempotencyKey,
+        a.requestHash,
+        a.expiresInHours,
+      ],
+    );
+    return rows[0] ? this.read(rows[0]) : null;
+  }
+
+  async byIdempotencyKey(tenantId: string, key: string): Promise<Approval | null> {
+    const rows = await this.m.query<Record<string, unknown>[]>(
+      `${SELECT} WHERE a.tenant_id = $1 AND a.idempotency_key = $2`,
+      [tenantId, key],
+    );
+    return rows[0] ? this.read(rows[0]) : null;
+  }
+
+  /** Row-locked: concurrent resolutions of one approval queue up and see each other's outcome. */
+  async lockByRef(tenantId: string, ref: string): Promise<Approval | null> {
+    const rows = await this.m.query<Record<string, unknown>[]>(
+      `SELECT * FROM approvals WHERE tenant_id = $1 AND approval_ref = $2 FOR UPDATE`,
+      [tenantId, ref],
+    );
+    return rows[0] ? this.read(rows[0]) : null;
+  }
+
+  async setStatus(a: Approval, status: ApprovalStatus, resolution?: Resolution): Promise<Approval> {
+    const [rows] = await this.m.query<[Record<string, unknown>[], number]>(
+      `UPDATE approvals
+          SET status = $3, updated_at = now(),
+              resolved_at = CASE WHEN $4::boolean THEN now() ELSE resolved_at END,
+              resolved_by = $5, resolver_role = $6, resolver_person_id = $7, resolution_channel = $8
+        WHERE tenant_id = $1 AND id = $2
+        RETURNING *`,
+      [
+        a.tenantId,
+        a.id,
+        status,
+        resolution !== undefined,
+        resolution?.resolvedBy ?? null,
+        resolution?.resolverRole ?? null,
+        resolution?.resolverPersonId ?? null,
+        resolution?.resolutionChannel ?? null,
+      ],
+    );
+    return this.read(rows[0]);
+  }
+
+  /** Pending and not yet past expires_at (the sweeper may not have been by yet). */
+  async pending(tenantId: string, customerId: string): Promise<Approval[]> {
+    const rows = await this.m.query<Record<string, unknown>[]>(
+      `${SELECT} WHERE a.tenant_id = $1 AND a.customer_id = $2 AND a.status = 'pending' AND a.expires_at > now()
+        ORDER BY a.created_at DESC, a.id DESC`,
+      [tenantId, customerId],
+    );
+    return rows.map((r) => this.read(r));
+  }
+
+  async page(
+    tenantId: string,
+    filter: { customerId?: string; status?: ApprovalStatus },
+    limit: number,
+    offset: number,
+  ): Promise<[Approval[], number]> {
+    const params: unknown[] = [tenantId];
+    let where = 'a.tenant_id = $1';
+    if (filter.customerId) where += ` AND a.customer_id = $${params.push(filter.customerId)}`;
+    if (filter.status) where += ` AND a.status = $${params.push(filter.status)}`;
+    const [rows, count] = await Promise.all([
+      this.m.query<Record<string, unknown>[]>(
+        `${SELECT} WHERE ${where} ORDER BY a.created_at DESC, a.id DESC LIMIT $${params.length + 1} OFFSET $${params.length + 2}`,
+        [...params, limit, offset],
+      ),
+      this.m.query<{ count: string }[]>(`SELECT count(*) FROM approvals a WHERE ${where}`, params),
+    ]);
+    return [rows.map((r) => this.read(r)), Number(count[0].count)];
+  }
+
+  /** Marks this tenant's pending approvals past expires_at as expired (SKIP LOCKED: see TenantJob). */
+  async expireDue(tenantId: string, limit: number): Promise<number> {
+    const [, count] = await this.m.query<[unknown, number]>(
+      `WITH due AS (
+         SELECT id FROM approvals WHERE tenant_id = $1 AND status = 'pending' AND expires_at <= now()
+          LIMIT $2 FOR UPDATE SKIP LOCKED)
+       UPDATE approvals a SET status = 'expired', updated_at = now() FROM due WHERE a.tenant_id = $1 AND a.id = due.id`,
+      [tenantId, limit],
+    );
+    return count;
+  }
+}

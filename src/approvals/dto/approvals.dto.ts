@@ -1,0 +1,139 @@
+import {
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsObject,
+  IsString,
+  IsUUID,
+  Max,
+  MaxLength,
+  Min,
+  MinLength,
+} from 'class-validator';
+import { WireField } from '../../common/wire';
+import { APPROVER_ROLES, ApproverRole } from '../../rules/actions';
+import { APPROVAL_STATUSES, Approval, ApprovalStatus } from '../approval.entity';
+
+export class CreateApprovalDto {
+  @WireField({ minLength: 1, maxLength: 100 })
+  @IsString()
+  @MinLength(1)
+  @MaxLength(100)
+  action!: string;
+  @WireField({ optional: true, nullable: true, format: 'uuid' }) @IsUUID() approverPersonId?:
+    string | null;
+  @WireField({
+    optional: true,
+    enum: APPROVER_ROLES,
+    default: 'customer',
+    description: "Must be 'owner' or 'customer'",
+  })
+  @IsIn(APPROVER_ROLES)
+  approverRole?: ApproverRole;
+  @WireField({ format: 'uuid' }) @IsUUID() customerId!: string;
+  @WireField({ optional: true, type: 'integer', minimum: 1, maximum: 168, default: 24 })
+  @IsInt()
+  @Min(1)
+  @Max(168)
+  expiresInHours?: number;
+  @WireField({
+    optional: true,
+    nullable: true,
+    minLength: 1,
+    maxLength: 200,
+    description: 'Caller-provided idempotency key for safe retries',
+  })
+  @IsString()
+  @MinLength(1)
+  @MaxLength(200)
+  idempotencyKey?: string | null;
+  @WireField({ optional: true, nullable: true, maxLength: 50, type: 'string' })
+  @IsString()
+  @MaxLength(50)
+  notifyChannel?: string | null;
+  @WireField({ optional: true, nullable: true, format: 'uuid' }) @IsUUID() ruleId?: string | null;
+  @WireField({ json: true, description: 'Full params to replay on approval' })
+  @IsObject()
+  serializedIntent!: Record<string, unknown>;
+  @WireField({ minLength: 1, maxLength: 100 })
+  @IsString()
+  @MinLength(1)
+  @MaxLength(100)
+  skillSlug!: string;
+}
+
+export const RESOLUTIONS = ['approve', 'reject'] as const;
+
+export class ResolveApprovalDto {
+  @WireField({ enum: RESOLUTIONS, description: "Must be 'approve' or 'reject'" })
+  @IsIn(RESOLUTIONS)
+  action!: (typeof RESOLUTIONS)[number];
+  @WireField({ maxLength: 40, description: 'APR-xxxx reference' })
+  @IsString()
+  @MaxLength(40)
+  approvalRef!: string;
+  @WireField({ description: 'Whether PIN was verified by caller — required, no default' })
+  @IsBoolean()
+  pinVerified!: boolean;
+  @WireField({ optional: true, nullable: true, maxLength: 50, type: 'string' })
+  @IsString()
+  @MaxLength(50)
+  resolutionChannel?: string | null;
+  @WireField({ optional: true, nullable: true, maxLength: 200, type: 'string' })
+  @IsString()
+  @MaxLength(200)
+  resolvedBy?: string | null;
+  @WireField({
+    optional: true,
+    nullable: true,
+    format: 'uuid',
+    description: 'Person ID if approval targets a specific person',
+  })
+  @IsUUID()
+  resolverPersonId?: string | null;
+  @WireField({ enum: APPROVER_ROLES, description: 'Role of resolver' })
+  @IsIn(APPROVER_ROLES)
+  resolverRole!: ApproverRole;
+}
+
+export class PendingApprovalsQuery {
+  @WireField({ format: 'uuid' }) @IsUUID() customerId!: string;
+}
+
+export class ListApprovalsQuery {
+  @WireField({ optional: true, format: 'uuid' }) @IsUUID() customerId?: string;
+  @WireField({ optional: true, enum: APPROVAL_STATUSES })
+  @IsIn(APPROVAL_STATUSES)
+  status?: ApprovalStatus;
+  @WireField({
+    optional: true,
+    query: 'int',
+    type: 'integer',
+    minimum: 1,
+    maximum: 200,
+    default: 50,
+  })
+  @IsInt()
+  @Min(1)
+  @Max(200)
+  limit?: number;
+  @WireField({
+    optional: true,
+    query: 'int',
+    type: 'integer',
+    minimum: 0,
+    maximum: 10_000_000,
+    default: 0,
+  })
+  @IsInt()
+  @Min(0)
+  @Max(10_000_000)
+  offset?: number;
+}
+
+export class ApprovalPage {
+  @WireField({ type: [Approval] }) approvals!: Approval[];
+  @WireField({ type: 'integer' }) total!: number;
+  @WireField({ type: 'integer' }) limit!: number;
+  @WireField({ type: 'integer' }) offset!: number;
+}

@@ -1,0 +1,80 @@
+import { randomUUID } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import { EntityManager } from 'typeorm';
+import { hydrate } from '../database/rows';
+import { TenantDb } from '../database/tenant-db';
+import { OutboxKind, OutboxMessage } from './outbox-message.entity';
+
+@Injectable()
+export class OutboxRepository {
+  constructor(private readonly db: TenantDb) {}
+
+  private get m(): EntityManager {
+    return this.db.manager;
+  }
+
+  /** Written in the caller's transaction: the message exists exactly when the decision does. */
+  async add(
+    tenantId: string,
+    kind: OutboxKind,
+    payload: Record<string, unknown>,
+    approvalId: string | null = null,
+  ): Promise<string> {
+    const id = randomUUID();
+    await this.m.query(
+      `INSERT INTO outbox (tenant_id, id, kind, approval_id, payload) VALUES ($1, $2, $3, $4, $5::jsonb)`,
+      [
+        tenantId,
+        id,
+        kind,
+        approvalId,
+        JSON.stringify({ ...payload, outbox_id: id, kind, tenant_id: tenantId }),
+      ],
+    );
+    return id;
+  }
+
+  /**
+   * Claims due messages for `leaseMs` and counts the attempt. The claim commits before delivery,
+   * so a relay that dies mid-delivery leaves the message to be retried when the lease runs out,
+   * with the same id (hence the same Idempotency-Key): delivered at least once, never lost.
+   */
+  async claimDue(tenantId: string, limit: number, leaseMs: number): Promise<OutboxMessage[]> {
+    const [rows] = await this.m.query<[Record<string, unknown>[], number]>(
+      `WITH due AS (
+         SELECT id FROM outbox WHERE tenant_id = $1 AND status = 'pending' AND next_attempt_at <= now()
+          ORDER BY next_attempt_at LIMIT $2 FOR UPDATE SKIP LOCKED)
+       UPDATE outbox o SET attempts = o.attempts + 1, updated_at = now(),
+              next_attempt_at = now() + make_interval(secs => $3::double precision / 1000)
+         FROM due WHERE o.tenant_id = $1 AND o.id = due.id
+       RETURNING o.*`,
+      [tenantId, limit, leaseMs],
+    );
+    return rows.map((r) => hydrate(this.m, OutboxMessage, r));
+  }
+
+  async markDelivered(tenantId: string, id: string): Promise<void> {
+    await this.m.query(
+      `UPDATE outbox SET status = 'delivered', delivered_at = now(), last_error = NULL, updated_at = now()
+        WHERE tenant_id = $1 AND id = $2`,
+      [tenantId, id],
+    );
+  }
+
+  /** Retry after `retryInMs`, or give up (dead) when no attempts are left. */
+  async markFailed(
+    tenantId: string,
+    id: string,
+    error: string,
+    retryInMs: number | null,
+  ): Promise<void> {
+    await this.m.query(
+      `UPDATE outbox SET last_error = $3, updated_at = now(),
+              status = CASE WHEN $4::double precision IS NULL THEN 'dead' ELSE status END,
+              next_attempt_at = CASE WHEN $4::double precision IS NULL THEN next_attempt_at
+                                     ELSE now() + make_interval(secs => $4::double precision / 1000) END
+        WHERE tenant_id = $1 AND id = $2`,
+      [tenantId, id, error.slice(0, 500), retryInMs],
+    );
+  }
+}

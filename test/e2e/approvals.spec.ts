@@ -1,0 +1,476 @@
+import { IncomingHttpHeaders, Server, createServer } from 'node:http';
+import { AddressInfo } from 'node:net';
+import { ApprovalSweeper } from '../../src/approvals/approval-sweeper';
+import { intentHash } from '../../src/approvals/intent';
+import { OutboxRelay, signature } from '../../src/outbox/outbox-relay';
+import { OutboxRepository } from '../../src/outbox/outbox.repository';
+import { TestApp, startTestApp } from '../helpers/app';
+import { TenantSession } from '../helpers/factories';
+
+interface Received {
+  headers: IncomingHttpHeaders;
+  body: string;
+}
+
+/** A replay receiver on loopback: records requests, answers with the queued statuses (then 200). */
+function receiver(): Promise<{
+  server: Server;
+  url: string;
+  received: Received[];
+  statuses: number[];
+}> {
+  const received: Received[] = [];
+  const statuses: number[] = [];
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('end', () => {
+      received.push({ headers: req.headers, body });
+      res.writeHead(statuses.shift() ?? 200).end();
+    });
+  });
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () =>
+      resolve({
+        server,
+        url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/replay`,
+        received,
+        statuses,
+      }),
+    ),
+  );
+}
+
+const SECRET = 'replay-secret-for-tests';
+
+describe('approvals', () => {
+  let t: TestApp;
+  let a: TenantSession;
+  let customer: string;
+  let otherCustomer: string;
+  let person: string;
+  let instance: string;
+  let runtime: Record<string, string>;
+  let base: string;
+  let hook: Awaited<ReturnType<typeof receiver>>;
+
+  beforeAll(async () => {
+    hook = await receiver();
+    t = await startTestApp({
+      REPLAY_WEBHOOK_URL: hook.url,
+      REPLAY_WEBHOOK_SECRET: SECRET,
+      OUTBOX_MAX_ATTEMPTS: '3',
+      OUTBOX_BACKOFF_MS: '1',
+      OUTBOX_LEASE_MS: '50',
+    });
+    a = await TenantSession.create(t, 'A');
+    customer = await a.customer();
+    otherCustomer = await a.customer();
+    person = await a.person(customer);
+    instance = await a.instance();
+    runtime = (await a.proxyKey(instance)).headers;
+    base = `/internal/v1/instances/${instance}/approvals`;
+  });
+  afterAll(async () => {
+    await t.close();
+    hook.server.close();
+  });
+
+  const intent = { contractor_id: 'C-42', amount: 750, currency: 'GBP' };
+  const body = (extra: object = {}) => ({
+    customer_id: customer,
+    skill_slug: 'payments',
+    action: 'pay_contractor',
+    serialized_intent: intent,
+    ...extra,
+  });
+  const request = (extra: object = {}, headers = runtime) =>
+    t.http().post(`${base}/request`).set(headers).send(body(extra));
+  const pending = async (extra: object = {}) => (await request(extra).expect(201)).body;
+  const resolve = (ref: string, extra: object = {}, headers = runtime) =>
+    t
+      .http()
+      .post(`${base}/resolve`)
+      .set(headers)
+      .send({
+        approval_ref: ref,
+        action: 'approve',
+        pin_verified: true,
+        resolver_role: 'customer',
+        ...extra,
+      });
+  const row = async (ref: string) =>
+    (await t.raw.query('SELECT * FROM approvals WHERE approval_ref = $1', [ref])).rows[0];
+  const outbox = async (approvalId: string) =>
+    (await t.raw.query('SELECT * FROM outbox WHERE approval_id = $1', [approvalId])).rows;
+
+  describe('request', () => {
+    it('creates a pending approval with a readable reference and the intent hash', async () => {
+      const res = await request({ rule_id: null, notify_channel: 'whatsapp' }).expect(201);
+      expect(res.body).toMatchObject({
+        approval_ref: expect.stringMatching(/^APR-[A-HJ-NP-Z2-9]{8}$/),
+        status: 'pending',
+        customer_id: customer,
+        instance_id: instance,
+        skill_slug: 'payments',
+        action: 'pay_contractor',
+        serialized_intent: intent,
+        intent_hash: intentHash('payments', 'pay_contractor', intent),
+        approver_role: 'customer',
+        approver_person_id: null,
+        notify_channel: 'whatsapp',
+        replay_status: null,
+        replay_attempts: 0,
+      });
+      expect(res.body).not.toHaveProperty('request_hash');
+      const hours =
+        (new Date(res.body.expires_at).getTime() - new Date(res.body.created_at).getTime()) /
+        3_600_000;
+      expect(hours).toBeCloseTo(24, 3);
+    });
+
+    it.each<[object, (string | number)[], string]>([
+      [{ action: 'x'.repeat(101) }, ['body', 'action'], 'string_too_long'],
+      [{ skill_slug: 'crypto' }, ['body', 'skill_slug'], 'enum'],
+      [{ action: 'serve_notice' }, ['body', 'action'], 'enum'],
+      [{ approver_role: 'admin' }, ['body', 'approver_role'], 'enum'],
+      [{ expires_in_hours: 0 }, ['body', 'expires_in_hours'], 'greater_than_equal'],
+      [{ expires_in_hours: 169 }, ['body', 'expires_in_hours'], 'less_than_equal'],
+      [{ serialized_intent: undefined }, ['body', 'serialized_intent'], 'missing'],
+      [{ serialized_intent: [1] }, ['body', 'serialized_intent'], 'dict_type'],
+      [
+        { customer_id: '00000000-0000-4000-8000-000000000000' },
+        ['body', 'customer_id'],
+        'value_error',
+      ],
+      [{ rule_id: '00000000-0000-4000-8000-000000000000' }, ['body', 'rule_id'], 'value_error'],
+      [
+        { approver_person_id: '00000000-0000-4000-8000-000000000000' },
+        ['body', 'approver_person_id'],
+        'value_error',
+      ],
+    ])('refuses %j with 422 at %j', async (extra, loc, type) => {
+      const before = (await t.raw.query('SELECT count(*) FROM approvals')).rows[0].count;
+      const res = await request(extra).expect(422);
+      expect(res.body.detail).toEqual([{ loc, msg: expect.any(String), type }]);
+      expect((await t.raw.query('SELECT count(*) FROM approvals')).rows[0].count).toBe(before);
+    });
+  });
+
+  describe('idempotency', () => {
+    it('returns the first approval for the same key and request, 409 for another request', async () => {
+      const first = await request({ idempotency_key: 'idem-1' }).expect(201);
+      const again = await request({ idempotency_key: 'idem-1' }).expect(200);
+      expect(again.body.id).toBe(first.body.id);
+      const reordered = await request({
+        idempotency_key: 'idem-1',
+        serialized_intent: { currency: 'GBP', amount: 750, contractor_id: 'C-42' },
+      }).expect(200);
+      expect(reordered.body.id).toBe(first.body.id);
+      const different = await request({
+        idempotency_key: 'idem-1',
+        serialized_intent: { ...intent, amount: 751 },
+      }).expect(409);
+      expect(different.body.detail).toMatch(/idempotency_key/);
+    });
+
+    it('creates exactly one approval from 50 concurrent identical requests', async () => {
+      const results = await Promise.all(
+        Array.from({ length: 50 }, () => request({ idempotency_key: 'burst' })),
+      );
+      expect(results.filter((r) => r.status === 201)).toHaveLength(1);
+      expect(results.filter((r) => r.status === 200)).toHaveLength(49);
+      expect(new Set(results.map((r) => r.body.id)).size).toBe(1);
+      expect(
+        (await t.raw.query(`SELECT count(*) FROM approvals WHERE idempotency_key = 'burst'`))
+          .rows[0].count,
+      ).toBe('1');
+    });
+  });
+
+  describe('resolve', () => {
+    it('approves: one outbox row in the same transaction', async () => {
+      const p = await pending();
+      const res = await resolve(p.approval_ref, {
+        resolved_by: 'Ada',
+        resolution_channel: 'whatsapp',
+      }).expect(200);
+      expect(res.body).toMatchObject({
+        status: 'approved',
+        resolved_by: 'Ada',
+        resolver_role: 'customer',
+        resolved_at: expect.any(String),
+        replay_status: 'pending',
+      });
+      const rows = await outbox(p.id);
+      expect(rows).toHaveLength(1);
+      expect(rows[0].payload).toMatchObject({
+        approval_ref: p.approval_ref,
+        intent_hash: p.intent_hash,
+        serialized_intent: intent,
+        outbox_id: rows[0].id,
+      });
+    });
+
+    it('rejects: no outbox row', async () => {
+      const p = await pending();
+      await resolve(p.approval_ref, { action: 'reject' }).expect(200);
+      expect((await row(p.approval_ref)).status).toBe('rejected');
+      expect(await outbox(p.id)).toEqual([]);
+    });
+
+    it('refuses in order: 404, 409, 410 (and expires it), 403 PIN, 403 role, 403 person', async () => {
+      await resolve('APR-NOSUCH22').expect(404);
+
+      const done = await pending();
+      await resolve(done.approval_ref, { action: 'reject' }).expect(200);
+      const again = await resolve(done.approval_ref).expect(409);
+      expect(again.body.detail).toContain('rejected');
+
+      const late = await pending();
+      await t.raw.query(
+        `UPDATE approvals SET expires_at = now() - interval '1 minute' WHERE id = $1`,
+        [late.id],
+      );
+      await resolve(late.approval_ref, { pin_verified: false }).expect(410);
+      expect((await row(late.approval_ref)).status).toBe('expired');
+      await resolve(late.approval_ref).expect(409);
+
+      const guarded = await pending({ approver_role: 'owner', approver_person_id: person });
+      await resolve(guarded.approval_ref, {
+        pin_verified: false,
+        resolver_role: 'customer',
+      }).expect(403);
+      await resolve(guarded.approval_ref, { resolver_role: 'customer' }).expect(403);
+      await resolve(guarded.approval_ref, { resolver_role: 'owner' }).expect(403);
+      await resolve(guarded.approval_ref, {
+        resolver_role: 'owner',
+        resolver_person_id: otherCustomer,
+      }).expect(403);
+      expect(await row(guarded.approval_ref)).toMatchObject({
+        status: 'pending',
+        resolved_at: null,
+      });
+      expect(await outbox(guarded.id)).toEqual([]);
+      await resolve(guarded.approval_ref, {
+        resolver_role: 'owner',
+        resolver_person_id: person,
+      }).expect(200);
+    });
+
+    it('validates its body (pin_verified has no default)', async () => {
+      const p = await pending();
+      const res = await t
+        .http()
+        .post(`${base}/resolve`)
+        .set(runtime)
+        .send({ approval_ref: p.approval_ref, action: 'approve', resolver_role: 'customer' })
+        .expect(422);
+      expect(res.body.detail).toEqual([
+        { loc: ['body', 'pin_verified'], msg: 'Field required', type: 'missing' },
+      ]);
+      await resolve(p.approval_ref, { action: 'maybe' }).expect(422);
+      await resolve(p.approval_ref, { pin_verified: 'yes' }).expect(422);
+      await resolve(p.approval_ref, { resolver_role: 'admin' }).expect(422);
+      expect((await row(p.approval_ref)).status).toBe('pending');
+    });
+
+    it('lets exactly one of 20 concurrent resolutions win, with one outbox row', async () => {
+      const p = await pending();
+      const results = await Promise.all(Array.from({ length: 20 }, () => resolve(p.approval_ref)));
+      expect(results.filter((r) => r.status === 200)).toHaveLength(1);
+      expect(results.filter((r) => r.status === 409)).toHaveLength(19);
+      expect(await outbox(p.id)).toHaveLength(1);
+    });
+  });
+
+  describe('pending list and expiry', () => {
+    it('lists pending approvals, not expired ones, and the sweeper marks them expired', async () => {
+      const c = await a.customer();
+      const live = (await request({ customer_id: c }).expect(201)).body;
+      const stale = (await request({ customer_id: c }).expect(201)).body;
+      await t.raw.query(
+        `UPDATE approvals SET expires_at = now() - interval '1 second' WHERE id = $1`,
+        [stale.id],
+      );
+      const res = await t.http().get(`${base}/pending?customer_id=${c}`).set(runtime).expect(200);
+      expect(res.body).toEqual({ approvals: [expect.objectContaining({ id: live.id })], count: 1 });
+      await t.app.get(ApprovalSweeper).runOnce();
+      expect((await row(stale.approval_ref)).status).toBe('expired');
+      expect((await row(live.approval_ref)).status).toBe('pending');
+      await t.http().get(`${base}/pending`).set(runtime).expect(422);
+    });
+  });
+
+  describe('dashboard list', () => {
+    it('pages with total, limit and offset, filters, and confines customer-scoped callers', async () => {
+      const c = await a.customer();
+      for (let i = 0; i < 3; i++) await request({ customer_id: c }).expect(201);
+      const res = await t
+        .http()
+        .get(`/v1/approvals?customer_id=${c}&limit=2`)
+        .set(a.admin)
+        .expect(200);
+      expect(res.body).toMatchObject({ total: 3, limit: 2, offset: 0 });
+      expect(res.body.approvals).toHaveLength(2);
+      expect(
+        (await t.http().get(`/v1/approvals?customer_id=${c}&offset=2`).set(a.admin).expect(200))
+          .body.approvals,
+      ).toHaveLength(1);
+      expect(
+        (
+          await t
+            .http()
+            .get(`/v1/approvals?customer_id=${c}&status=approved`)
+            .set(a.admin)
+            .expect(200)
+        ).body.total,
+      ).toBe(0);
+      const scoped = await t.http().get('/v1/approvals').set(a.customerAdmin(c)).expect(200);
+      expect(scoped.body.total).toBe(3);
+      expect((await t.http().get('/v1/approvals').set(a.member(c)).expect(200)).body.total).toBe(3);
+      await t
+        .http()
+        .get(`/v1/approvals?customer_id=${customer}`)
+        .set(a.customerAdmin(c))
+        .expect(403);
+      for (const q of ['limit=0', 'limit=201', 'offset=-1', 'status=done']) {
+        expect((await t.http().get(`/v1/approvals?${q}`).set(a.admin)).status).toBe(422);
+      }
+      await t.http().get('/v1/approvals').expect(401);
+    });
+  });
+
+  describe('isolation', () => {
+    it('keeps other tenants and other instances out', async () => {
+      const p = await pending();
+      const other = await TenantSession.create(t, 'B');
+      const otherInstance = await other.instance();
+      const otherKey = (await other.proxyKey(otherInstance)).headers;
+      const otherBase = `/internal/v1/instances/${otherInstance}/approvals`;
+      await t
+        .http()
+        .post(`${otherBase}/resolve`)
+        .set(otherKey)
+        .send({
+          approval_ref: p.approval_ref,
+          action: 'approve',
+          pin_verified: true,
+          resolver_role: 'customer',
+        })
+        .expect(404);
+      await t.http().get(`${otherBase}/pending?customer_id=${customer}`).set(otherKey).expect(404);
+      await t.http().post(`${otherBase}/request`).set(otherKey).send(body()).expect(422);
+      await t.http().get(`${base}/pending?customer_id=${customer}`).set(otherKey).expect(403);
+      expect((await t.http().get('/v1/approvals').set(other.admin).expect(200)).body.total).toBe(0);
+      expect((await row(p.approval_ref)).status).toBe('pending');
+    });
+  });
+
+  describe('outbox relay', () => {
+    const relay = () => t.app.get(OutboxRelay);
+    const approved = async () => {
+      const p = await pending();
+      await resolve(p.approval_ref).expect(200);
+      return p;
+    };
+
+    it('delivers approved intents signed, with a timestamp and a stable Idempotency-Key', async () => {
+      hook.received.length = 0;
+      const p = await approved();
+      await relay().runOnce();
+      const [delivery] = hook.received.filter((r) => JSON.parse(r.body).approval_id === p.id);
+      const [message] = await outbox(p.id);
+      expect(delivery.headers['idempotency-key']).toBe(message.id);
+      const ts = delivery.headers['x-hydracore-timestamp'] as string;
+      expect(Math.abs(Number(ts) - Date.now() / 1000)).toBeLessThan(60);
+      expect(delivery.headers['x-hydracore-signature']).toBe(signature(SECRET, ts, delivery.body));
+      expect(JSON.parse(delivery.body)).toMatchObject({
+        kind: 'approval.replay',
+        intent_hash: p.intent_hash,
+        serialized_intent: intent,
+      });
+      expect(message).toMatchObject({ status: 'delivered', attempts: 1 });
+      const listed = await t
+        .http()
+        .get(`/v1/approvals?status=approved&limit=200`)
+        .set(a.admin)
+        .expect(200);
+      expect(listed.body.approvals.find((x: { id: string }) => x.id === p.id)).toMatchObject({
+        replay_status: 'delivered',
+        replay_attempts: 1,
+      });
+    });
+
+    it('retries after a 500 with the same Idempotency-Key', async () => {
+      hook.received.length = 0;
+      const p = await approved();
+      hook.statuses.push(500);
+      await relay().runOnce();
+      expect((await outbox(p.id))[0]).toMatchObject({
+        status: 'pending',
+        attempts: 1,
+        last_error: 'HTTP 500',
+      });
+      await new Promise((r) => setTimeout(r, 20));
+      await relay().runOnce();
+      const keys = hook.received.map((r) => r.headers['idempotency-key']);
+      expect(keys).toHaveLength(2);
+      expect(new Set(keys).size).toBe(1);
+      expect((await outbox(p.id))[0]).toMatchObject({ status: 'delivered', attempts: 2 });
+    });
+
+    it('marks a message dead after the last attempt', async () => {
+      const p = await approved();
+      hook.statuses.push(500, 502, 503);
+      for (let i = 0; i < 3; i++) {
+        await relay().runOnce();
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      expect((await outbox(p.id))[0]).toMatchObject({ status: 'dead', attempts: 3 });
+      const before = hook.received.length;
+      await relay().runOnce();
+      expect(hook.received.length).toBe(before);
+    });
+
+    it('redelivers with the same Idempotency-Key when it died between delivery and marking', async () => {
+      hook.received.length = 0;
+      const p = await approved();
+      const repo = t.app.get(OutboxRepository);
+      const crash = jest
+        .spyOn(repo, 'markDelivered')
+        .mockRejectedValueOnce(new Error('process killed'));
+      await expect(relay().runOnce()).rejects.toThrow('process killed');
+      crash.mockRestore();
+      expect((await outbox(p.id))[0].status).toBe('pending');
+      await new Promise((r) => setTimeout(r, 80)); // the claim's lease runs out
+      await relay().runOnce();
+      const keys = hook.received.map((r) => r.headers['idempotency-key']);
+      expect(keys).toHaveLength(2);
+      expect(keys[0]).toBe(keys[1]);
+      expect((await outbox(p.id))[0]).toMatchObject({ status: 'delivered' });
+    });
+  });
+
+  it('documents the four routes under "Approvals"', async () => {
+    const doc = (await t.http().get('/openapi.json').expect(200)).body;
+    const summaries = Object.values(
+      doc.paths as Record<string, Record<string, { summary: string; tags: string[] }>>,
+    )
+      .flatMap((item) => Object.values(item))
+      .filter((op) => op.tags.includes('Approvals'))
+      .map((op) => op.summary)
+      .sort();
+    expect(summaries).toEqual([
+      'Create Approval Request',
+      'List Pending Approvals',
+      'Resolve Approval',
+      'Tenant List Approvals',
+    ]);
+    expect(doc.components.schemas.CreateApprovalDto.properties.expires_in_hours).toMatchObject({
+      minimum: 1,
+      maximum: 168,
+      default: 24,
+    });
+  });
+});
