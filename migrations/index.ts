@@ -4,6 +4,7 @@ import { ChannelEndpoints1732406600000 } from './1732406600000-channel-endpoints
 import { Workflows1732406700000 } from './1732406700000-workflows';
 import { Rules1732406800000 } from './1732406800000-rules';
 import { ApprovalsOutbox1732406900000 } from './1732406900000-approvals-outbox';
+import { RuleFiring1732407000000 } from './1732407000000-rule-firing';
 
 /** Every migration in order. Append only: a landed migration is never edited. */
 export const MIGRATIONS = [
@@ -13,4 +14,5 @@ export const MIGRATIONS = [
   Workflows1732406700000,
   Rules1732406800000,
   ApprovalsOutbox1732406900000,
+  RuleFiring1732407000000,
 ];

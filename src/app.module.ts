@@ -17,6 +17,7 @@ import { WorkerBindingsModule } from './worker-bindings/worker-bindings.module';
 import { WorkflowsModule } from './workflows/workflows.module';
 import { RulesModule } from './rules/rules.module';
 import { ApprovalsModule } from './approvals/approvals.module';
+import { EventsModule } from './events/events.module';
 
 @Module({})
 export class AppModule {
@@ -57,6 +58,7 @@ export class AppModule {
         WorkflowsModule,
         RulesModule,
         ApprovalsModule,
+        EventsModule,
       ],
       controllers: [HealthController],
       providers: [

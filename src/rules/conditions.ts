@@ -241,41 +241,77 @@ function compileTest(type: FieldType, c: Condition): Test {
     }
     case 'exists':
     case 'not_exists':
-      return () => true; // decided on presence alone, below
+      return () => true; // decided on presence alone, in compilePredicate
   }
 }
 
+/** One condition as a predicate over the raw payload value (no eval, no generated code). */
+function compilePredicate(trigger: TriggerType, c: Condition): (raw: unknown) => boolean {
+  const type = trigger.payloadFields.find((f) => f.name === c.field)?.type ?? 'string';
+  if (c.operator === 'exists') return (raw) => normalise(type, raw) !== undefined;
+  if (c.operator === 'not_exists') return (raw) => normalise(type, raw) === undefined;
+  const test = compileTest(type, c);
+  return (raw) => {
+    const actual = normalise(type, raw);
+    return actual !== undefined && test(actual);
+  };
+}
+
+const read = (payload: Record<string, unknown>, field: string) =>
+  Object.prototype.hasOwnProperty.call(payload, field) ? payload[field] : undefined;
+
 export type CompiledConditions = (payload: Record<string, unknown>) => ConditionResult[];
 
-/** Compiles once (no eval, no generated code); the result runs per event. */
+/** Compiles once; the result reports every condition (the dry run). */
 export function compileConditions(
   trigger: TriggerType,
   conditions: Condition[],
 ): CompiledConditions {
-  const compiled = conditions.map((c) => {
-    const type = trigger.payloadFields.find((f) => f.name === c.field)?.type ?? 'string';
-    return { c, type, test: compileTest(type, c) };
-  });
+  const compiled = conditions.map((c) => ({ c, passes: compilePredicate(trigger, c) }));
   return (payload) =>
-    compiled.map(({ c, type, test }) => {
-      const raw = Object.prototype.hasOwnProperty.call(payload, c.field)
-        ? payload[c.field]
-        : undefined;
-      const actual = normalise(type, raw);
-      const passed =
-        c.operator === 'exists'
-          ? actual !== undefined
-          : c.operator === 'not_exists'
-            ? actual === undefined
-            : actual !== undefined && test(actual);
+    compiled.map(({ c, passes }) => {
+      const raw = read(payload, c.field);
       return {
         field: c.field,
         operator: c.operator,
         expected: c.value ?? null,
         actual: raw ?? null,
-        passed,
+        passed: passes(raw),
       };
     });
 }
 
+/** Compiles once; the result stops at the first failing condition (firing, per event). */
+export function compileMatcher(
+  trigger: TriggerType,
+  conditions: Condition[],
+): (payload: Record<string, unknown>) => boolean {
+  const compiled = conditions.map((c) => ({
+    field: c.field,
+    passes: compilePredicate(trigger, c),
+  }));
+  return (payload) => compiled.every(({ field, passes }) => passes(read(payload, field)));
+}
+
 export const allPassed = (results: ConditionResult[]) => results.every((r) => r.passed);
+
+/**
+ * Checks an event's payload against its trigger: known fields must be of their type (or null);
+ * unknown fields are allowed and ignored by conditions.
+ */
+export function validatePayload(
+  trigger: TriggerType,
+  payload: Record<string, unknown>,
+): FieldError[] {
+  const errors: FieldError[] = [];
+  for (const field of trigger.payloadFields) {
+    const value = payload[field.name];
+    if (value === undefined || value === null || fitsType(field, value)) continue;
+    errors.push({
+      loc: ['body', 'payload', field.name],
+      msg: `${field.name} must be ${describe(field)}`,
+      type: 'value_error',
+    });
+  }
+  return errors;
+}

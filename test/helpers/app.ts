@@ -79,3 +79,11 @@ export async function asRuntimeRole<T>(
     client.release();
   }
 }
+
+/** A second replica of the app on the same database (its own pool, its own caches). */
+export async function startReplica(
+  t: TestApp,
+): Promise<{ http: () => ReturnType<typeof request>; close(): Promise<void> }> {
+  const app = await createApp(t.config);
+  return { http: () => request(app.getHttpServer()), close: () => app.close() };
+}

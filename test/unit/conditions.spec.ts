@@ -4,6 +4,7 @@ import {
   OPERATORS,
   OPERATORS_BY_TYPE,
   compileConditions,
+  compileMatcher,
   validateConditions,
 } from '../../src/rules/conditions';
 import { FIELD_TYPES, TriggerType } from '../../src/rules/trigger-catalog';
@@ -123,6 +124,22 @@ describe('condition evaluation', () => {
         }
       }
     }
+  });
+
+  it('fires exactly when the dry run says every condition passed', () => {
+    for (const [field, operator, value, actual, expected] of CASES) {
+      const payload = actual === undefined ? {} : { [field]: actual };
+      expect(compileMatcher(trigger, [{ field, operator, value } as Condition])(payload)).toBe(
+        expected,
+      );
+    }
+    const both: Condition[] = [
+      { field: 'n', operator: 'gt', value: 1 },
+      { field: 's', operator: 'contains', value: 'a' },
+    ];
+    expect(compileMatcher(trigger, both)({ n: 2, s: 'cat' })).toBe(true);
+    expect(compileMatcher(trigger, both)({ n: 2, s: 'dog' })).toBe(false);
+    expect(compileMatcher(trigger, [])({})).toBe(true);
   });
 
   it('reports expected and actual as given', () => {
