@@ -1,0 +1,61 @@
+/**
+ * The baseline: a minimal node:http + pg server doing scenario 1's work by hand — verify the
+ * same HS256 JWT, then BEGIN, set the tenant and the runtime role, read a page of 20 and the
+ * total, COMMIT — under the same RLS. Not part of the API; only here to measure against.
+ */
+import { createServer } from 'node:http';
+import { verify } from 'jsonwebtoken';
+import { Pool } from 'pg';
+
+const pool = new Pool({
+  connectionString: process.env.DATABASE_URL,
+  max: Number(process.env.DB_POOL_SIZE ?? 10),
+});
+const secret = process.env.JWT_SECRET ?? '';
+
+const server = createServer((req, res) => {
+  void (async () => {
+    let claims: { tenant_id?: string };
+    try {
+      claims = verify((req.headers.authorization ?? '').slice(7), secret, {
+        algorithms: ['HS256'],
+      }) as { tenant_id?: string };
+    } catch {
+      res.writeHead(401).end();
+      return;
+    }
+    const client = await pool.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query(
+        `SELECT set_config('app.tenant_id', $1, true), set_config('role', 'hydracore_app', true)`,
+        [claims.tenant_id],
+      );
+      const page = await client.query(
+        `SELECT * FROM workflows WHERE tenant_id = $1 ORDER BY created_at DESC, id DESC LIMIT 20 OFFSET 0`,
+        [claims.tenant_id],
+      );
+      const total = await client.query(`SELECT count(*) FROM workflows WHERE tenant_id = $1`, [
+        claims.tenant_id,
+      ]);
+      await client.query('COMMIT');
+      const body = JSON.stringify({
+        page: 1,
+        per_page: 20,
+        total: Number(total.rows[0].count),
+        workflows: page.rows,
+      });
+      res.writeHead(200, { 'content-type': 'application/json' }).end(body);
+    } catch {
+      await client.query('ROLLBACK').catch(() => undefined);
+      res.writeHead(500).end();
+    } finally {
+      client.release();
+    }
+  })();
+});
+
+server.listen(Number(process.env.PORT), '127.0.0.1', () =>
+  process.stdout.write('baseline ready\n'),
+);
+process.on('SIGTERM', () => server.close(() => void pool.end().then(() => process.exit(0))));

@@ -1,0 +1,376 @@
+/**
+ * npm run bench: the built API in production mode against an embedded PostgreSQL, seeded with
+ * realistic data, driven by autocannon; beside it, in the same run, the node:http + pg baseline
+ * and the rule-engine comparison. Writes bench/results.json and the table in BENCHMARKS.md.
+ */
+import { ChildProcess, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import autocannon, { Options, Result } from 'autocannon';
+import { Client } from 'pg';
+import { DataSource } from 'typeorm';
+import { signDevToken } from '../src/auth/tokens';
+import { dataSourceOptions, migrate } from '../src/database/data-source';
+import {
+  ensureDatabase,
+  freePort,
+  ownerUrl,
+  startEmbeddedPostgres,
+} from '../src/database/embedded';
+import { compareRuleEngines } from './rule-engine';
+import { BENCH_EVENT_PAYLOAD, SeededTenant, seedRules, seedTenant } from './seed';
+
+const ROOT = resolve(__dirname, '../..');
+const CONNECTIONS = 32;
+const DURATION_S = Number(process.env.BENCH_DURATION ?? 10);
+const WARMUP_S = 3;
+const JWT_SECRET = 'bench-jwt-secret-0123456789abcdef0123456789';
+
+interface Scenario {
+  name: string;
+  requests: number;
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  non2xx: number;
+}
+
+function log(line: string): void {
+  process.stdout.write(`${line}\n`);
+}
+
+function startProcess(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  ready: string,
+): Promise<ChildProcess> {
+  const child = spawn(process.execPath, args, {
+    env: { PATH: process.env.PATH, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  return new Promise((done, fail) => {
+    let out = '';
+    const watch = (chunk: Buffer) => {
+      out += chunk.toString();
+      if (out.includes(ready)) done(child);
+    };
+    child.stdout.on('data', watch);
+    child.stderr.on('data', watch);
+    child.once('exit', (code) =>
+      fail(new Error(`${args.join(' ')} exited ${code}:\n${out.slice(-2000)}`)),
+    );
+  });
+}
+
+function stopProcess(child: ChildProcess): Promise<void> {
+  return new Promise((done) => {
+    child.once('exit', () => done());
+    child.kill('SIGTERM');
+  });
+}
+
+/** Peak resident set size of a process so far (VmHWM), in MB. */
+function peakRssMb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Math.round(Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024);
+}
+
+async function load(name: string, options: Partial<Options> & { url: string }): Promise<Scenario> {
+  await autocannon({ ...options, connections: CONNECTIONS, duration: WARMUP_S });
+  const r: Result = await autocannon({
+    ...options,
+    connections: CONNECTIONS,
+    duration: DURATION_S,
+  });
+  const scenario = {
+    name,
+    requests: r.requests.total,
+    rps: Math.round(r.requests.average),
+    p50: r.latency.p50,
+    p99: r.latency.p99,
+    errors: r.errors + r.timeouts,
+    non2xx: r.non2xx,
+  };
+  log(
+    `  ${name}: ${scenario.rps} req/s, p50 ${scenario.p50} ms, p99 ${scenario.p99} ms, errors ${scenario.errors}, non-2xx ${scenario.non2xx}`,
+  );
+  return scenario;
+}
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  const dir = mkdtempSync(join(tmpdir(), 'hydracore-bench-'));
+  chmodSync(dir, 0o755);
+  const pg = await startEmbeddedPostgres(
+    join(dir, 'pg'),
+    { postgresPassword: 'bench', ownerPassword: 'bench-owner' },
+    false,
+  );
+  let api: ChildProcess | null = null;
+  let baseline: ChildProcess | null = null;
+  try {
+    await ensureDatabase(pg.adminUrl, 'hydracore_bench');
+    const url = ownerUrl(pg, 'hydracore_bench');
+    const ds = await new DataSource(dataSourceOptions(url, 2)).initialize();
+    await migrate(ds);
+    await ds.destroy();
+
+    log('Seeding: 10 tenants × 2,000 workflows, one of 1,000 and one of 100,000, 500 rules…');
+    const db = new Client({ connectionString: url });
+    db.on('error', () => undefined); // a failure surfaces from the query that met it
+    await db.connect();
+    const tenants: SeededTenant[] = [];
+    for (let i = 0; i < 10; i++) tenants.push(await seedTenant(db, `Tenant ${i}`, 2000));
+    const small = await seedTenant(db, 'Scale 1k', 1000);
+    const large = await seedTenant(db, 'Scale 100k', 100_000);
+    await seedRules(db, tenants[0].tenantId);
+    const admin = new Client({
+      connectionString: pg.adminUrl.replace(/\/postgres$/, '/hydracore_bench'),
+    });
+    await admin.connect();
+    await admin.query('VACUUM ANALYZE');
+    const pgVersion = (await admin.query<{ server_version: string }>('SHOW server_version')).rows[0]
+      .server_version;
+    await admin.end();
+    await db.end();
+    log(`Seeded in ${Math.round((Date.now() - started) / 1000)} s`);
+
+    const env = {
+      DATABASE_URL: url,
+      JWT_SECRET,
+      ENCRYPTION_KEY: 'ab'.repeat(32),
+      LOG_LEVEL: 'warn',
+      NODE_ENV: 'production',
+      SWEEP_INTERVAL_MS: '0',
+      OUTBOX_POLL_INTERVAL_MS: '0',
+      DB_POOL_SIZE: process.env.BENCH_POOL_SIZE ?? '10',
+    };
+    const apiPort = await freePort();
+    api = await startProcess(
+      [join(ROOT, 'dist/src/main.js')],
+      { ...env, PORT: String(apiPort) },
+      'listening',
+    );
+    const basePort = await freePort();
+    baseline = await startProcess(
+      [join(ROOT, 'dist/bench/baseline-server.js')],
+      { ...env, PORT: String(basePort) },
+      'baseline ready',
+    );
+
+    const token = (t: SeededTenant) =>
+      `Bearer ${signDevToken(JWT_SECRET, { sub: 'bench', tenantId: t.tenantId, role: 'admin' })}`;
+    const t0 = tenants[0];
+    const api1 = `http://127.0.0.1:${apiPort}`;
+    const internal = `${api1}/internal/v1/instances/${t0.instanceId}`;
+    const proxy = { authorization: `Bearer ${t0.proxyKey}`, 'content-type': 'application/json' };
+
+    log(
+      `\nLoad: autocannon, ${CONNECTIONS} connections, ${WARMUP_S} s warm-up then ${DURATION_S} s per scenario`,
+    );
+    const results: Scenario[] = [];
+    results.push(
+      await load('baseline (node:http + pg), scenario 1 work', {
+        url: `http://127.0.0.1:${basePort}/`,
+        headers: { authorization: token(t0) },
+      }),
+    );
+    results.push(
+      await load('1. GET /v1/workflows (page of 20 + total)', {
+        url: `${api1}/v1/workflows`,
+        headers: { authorization: token(t0) },
+      }),
+    );
+    results.push(
+      await load('2. GET /v1/workflows/{id}', {
+        url: `${api1}/v1/workflows/${t0.workflowId}`,
+        headers: { authorization: token(t0) },
+      }),
+    );
+    results.push(
+      await load('3. POST workflow then PATCH advance', {
+        url: internal,
+        requests: [
+          {
+            method: 'POST',
+            path: `/internal/v1/instances/${t0.instanceId}/workflows`,
+            headers: proxy,
+            body: JSON.stringify({
+              customer_id: t0.customerIds[0],
+              workflow_type: 'lead',
+              workflow_state: { source: 'bench' },
+            }),
+            onResponse: (status: number, body: string, context: Record<string, unknown>) => {
+              if (status === 201) context.id = (JSON.parse(body) as { id: string }).id;
+            },
+          },
+          {
+            method: 'PATCH',
+            headers: proxy,
+            setupRequest: (req: Record<string, unknown>, context: Record<string, unknown>) => ({
+              ...req,
+              path: `/internal/v1/instances/${t0.instanceId}/workflows/${String(context.id)}`,
+              body: JSON.stringify({
+                action: 'contacted',
+                stage: 'contacted',
+                workflow_state: { step: 2 },
+              }),
+            }),
+          },
+        ] as unknown as Options['requests'],
+      }),
+    );
+    results.push(
+      await load('4. POST events (500 rules, decision allow)', {
+        url: `${internal}/events`,
+        method: 'POST',
+        headers: proxy,
+        body: JSON.stringify({
+          event: 'skill.invoked',
+          customer_id: t0.customerIds[0],
+          payload: BENCH_EVENT_PAYLOAD,
+        }),
+      }),
+    );
+    results.push(
+      await load('5. POST approvals/request (fresh idempotency keys)', {
+        url: `${internal}/approvals/request`,
+        requests: [
+          {
+            method: 'POST',
+            headers: proxy,
+            setupRequest: (req: Record<string, unknown>) => ({
+              ...req,
+              body: JSON.stringify({
+                customer_id: t0.customerIds[1],
+                skill_slug: 'payments',
+                action: 'pay_contractor',
+                serialized_intent: { amount: 250, contractor_id: 'C-1' },
+                idempotency_key: randomUUID(),
+              }),
+            }),
+          },
+        ] as unknown as Options['requests'],
+      }),
+    );
+    results.push(
+      await load('6a. GET /v1/workflows, 1,000 workflows in the tenant', {
+        url: `${api1}/v1/workflows`,
+        headers: { authorization: token(small) },
+      }),
+    );
+    results.push(
+      await load('6b. GET /v1/workflows, 100,000 workflows in the tenant', {
+        url: `${api1}/v1/workflows`,
+        headers: { authorization: token(large) },
+      }),
+    );
+
+    const rss = peakRssMb(api.pid!);
+    log(`\nPeak RSS of the API process: ${rss} MB`);
+    log('Rule engine: 500 rules, one event, in process…');
+    const engines = await compareRuleEngines();
+    log(
+      `  ours ${engines.ours} events/s, json-rules-engine ${engines.jsonRulesEngine} events/s (matched ${engines.matched.join(' / ')})`,
+    );
+
+    const report = {
+      when: new Date().toISOString(),
+      machine: {
+        cores: cpus().length,
+        cpu: cpus()[0]?.model ?? 'unknown',
+        node: process.version,
+        postgres: pgVersion,
+      },
+      settings: {
+        connections: CONNECTIONS,
+        warmupSeconds: WARMUP_S,
+        durationSeconds: DURATION_S,
+        poolSize: Number(env.DB_POOL_SIZE),
+      },
+      scenarios: results,
+      ruleEngine: engines,
+      peakRssMb: rss,
+      runSeconds: Math.round((Date.now() - started) / 1000),
+    };
+    writeFileSync(join(ROOT, 'bench/results.json'), `${JSON.stringify(report, null, 2)}\n`);
+    writeTable(report);
+    log(`\nWrote bench/results.json and BENCHMARKS.md in ${report.runSeconds} s`);
+  } finally {
+    if (api) await stopProcess(api);
+    if (baseline) await stopProcess(baseline);
+    await pg.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+type Report = {
+  when: string;
+  machine: { cores: number; cpu: string; node: string; postgres: string };
+  settings: {
+    connections: number;
+    warmupSeconds: number;
+    durationSeconds: number;
+    poolSize: number;
+  };
+  scenarios: Scenario[];
+  ruleEngine: { ours: number; jsonRulesEngine: number };
+  peakRssMb: number;
+};
+
+/** Replaces the generated part of BENCHMARKS.md (between the markers), keeping the notes. */
+function writeTable(r: Report): void {
+  const base = r.scenarios[0];
+  const byName = (prefix: string) => r.scenarios.find((s) => s.name.startsWith(prefix))!;
+  const ratio = (s: Scenario) => (s.rps / base.rps).toFixed(2);
+  const rows = r.scenarios.map(
+    (s) =>
+      `| ${s.name} | ${s.rps} | ${s.p50} | ${s.p99} | ${s.errors} | ${s.non2xx} | ${s === base ? '1.00' : ratio(s)}× |`,
+  );
+  const s1 = byName('1.');
+  const s2 = byName('2.');
+  const s4 = byName('4.');
+  const s6a = byName('6a.');
+  const s6b = byName('6b.');
+  const met = (ok: boolean) => (ok ? 'met' : '**not met**');
+  const targets = [
+    `| Scenario 1 ≥ 1.0× baseline req/s, p99 no worse | ${ratio(s1)}×, p99 ${s1.p99} vs ${base.p99} ms | ${met(s1.rps >= base.rps && s1.p99 <= base.p99)} |`,
+    `| Scenario 2 ≥ 0.9× baseline req/s | ${ratio(s2)}× | ${met(s2.rps >= 0.9 * base.rps)} |`,
+    `| Scenario 4 ≥ 0.8× scenario 1 req/s | ${(s4.rps / s1.rps).toFixed(2)}× | ${met(s4.rps >= 0.8 * s1.rps)} |`,
+    `| Rule engine ≥ 20× json-rules-engine | ${(r.ruleEngine.ours / r.ruleEngine.jsonRulesEngine).toFixed(1)}× (${r.ruleEngine.ours} vs ${r.ruleEngine.jsonRulesEngine} events/s) | ${met(r.ruleEngine.ours >= 20 * r.ruleEngine.jsonRulesEngine)} |`,
+    `| p99 at 100,000 workflows ≤ 2× p99 at 1,000 | ${s6b.p99} vs ${s6a.p99} ms | ${met(s6b.p99 <= 2 * s6a.p99)} |`,
+    `| Zero errors and non-2xx everywhere | ${r.scenarios.reduce((n, s) => n + s.errors + s.non2xx, 0)} | ${met(r.scenarios.every((s) => s.errors + s.non2xx === 0))} |`,
+    `| Peak RSS ≤ 300 MB | ${r.peakRssMb} MB | ${met(r.peakRssMb <= 300)} |`,
+  ];
+  const table = [
+    `Run ${r.when} on ${r.machine.cores} cores (${r.machine.cpu}), Node ${r.machine.node}, PostgreSQL ${r.machine.postgres}.`,
+    `autocannon, ${r.settings.connections} connections, ${r.settings.warmupSeconds} s warm-up then ${r.settings.durationSeconds} s per scenario; API pool ${r.settings.poolSize}; load generator, API, baseline and database share the machine.`,
+    '',
+    '| scenario | req/s | p50 ms | p99 ms | errors | non-2xx | vs baseline |',
+    '| --- | --- | --- | --- | --- | --- | --- |',
+    ...rows,
+    '',
+    '| target | measured | |',
+    '| --- | --- | --- |',
+    ...targets,
+  ].join('\n');
+  const file = join(ROOT, 'BENCHMARKS.md');
+  let doc: string;
+  try {
+    doc = readFileSync(file, 'utf8');
+  } catch {
+    doc = '# Benchmarks\n\n<!-- results:start -->\n<!-- results:end -->\n';
+  }
+  const start = '<!-- results:start -->';
+  const end = '<!-- results:end -->';
+  doc = `${doc.slice(0, doc.indexOf(start) + start.length)}\n${table}\n${doc.slice(doc.indexOf(end))}`;
+  writeFileSync(file, doc);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench: ${String((error as Error).stack ?? error)}\n`);
+  process.exit(1);
+});
