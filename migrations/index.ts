@@ -5,6 +5,7 @@ import { Workflows1732406700000 } from './1732406700000-workflows';
 import { Rules1732406800000 } from './1732406800000-rules';
 import { ApprovalsOutbox1732406900000 } from './1732406900000-approvals-outbox';
 import { RuleFiring1732407000000 } from './1732407000000-rule-firing';
+import { WorkflowCounts1732407100000 } from './1732407100000-workflow-counts';
 
 /** Every migration in order. Append only: a landed migration is never edited. */
 export const MIGRATIONS = [
@@ -15,4 +16,5 @@ export const MIGRATIONS = [
   Rules1732406800000,
   ApprovalsOutbox1732406900000,
   RuleFiring1732407000000,
+  WorkflowCounts1732407100000,
 ];

@@ -33,6 +33,8 @@ export interface AppConfig {
   logLevel: LogLevel;
   /** How often expired workflows and approvals are swept; 0 turns the sweepers off. */
   sweepIntervalMs: number;
+  /** How often the workflow list's counter rows are folded together; 0 turns it off. */
+  countsCompactIntervalMs: number;
   outbox: {
     /** How often the relay looks for due messages; 0 turns it off. */
     pollMs: number;
@@ -138,6 +140,7 @@ export function loadConfig(env: Env): AppConfig {
     replayWebhookSecret,
     logLevel,
     sweepIntervalMs: integer(env, 'SWEEP_INTERVAL_MS', 60_000, 0, 86_400_000),
+    countsCompactIntervalMs: integer(env, 'COUNTS_COMPACT_INTERVAL_MS', 1_000, 0, 3_600_000),
     outbox: {
       pollMs: integer(env, 'OUTBOX_POLL_INTERVAL_MS', 2_000, 0, 3_600_000),
       maxAttempts: integer(env, 'OUTBOX_MAX_ATTEMPTS', 8, 1, 100),

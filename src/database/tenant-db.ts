@@ -4,12 +4,17 @@ import { DataSource, EntityManager, QueryRunner } from 'typeorm';
 
 const MANAGER = 'hydracore:tenant-manager';
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
 /**
- * Requests run as hydracore_app inside one transaction whose app.tenant_id is set right after
- * BEGIN. Both settings are transaction-local, so a pooled connection carries nothing to its
- * next user, whatever happens.
+ * Requests run as hydracore_app inside one transaction whose app.tenant_id is set with BEGIN,
+ * in one round trip (a simple-protocol query: the id is inlined, and only ever a checked UUID).
+ * Both settings are transaction-local, so a pooled connection carries nothing to its next user.
  */
-const ENTER_TENANT = `SELECT set_config('app.tenant_id', $1, true), set_config('role', 'hydracore_app', true)`;
+const enterTenant = (tenantId: string) =>
+  `BEGIN; SELECT set_config('app.tenant_id', '${tenantId}', true), set_config('role', 'hydracore_app', true)`;
+
+type Runner = QueryRunner & { isTransactionActive: boolean };
 
 /**
  * The only door to tenant data. Repositories read `manager`, which exists only inside a tenant
@@ -33,11 +38,13 @@ export class TenantDb {
 
   /** Opens a transaction bound to `tenantId`; the caller must finish it with `end`. */
   async begin(tenantId: string): Promise<QueryRunner> {
-    const runner = this.dataSource.createQueryRunner();
+    if (!UUID.test(tenantId)) throw new Error('tenant id is not a lower-case UUID');
+    const runner = this.dataSource.createQueryRunner() as Runner;
     try {
       await runner.connect();
-      await runner.startTransaction();
-      await runner.query(ENTER_TENANT, [tenantId]);
+      await runner.query(enterTenant(tenantId));
+      // TypeORM must know it is inside a transaction, or an operation could open its own.
+      runner.isTransactionActive = true;
     } catch (error) {
       await runner.release();
       throw error;
@@ -47,9 +54,9 @@ export class TenantDb {
 
   async end(runner: QueryRunner, ok: boolean): Promise<void> {
     try {
-      if (ok) await runner.commitTransaction();
-      else if (runner.isTransactionActive) await runner.rollbackTransaction();
+      await runner.query(ok ? 'COMMIT' : 'ROLLBACK');
     } finally {
+      (runner as Runner).isTransactionActive = false;
       await runner.release();
     }
   }

@@ -51,6 +51,22 @@ export interface WorkflowFilter {
   reference?: string;
 }
 
+/** The filters the counters are kept by, with their columns. */
+const COUNTED = {
+  instanceId: 'instance_id',
+  customerId: 'customer_id',
+  workflowType: 'workflow_type',
+  status: 'status',
+} as const;
+
+function whereOf(tenantId: string, filter: WorkflowFilter): FindOptionsWhere<Workflow> {
+  const where: FindOptionsWhere<Workflow> = { tenantId };
+  for (const key of [...(Object.keys(COUNTED) as (keyof typeof COUNTED)[]), 'reference'] as const) {
+    if (filter[key] !== undefined) Object.assign(where, { [key]: filter[key] });
+  }
+  return where;
+}
+
 @Injectable()
 export class WorkflowsRepository {
   constructor(private readonly db: TenantDb) {}
@@ -65,22 +81,50 @@ export class WorkflowsRepository {
     page: number,
     perPage: number,
   ): Promise<[Workflow[], number]> {
-    const where: FindOptionsWhere<Workflow> = { tenantId };
-    for (const key of [
-      'instanceId',
-      'customerId',
-      'workflowType',
-      'status',
-      'reference',
-    ] as const) {
-      if (filter[key] !== undefined) Object.assign(where, { [key]: filter[key] });
-    }
-    return this.m.findAndCount(Workflow, {
-      where,
+    const rows = await this.m.find(Workflow, {
+      where: whereOf(tenantId, filter),
       order: { createdAt: 'DESC', id: 'DESC' },
       skip: (page - 1) * perPage,
       take: perPage,
     });
+    return [rows, await this.total(tenantId, filter)];
+  }
+
+  /** From the trigger-kept counters; a reference filter (not counted there) counts rows. */
+  private async total(tenantId: string, filter: WorkflowFilter): Promise<number> {
+    if (filter.reference !== undefined) {
+      return this.m.count(Workflow, { where: whereOf(tenantId, filter) });
+    }
+    const params: unknown[] = [tenantId];
+    let sql = 'SELECT COALESCE(sum(n), 0) AS total FROM workflow_counts WHERE tenant_id = $1';
+    for (const [key, column] of Object.entries(COUNTED) as [keyof typeof COUNTED, string][]) {
+      if (filter[key] !== undefined) sql += ` AND ${column} = $${params.push(filter[key])}`;
+    }
+    const [row] = await this.m.query<{ total: string }[]>(sql, params);
+    return Number(row.total);
+  }
+
+  /**
+   * Folds the tenant's counter rows into one per key. Rows appended meanwhile are not in the
+   * DELETE's snapshot and stay; the advisory lock keeps two replicas from folding at once.
+   */
+  async compactCounts(tenantId: string): Promise<number> {
+    const [{ locked }] = await this.m.query<{ locked: boolean }[]>(
+      `SELECT pg_try_advisory_xact_lock(hashtext('workflow_counts'), hashtext($1)) AS locked`,
+      [tenantId],
+    );
+    if (!locked) return 0;
+    const [{ folded }] = await this.m.query<{ folded: string }[]>(
+      `WITH gone AS (DELETE FROM workflow_counts WHERE tenant_id = $1 RETURNING *),
+            kept AS (
+              INSERT INTO workflow_counts
+              SELECT tenant_id, instance_id, customer_id, workflow_type, status, sum(n) FROM gone
+               GROUP BY 1, 2, 3, 4, 5 HAVING sum(n) <> 0
+              RETURNING 1)
+       SELECT (SELECT count(*) FROM gone) - (SELECT count(*) FROM kept) AS folded`,
+      [tenantId],
+    );
+    return Number(folded);
   }
 
   suspended(tenantId: string, customerId: string | null): Promise<Workflow[]> {

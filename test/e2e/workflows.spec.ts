@@ -1,4 +1,5 @@
 import { TenantDb } from '../../src/database/tenant-db';
+import { WorkflowCountCompactor } from '../../src/workflows/workflow-count-compactor';
 import { WorkflowSweeper } from '../../src/workflows/workflow-sweeper';
 import { WorkflowsRepository } from '../../src/workflows/workflows.repository';
 import { TestApp, startTestApp } from '../helpers/app';
@@ -426,6 +427,57 @@ describe('workflows', () => {
       ).toBe(one.id);
     });
   });
+
+  it('keeps list totals equal to the rows, through creates, status changes and expiry', async () => {
+    const w = await create({ expires_at: '2000-01-01T00:00:00Z' });
+    await advance((await create()).id, { status: 'completed' }).expect(200);
+    await t
+      .http()
+      .post(`${base}/${(await create()).id}/suspend`)
+      .set(runtime)
+      .send({ step: 's' })
+      .expect(200);
+    await t.app.get(WorkflowSweeper).runOnce();
+    expect((await stored(w.id)).status).toBe('expired');
+    expect(await countMismatches()).toEqual([]);
+    await expectTotalsMatchRows();
+
+    // Folding the counter rows, with writes racing it, keeps every total exact.
+    await Promise.all([
+      t.app.get(WorkflowCountCompactor).runOnce(),
+      ...Array.from({ length: 10 }, () => create()),
+    ]);
+    await t.app.get(WorkflowCountCompactor).runOnce();
+    const perKey = await t.raw.query(
+      `SELECT count(*) AS n FROM workflow_counts GROUP BY tenant_id, instance_id, customer_id, workflow_type, status`,
+    );
+    expect(perKey.rows.every((r: { n: string }) => r.n === '1')).toBe(true);
+    expect(await countMismatches()).toEqual([]);
+    await expectTotalsMatchRows();
+  });
+
+  async function countMismatches(): Promise<unknown[]> {
+    const { rows } = await t.raw.query(`
+      SELECT coalesce(c.tenant_id, r.tenant_id) AS tenant_id, c.n, r.n AS rows
+        FROM (SELECT tenant_id, instance_id, customer_id, workflow_type, status, sum(n) AS n
+                FROM workflow_counts GROUP BY 1, 2, 3, 4, 5) c
+        FULL JOIN (SELECT tenant_id, instance_id, customer_id, workflow_type, status, count(*) AS n
+                     FROM workflows GROUP BY 1, 2, 3, 4, 5) r
+          USING (tenant_id, instance_id, customer_id, workflow_type, status)
+       WHERE coalesce(c.n, 0) <> coalesce(r.n, 0)`);
+    return rows;
+  }
+
+  async function expectTotalsMatchRows(): Promise<void> {
+    for (const status of ['active', 'completed', 'suspended', 'expired']) {
+      const listed = await t.http().get(`/v1/workflows?status=${status}`).set(a.admin).expect(200);
+      const rows = await t.raw.query(
+        'SELECT count(*) FROM workflows WHERE tenant_id = $1 AND status = $2',
+        [a.tenantId, status],
+      );
+      expect([status, listed.body.total]).toEqual([status, Number(rows.rows[0].count)]);
+    }
+  }
 
   describe('dashboard actions', () => {
     it('lists suspended workflows (not captured as an id), and suspends, resumes, aborts', async () => {

@@ -35,6 +35,7 @@ export async function startTestApp(env: Record<string, string | undefined> = {})
     PLATFORM_API_KEY: TEST_PLATFORM_KEY,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent', // TEST_LOG_LEVEL=error shows what a 500 hid
     SWEEP_INTERVAL_MS: '0', // tests run background jobs themselves
+    COUNTS_COMPACT_INTERVAL_MS: '0',
     OUTBOX_POLL_INTERVAL_MS: '0',
     ...env,
   });
