@@ -78,6 +78,9 @@ function peakRssMb(pid: number): number {
   return Math.round(Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024);
 }
 
+/** The API's pid once started: each scenario's line shows the peak RSS so far. */
+let apiPid: number | undefined;
+
 async function load(name: string, options: Partial<Options> & { url: string }): Promise<Scenario> {
   await autocannon({ ...options, connections: CONNECTIONS, duration: WARMUP_S });
   const r: Result = await autocannon({
@@ -95,7 +98,8 @@ async function load(name: string, options: Partial<Options> & { url: string }): 
     non2xx: r.non2xx,
   };
   log(
-    `  ${name}: ${scenario.rps} req/s, p50 ${scenario.p50} ms, p99 ${scenario.p99} ms, errors ${scenario.errors}, non-2xx ${scenario.non2xx}`,
+    `  ${name}: ${scenario.rps} req/s, p50 ${scenario.p50} ms, p99 ${scenario.p99} ms, errors ${scenario.errors}, non-2xx ${scenario.non2xx}` +
+      (apiPid ? `, API peak RSS so far ${peakRssMb(apiPid)} MB` : ''),
   );
   return scenario;
 }
@@ -149,11 +153,17 @@ async function main(): Promise<void> {
       DB_POOL_SIZE: process.env.BENCH_POOL_SIZE ?? '10',
     };
     const apiPort = await freePort();
+    // BENCH_CPU_PROF=<dir> writes the API's CPU profile there when it stops.
+    const profile = process.env.BENCH_CPU_PROF;
     api = await startProcess(
-      [join(ROOT, 'dist/src/main.js')],
+      [
+        ...(profile ? ['--cpu-prof', '--cpu-prof-dir', resolve(profile)] : []),
+        join(ROOT, 'dist/src/main.js'),
+      ],
       { ...env, PORT: String(apiPort) },
       'listening',
     );
+    apiPid = api.pid;
     const basePort = await freePort();
     baseline = await startProcess(
       [join(ROOT, 'dist/bench/baseline-server.js')],

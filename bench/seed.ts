@@ -81,6 +81,14 @@ export async function seedTenant(
          FROM generate_series(1, $5) g`,
       [tenantId, instanceId, customerIds, TYPES, workflows],
     );
+    // A bulk load appends one counter row per workflow; recount them as the compactor would.
+    await db.query(`DELETE FROM workflow_counts WHERE tenant_id = $1`, [tenantId]);
+    await db.query(
+      `INSERT INTO workflow_counts
+       SELECT tenant_id, instance_id, customer_id, workflow_type, status, count(*) FROM workflows
+        WHERE tenant_id = $1 GROUP BY 1, 2, 3, 4, 5`,
+      [tenantId],
+    );
     await db.query(
       `INSERT INTO approvals (tenant_id, approval_ref, customer_id, instance_id, skill_slug, action, serialized_intent, intent_hash,
           approver_role, request_hash, expires_at)

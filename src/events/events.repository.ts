@@ -27,29 +27,43 @@ export class EventsRepository {
   }
 
   /**
-   * Claims the rule's cooldown for this customer, atomically: concurrent claims queue on the row
-   * and only the first finds it cool. With no cooldown every claim succeeds.
+   * Claims the cooldowns of the given rules for this customer in one statement and returns the
+   * ids claimed. Concurrent claims queue on each row and only the first finds it cool; a
+   * cooldown already running is seen without taking the row's lock, so a burst of events
+   * against a hot rule does not queue. Rows are taken in the order given (priority order for
+   * every caller), so two events never lock them crosswise. A rule with no cooldown is always
+   * claimed. The cooldown read is the rule's current one, in this transaction.
    */
-  async claimCooldown(
+  async claimCooldowns(
     tenantId: string,
-    ruleId: string,
     customerId: string,
-    cooldownSeconds: number,
-  ): Promise<boolean> {
-    const rows = await this.m.query<unknown[]>(
-      `INSERT INTO rule_cooldowns (tenant_id, rule_id, customer_id, last_fired_at) VALUES ($1, $2, $3, clock_timestamp())
+    rules: readonly { id: string; cooldownSeconds: number }[],
+  ): Promise<Set<string>> {
+    if (rules.length === 0) return new Set();
+    const rows = await this.m.query<{ rule_id: string }[]>(
+      `INSERT INTO rule_cooldowns (tenant_id, rule_id, customer_id, last_fired_at)
+       SELECT $1, r.id, $2, clock_timestamp()
+         FROM unnest($3::uuid[], $4::int[]) WITH ORDINALITY AS r(id, secs, ord)
+        WHERE NOT EXISTS (
+          SELECT 1 FROM rule_cooldowns c
+           WHERE c.tenant_id = $1 AND c.rule_id = r.id AND c.customer_id = $2 AND r.secs > 0
+             AND c.last_fired_at > clock_timestamp() - make_interval(secs => r.secs))
+        ORDER BY r.ord
        ON CONFLICT (tenant_id, rule_id, customer_id) DO UPDATE SET last_fired_at = clock_timestamp()
-        WHERE $4 = 0 OR rule_cooldowns.last_fired_at <= clock_timestamp() - make_interval(secs => $4)
-       RETURNING 1`,
-      [tenantId, ruleId, customerId, cooldownSeconds],
+        WHERE rule_cooldowns.last_fired_at <= clock_timestamp() - make_interval(secs => (
+          SELECT cooldown_seconds FROM rules WHERE tenant_id = $1 AND id = excluded.rule_id))
+       RETURNING rule_id`,
+      [tenantId, customerId, rules.map((r) => r.id), rules.map((r) => r.cooldownSeconds)],
     );
-    return rows.length > 0;
+    return new Set(rows.map((r) => r.rule_id));
   }
 
-  async countFiring(tenantId: string, ruleId: string): Promise<void> {
+  async countFirings(tenantId: string, ruleIds: readonly string[]): Promise<void> {
+    if (ruleIds.length === 0) return;
     await this.m.query(
-      `UPDATE rules SET trigger_count = trigger_count + 1, last_triggered_at = now() WHERE tenant_id = $1 AND id = $2`,
-      [tenantId, ruleId],
+      `UPDATE rules SET trigger_count = trigger_count + 1, last_triggered_at = now()
+        WHERE tenant_id = $1 AND id = ANY($2::uuid[])`,
+      [tenantId, ruleIds],
     );
   }
 

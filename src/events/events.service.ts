@@ -96,35 +96,39 @@ export class EventsService {
     const overridden = new Set(
       effective.filter((r) => r.customerId !== null && r.ruleKey).map((r) => r.ruleKey),
     );
+    const held = (rule: CompiledRule, reason: string) =>
+      Object.assign(new RuleNotFired(), { ruleId: rule.id, reason });
+    const candidates: CompiledRule[] = [];
     for (const rule of effective) {
-      const held = (reason: string) =>
-        Object.assign(new RuleNotFired(), { ruleId: rule.id, reason });
       if (rule.customerId === null && rule.ruleKey !== null && overridden.has(rule.ruleKey)) {
-        outcome.suppressed.push(held('overridden'));
+        outcome.suppressed.push(held(rule, 'overridden'));
       } else if (!rule.matches(payload)) {
-        outcome.skipped.push(held('conditions_not_met'));
-      } else if (
-        !(await this.repo.claimCooldown(
-          principal.tenantId,
-          rule.id,
-          customerId,
-          rule.cooldownSeconds,
-        ))
-      ) {
-        outcome.suppressed.push(held('cooldown'));
+        outcome.skipped.push(held(rule, 'conditions_not_met'));
       } else {
-        await this.repo.countFiring(principal.tenantId, rule.id);
-        const results: unknown[] = [];
-        for (const action of rule.actions) results.push(await this.run(f, rule, action));
-        outcome.fired.push(
-          Object.assign(new FiredRule(), {
-            ruleId: rule.id,
-            ruleName: rule.name,
-            actions: rule.actions,
-            results,
-          }),
-        );
+        candidates.push(rule);
       }
+    }
+    const claimed = await this.repo.claimCooldowns(principal.tenantId, customerId, candidates);
+    const firing = candidates.filter((rule) => claimed.has(rule.id));
+    await this.repo.countFirings(
+      principal.tenantId,
+      firing.map((rule) => rule.id),
+    );
+    for (const rule of candidates) {
+      if (!claimed.has(rule.id)) {
+        outcome.suppressed.push(held(rule, 'cooldown'));
+        continue;
+      }
+      const results: unknown[] = [];
+      for (const action of rule.actions) results.push(await this.run(f, rule, action));
+      outcome.fired.push(
+        Object.assign(new FiredRule(), {
+          ruleId: rule.id,
+          ruleName: rule.name,
+          actions: rule.actions,
+          results,
+        }),
+      );
     }
   }
 
