@@ -150,6 +150,7 @@ async function main(): Promise<void> {
       NODE_ENV: 'production',
       SWEEP_INTERVAL_MS: '0',
       OUTBOX_POLL_INTERVAL_MS: '0',
+      RATE_LIMIT_PER_MINUTE: '0', // 32 connections on one credential measure throughput, not the limit
       DB_POOL_SIZE: process.env.BENCH_POOL_SIZE ?? '10',
     };
     const apiPort = await freePort();

@@ -6,6 +6,7 @@ import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import { registerJsonParser, BODY_LIMIT } from './common/json-body';
 import { AppConfig } from './config/app-config';
+import { applyHttpSecurity } from './http-security';
 import { mountDocs } from './openapi';
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
@@ -37,6 +38,7 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
   });
   app.useLogger(app.get(Logger));
   app.flushLogs(); // buffered start-up lines; otherwise they wait for listen(), which tests never call
+  await applyHttpSecurity(app, config); // helmet and CORS: before any route, /docs included
   mountDocs(app);
   await app.init();
   await app.getHttpAdapter().getInstance().ready();

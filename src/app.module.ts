@@ -1,9 +1,10 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { APP_FILTER, APP_INTERCEPTOR, APP_PIPE } from '@nestjs/core';
+import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, APP_PIPE } from '@nestjs/core';
 import { ClsModule } from 'nestjs-cls';
 import { LoggerModule } from 'nestjs-pino';
 import pino from 'pino';
 import { AuthModule } from './auth/auth.module';
+import { RateLimitGuard, rateLimitModule } from './auth/rate-limit.guard';
 import { WireExceptionFilter } from './common/exception.filter';
 import { WireInterceptor } from './common/wire.interceptor';
 import { WirePipe } from './common/wire.pipe';
@@ -50,6 +51,7 @@ export class AppModule {
           },
           forRoutes: [{ path: '{*path}', method: 0 /* RequestMethod.ALL */ }],
         }),
+        rateLimitModule(config),
         DatabaseModule,
         AuthModule,
         DirectoryModule,
@@ -65,6 +67,8 @@ export class AppModule {
         { provide: APP_CONFIG, useValue: config },
         { provide: APP_PIPE, useClass: WirePipe },
         { provide: APP_FILTER, useClass: WireExceptionFilter },
+        // Limits routes without a principal by IP; routes with one are limited after their auth guard.
+        { provide: APP_GUARD, useClass: RateLimitGuard },
         // Order matters: the outer one serialises what the inner one committed.
         { provide: APP_INTERCEPTOR, useClass: WireInterceptor },
         { provide: APP_INTERCEPTOR, useClass: TenantTransactionInterceptor },

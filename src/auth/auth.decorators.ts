@@ -12,6 +12,7 @@ import {
   PlatformKeyGuard,
   TenantAdminGuard,
 } from './guards';
+import { RateLimitAfterAuth, RateLimitGuard } from './rate-limit.guard';
 
 export const SECURITY = {
   bearer: 'bearer',
@@ -33,9 +34,15 @@ const errors = () =>
  * - 'tenant-admin': role admin with no customer.
  */
 export function DashboardAuth(access: 'any' | 'admin' | 'tenant-admin') {
-  const guards = access === 'any' ? [DashboardAuthGuard] : [DashboardAuthGuard, TenantAdminGuard];
+  // The rate limit right after authentication: it is per principal (rate-limit.guard.ts).
+  const guards = [
+    DashboardAuthGuard,
+    RateLimitGuard,
+    ...(access === 'any' ? [] : [TenantAdminGuard]),
+  ];
   return applyDecorators(
     UseGuards(...guards),
+    RateLimitAfterAuth(),
     ...(access === 'admin' ? [AllowCustomerAdmins()] : []),
     ApiBearerAuth(SECURITY.bearer),
     ApiSecurity(SECURITY.apiKey),
@@ -45,7 +52,12 @@ export function DashboardAuth(access: 'any' | 'admin' | 'tenant-admin') {
 
 /** Agent runtime routes: the proxy key of the instance in the path. */
 export const InternalAuth = () =>
-  applyDecorators(UseGuards(InternalProxyKeyGuard), ApiBearerAuth(SECURITY.proxyKey), errors());
+  applyDecorators(
+    UseGuards(InternalProxyKeyGuard, RateLimitGuard),
+    RateLimitAfterAuth(),
+    ApiBearerAuth(SECURITY.proxyKey),
+    errors(),
+  );
 
 export const PlatformAuth = () =>
   applyDecorators(UseGuards(PlatformKeyGuard), ApiSecurity(SECURITY.platform), errors());

@@ -35,6 +35,10 @@ export interface AppConfig {
   sweepIntervalMs: number;
   /** How often the workflow list's counter rows are folded together; 0 turns it off. */
   countsCompactIntervalMs: number;
+  /** Requests per minute per credential (per client IP without one), per replica; 0 = off. */
+  rateLimitPerMinute: number;
+  /** Browser origins allowed by CORS; empty: no CORS headers at all. */
+  corsOrigins: string[];
   outbox: {
     /** How often the relay looks for due messages; 0 turns it off. */
     pollMs: number;
@@ -85,6 +89,22 @@ function url(env: Env, name: string, protocols: string[]): string | null {
     throw new ConfigError(`${name} must use one of ${protocols.join(', ')}`);
   }
   return raw;
+}
+
+/** Origins exactly as browsers send them (`https://app.example.com`): no path, no wildcard. */
+function origins(env: Env, name: string): string[] {
+  const entries = (optional(env, name) ?? '')
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean);
+  for (const entry of entries) {
+    if (!/^https?:\/\//.test(entry) || !URL.canParse(entry) || new URL(entry).origin !== entry) {
+      throw new ConfigError(
+        `${name} must list origins like https://app.example.com, comma-separated; got "${entry}"`,
+      );
+    }
+  }
+  return entries;
 }
 
 function encryptionKey(raw: string): Buffer {
@@ -141,6 +161,8 @@ export function loadConfig(env: Env): AppConfig {
     logLevel,
     sweepIntervalMs: integer(env, 'SWEEP_INTERVAL_MS', 60_000, 0, 86_400_000),
     countsCompactIntervalMs: integer(env, 'COUNTS_COMPACT_INTERVAL_MS', 1_000, 0, 3_600_000),
+    rateLimitPerMinute: integer(env, 'RATE_LIMIT_PER_MINUTE', 1_200, 0, 1_000_000),
+    corsOrigins: origins(env, 'CORS_ORIGINS'),
     outbox: {
       pollMs: integer(env, 'OUTBOX_POLL_INTERVAL_MS', 2_000, 0, 3_600_000),
       maxAttempts: integer(env, 'OUTBOX_MAX_ATTEMPTS', 8, 1, 100),

@@ -1,10 +1,12 @@
 import { Controller, Get, ServiceUnavailableException } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { SkipThrottle } from '@nestjs/throttler';
 import { DataSource } from 'typeorm';
 
 const READY_TIMEOUT_MS = 2000;
 
 @ApiTags('Health')
+@SkipThrottle() // probes of load balancers and orchestrators are never refused
 @Controller()
 export class HealthController {
   constructor(private readonly dataSource: DataSource) {}

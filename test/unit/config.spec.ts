@@ -14,6 +14,8 @@ describe('loadConfig', () => {
       dbPoolSize: 10,
       logLevel: 'info',
       platformApiKey: null,
+      rateLimitPerMinute: 1200,
+      corsOrigins: [],
     });
     expect(config.encryptionKey).toHaveLength(32);
   });
@@ -32,6 +34,15 @@ describe('loadConfig', () => {
     [{ REPLAY_WEBHOOK_URL: 'https://hooks.example/replay' }, /^REPLAY_WEBHOOK_SECRET is required/],
     [{ LOG_LEVEL: 'loud' }, /^LOG_LEVEL must be one of/],
     [{ DB_POOL_SIZE: '0' }, /^DB_POOL_SIZE must be an integer/],
+    [{ RATE_LIMIT_PER_MINUTE: '-1' }, /^RATE_LIMIT_PER_MINUTE must be an integer/],
+    [{ RATE_LIMIT_PER_MINUTE: 'lots' }, /^RATE_LIMIT_PER_MINUTE must be an integer/],
+    [{ CORS_ORIGINS: '*' }, /^CORS_ORIGINS must list origins/],
+    [
+      { CORS_ORIGINS: 'https://app.example/' },
+      /^CORS_ORIGINS must list origins.*"https:\/\/app\.example\/"/,
+    ],
+    [{ CORS_ORIGINS: 'https://ok.example,app.example' }, /^CORS_ORIGINS .*"app\.example"/],
+    [{ CORS_ORIGINS: 'ftp://files.example' }, /^CORS_ORIGINS must list origins/],
   ])('refuses %j with one line naming the variable', (override, message) => {
     const attempt = () => loadConfig({ ...valid, ...override });
     expect(attempt).toThrow(ConfigError);
@@ -54,5 +65,15 @@ describe('loadConfig', () => {
       secret: null,
       jwksUrl: 'https://id.example/.well-known/jwks.json',
     });
+  });
+
+  it('turns the rate limit off with 0 and reads a list of CORS origins', () => {
+    const config = loadConfig({
+      ...valid,
+      RATE_LIMIT_PER_MINUTE: '0',
+      CORS_ORIGINS: ' https://dash.example.com , http://localhost:3000,',
+    });
+    expect(config.rateLimitPerMinute).toBe(0);
+    expect(config.corsOrigins).toEqual(['https://dash.example.com', 'http://localhost:3000']);
   });
 });
