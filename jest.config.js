@@ -3,11 +3,12 @@ module.exports = {
   rootDir: '.',
   testEnvironment: 'node',
   testMatch: ['<rootDir>/test/**/*.spec.ts'],
+  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/faults/'], // npm run test:faults
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.jest.json' }] },
   moduleNameMapper: { '^@fastify/static$': '<rootDir>/test/setup/fastify-static-stub.ts' },
   globalSetup: '<rootDir>/test/setup/global-setup.ts',
   globalTeardown: '<rootDir>/test/setup/global-teardown.ts',
   testTimeout: 30000,
   maxWorkers: 2,
-  reporters: ['default', '<rootDir>/test/setup/summary-reporter.js'],
+  reporters: ['default', ['<rootDir>/test/setup/summary-reporter.js', { carry: 'out' }]],
 };

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import { registerJsonParser, BODY_LIMIT } from './common/json-body';
@@ -23,6 +24,16 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     bodyLimit: BODY_LIMIT,
     trustProxy: true,
     genReqId: requestId,
+    // Long enough that a wrong id reaches the UUID check (422) rather than the router's limit.
+    routerOptions: { maxParamLength: 1000 },
+    // What Fastify refuses before routing (a broken %-escape, a path segment past the limit)
+    // is answered in the wire format too.
+    frameworkErrors: (error: FastifyError, _request: FastifyRequest, reply: FastifyReply) => {
+      const tooLong = error.code === 'FST_ERR_MAX_PARAM_LENGTH';
+      void reply
+        .code(tooLong ? 414 : 400)
+        .send({ detail: tooLong ? 'A path segment is too long' : 'Malformed URL' });
+    },
   });
   const fastify = adapter.getInstance();
   registerJsonParser(fastify);
@@ -31,6 +42,17 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     (request.raw as { id?: string }).id = request.id;
     void reply.header('x-request-id', request.id);
     done();
+  });
+  // Once closing, each answer closes its connection: otherwise a keep-alive client (a load
+  // balancer) holds close() open with idle sockets until the shutdown grace runs out.
+  let closing = false;
+  fastify.addHook('preClose', (done) => {
+    closing = true;
+    done();
+  });
+  fastify.addHook('onSend', (request, reply, payload, done) => {
+    if (closing) void reply.header('connection', 'close');
+    done(null, payload);
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, {
     bufferLogs: true,

@@ -24,6 +24,8 @@ export const forbidden = (message = 'Not allowed') => new DomainError('forbidden
 export const conflict = (message: string) => new DomainError('conflict', message);
 export const unauthorized = (message = 'Not authenticated') =>
   new DomainError('unauthorized', message);
+/** The database cannot be reached right now; the request may succeed if retried. */
+export const databaseUnavailable = () => new DomainError('unavailable', 'Database unavailable');
 
 export function statusOf(kind: ErrorKind): number {
   switch (kind) {

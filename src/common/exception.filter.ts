@@ -1,21 +1,21 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
-import { DomainError, FieldError, RequestValidationError, statusOf } from './errors';
+import { isConnectionError } from '../database/connection-errors';
+import {
+  DomainError,
+  FieldError,
+  RequestValidationError,
+  databaseUnavailable,
+  statusOf,
+} from './errors';
 
 interface ErrorResponse {
   status: number;
   detail: string | FieldError[];
 }
 
-const CONNECTION_ERRORS = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  '57P01',
-  '57P03',
-  '08006',
-  '08001',
-]);
+/** Seconds a client should wait before retrying a 503: about what a database restart takes. */
+const RETRY_AFTER_SECONDS = '5';
 
 /**
  * Every error leaves as {"detail": …}: a list for 422, a sentence otherwise. Unknown errors are
@@ -29,21 +29,21 @@ export class WireExceptionFilter implements ExceptionFilter {
     const reply = host.switchToHttp().getResponse<FastifyReply>();
     const response = this.describe(error);
     if (response.status === 401) reply.header('WWW-Authenticate', 'Bearer');
+    if (response.status === 503) reply.header('Retry-After', RETRY_AFTER_SECONDS);
     void reply.status(response.status).send({ detail: response.detail });
   }
 
   private describe(error: unknown): ErrorResponse {
+    if (isConnectionError(error)) {
+      this.logger.warn({ error: String(error) }, 'database unavailable');
+      return this.describe(databaseUnavailable());
+    }
     if (error instanceof RequestValidationError) return { status: 422, detail: error.errors };
     if (error instanceof DomainError)
       return { status: statusOf(error.kind), detail: error.message };
     if (error instanceof HttpException) {
       const status = error.getStatus();
       return { status, detail: FASTIFY_MESSAGES[status] ?? httpMessage(error) };
-    }
-    const code = (error as { code?: unknown } | null)?.code;
-    if (typeof code === 'string' && CONNECTION_ERRORS.has(code)) {
-      this.logger.warn({ code }, 'database unavailable');
-      return { status: 503, detail: 'Service temporarily unavailable' };
     }
     this.logger.error(error instanceof Error ? error : { error }, 'unhandled error');
     return { status: 500, detail: 'Internal server error' };

@@ -3,6 +3,14 @@ import { MIGRATIONS } from '../../migrations';
 import { ENTITIES } from './entities';
 import { SnakeNamingStrategy } from './snake-naming.strategy';
 
+/**
+ * How long a request may wait for a pooled connection (a free one, or a new one being opened)
+ * before it is answered 503. Short: when the database is away or the pool is exhausted, callers
+ * are refused quickly and retry (or another replica serves them) instead of queueing for
+ * connections that are not coming. A healthy wait is milliseconds.
+ */
+const CONNECT_TIMEOUT_MS = 2000;
+
 /** The one DataSource definition, shared by the app, the tests and the migration CLI. */
 export function dataSourceOptions(url: string, poolSize = 10): DataSourceOptions {
   return {
@@ -14,7 +22,7 @@ export function dataSourceOptions(url: string, poolSize = 10): DataSourceOptions
     namingStrategy: new SnakeNamingStrategy(),
     synchronize: false,
     logging: false,
-    extra: { max: poolSize, connectionTimeoutMillis: 5000, idleTimeoutMillis: 30000 },
+    extra: { max: poolSize, connectionTimeoutMillis: CONNECT_TIMEOUT_MS, idleTimeoutMillis: 30000 },
   };
 }
 

@@ -13,6 +13,9 @@ export interface EmbeddedDatabase {
   port: number;
   ownerPassword: string;
   stop(): Promise<void>;
+  /** Starts it again after stop(), on the same port (persistent clusters: a throwaway one's
+   * files go with stop). The fault tests use it to take the database away and bring it back. */
+  start(): Promise<void>;
 }
 
 export interface LocalSecrets {
@@ -124,7 +127,13 @@ export async function startEmbeddedPostgres(
   }
   const adminUrl = `postgres://postgres:${secrets.postgresPassword}@127.0.0.1:${port}/postgres`;
   await ensureOwnerRole(adminUrl, secrets.ownerPassword);
-  return { adminUrl, port, ownerPassword: secrets.ownerPassword, stop: () => pg.stop() };
+  return {
+    adminUrl,
+    port,
+    ownerPassword: secrets.ownerPassword,
+    stop: () => pg.stop(),
+    start: () => pg.start(),
+  };
 }
 
 /** The owner is neither superuser nor BYPASSRLS, so forced RLS applies even to it. */

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { ClsService } from 'nestjs-cls';
 import { DataSource, EntityManager, QueryRunner } from 'typeorm';
+import { databaseUnavailable } from '../common/errors';
 
 const MANAGER = 'hydracore:tenant-manager';
 
@@ -14,7 +15,12 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const enterTenant = (tenantId: string) =>
   `BEGIN; SELECT set_config('app.tenant_id', '${tenantId}', true), set_config('role', 'hydracore_app', true)`;
 
-type Runner = QueryRunner & { isTransactionActive: boolean };
+/** PostgresQueryRunner: `releasePostgresConnection(error)` hands a client back to pg's pool with
+ * an error, which makes the pool destroy it rather than lend it to the next request. */
+type Runner = QueryRunner & {
+  isTransactionActive: boolean;
+  releasePostgresConnection(error?: unknown): Promise<void>;
+};
 
 /**
  * The only door to tenant data. Repositories read `manager`, which exists only inside a tenant
@@ -46,19 +52,33 @@ export class TenantDb {
       // TypeORM must know it is inside a transaction, or an operation could open its own.
       runner.isTransactionActive = true;
     } catch (error) {
-      await runner.release();
+      // The connection may be dead, or inside the BEGIN that a failed statement aborted.
+      await runner.releasePostgresConnection(error);
       throw error;
     }
     return runner;
   }
 
+  /**
+   * Commits (`ok`) or rolls back, then releases the connection; one whose COMMIT or ROLLBACK
+   * failed is released with the error, so the pool destroys it.
+   */
   async end(runner: QueryRunner, ok: boolean): Promise<void> {
+    const r = runner as Runner;
     try {
-      await runner.query(ok ? 'COMMIT' : 'ROLLBACK');
-    } finally {
-      (runner as Runner).isTransactionActive = false;
-      await runner.release();
+      await r.query(ok ? 'COMMIT' : 'ROLLBACK');
+    } catch (error) {
+      r.isTransactionActive = false;
+      // TypeORM releases a runner by itself the moment its connection fails (the server then
+      // rolls back), so COMMIT/ROLLBACK found it released: what the request ran into is moot.
+      const lost = r.isReleased;
+      await r.releasePostgresConnection(error);
+      if (lost) throw databaseUnavailable();
+      if (ok) throw error;
+      return; // a failed ROLLBACK is not reported: the request is failing with its own error
     }
+    r.isTransactionActive = false;
+    await r.releasePostgresConnection(); // a no-op if TypeORM released it after the COMMIT
   }
 
   /** Makes `runner`'s manager the current one for everything `work` calls. */

@@ -34,23 +34,27 @@ export default async function globalSetup(): Promise<void> {
     await ensureOwnerRole(db.adminUrl, secrets.ownerPassword);
     server = { adminUrl: db.adminUrl, ownerUrl: ownerUrl(db, 'postgres'), template: TEMPLATE };
   }
+  await createTemplate(server);
+  process.env[TEST_SERVER_ENV] = JSON.stringify(server);
+}
 
+/** (Re)creates the server's template database and migrates it (the fault suite uses it too). */
+export async function createTemplate(server: TestServer): Promise<void> {
   const admin = new Client({ connectionString: server.adminUrl });
   await admin.connect();
   const owner = new URL(server.ownerUrl).username;
   try {
-    await admin.query(`DROP DATABASE IF EXISTS ${TEMPLATE} WITH (FORCE)`);
-    await admin.query(`CREATE DATABASE ${TEMPLATE} OWNER "${owner}"`);
+    await admin.query(`DROP DATABASE IF EXISTS ${server.template} WITH (FORCE)`);
+    await admin.query(`CREATE DATABASE ${server.template} OWNER "${owner}"`);
   } finally {
     await admin.end();
   }
   const dataSource = await new DataSource(
-    dataSourceOptions(withDatabase(server.ownerUrl, TEMPLATE), 2),
+    dataSourceOptions(withDatabase(server.ownerUrl, server.template), 2),
   ).initialize();
   try {
     await migrate(dataSource);
   } finally {
     await dataSource.destroy();
   }
-  process.env[TEST_SERVER_ENV] = JSON.stringify(server);
 }
