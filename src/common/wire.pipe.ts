@@ -45,8 +45,8 @@ export class WirePipe implements PipeTransform {
         'model_attributes_type',
       );
     }
-    const nul = findNul(plain, [source]);
-    if (nul) throw RequestValidationError.at(nul, 'NUL characters are not allowed', 'string_nul');
+    const bad = findBadText(plain, [source]);
+    if (bad) throw RequestValidationError.at(bad.loc, bad.msg, bad.type);
     const instance = fromWire(meta.metatype, plain as Record<string, unknown>, source);
     const errors = validateSync(instance, { forbidUnknownValues: false });
     if (errors.length > 0) throw new RequestValidationError(flatten(errors, [source]));
@@ -54,17 +54,36 @@ export class WirePipe implements PipeTransform {
   }
 }
 
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** A string PostgreSQL cannot store, and why. */
+function textProblem(text: string): { msg: string; type: string } | null {
+  if (text.includes('\0')) return { msg: 'NUL characters are not allowed', type: 'string_nul' };
+  if (LONE_SURROGATE.test(text)) {
+    return { msg: 'Unpaired surrogates are not valid Unicode', type: 'string_unicode' };
+  }
+  return null;
+}
+
 /**
- * PostgreSQL stores no NUL in text or jsonb, so one would fail deep in a query: refuse it here,
- * in keys and values at any depth, pointing at where it is.
+ * PostgreSQL stores neither NUL nor an unpaired UTF-16 surrogate in text or jsonb, and
+ * validators choke on the latter, so either would fail deep in a query or a check: refuse it
+ * here, in keys and values at any depth (the JSON parser bounds the depth), pointing at it.
  */
-function findNul(value: unknown, loc: (string | number)[]): (string | number)[] | null {
-  if (typeof value === 'string') return value.includes('\0') ? loc : null;
+function findBadText(
+  value: unknown,
+  loc: (string | number)[],
+): { loc: (string | number)[]; msg: string; type: string } | null {
+  if (typeof value === 'string') {
+    const problem = textProblem(value);
+    return problem ? { loc, ...problem } : null;
+  }
   if (value === null || typeof value !== 'object') return null;
   for (const [key, item] of Object.entries(value)) {
     const at = [...loc, Array.isArray(value) ? Number(key) : key];
-    if (key.includes('\0')) return at;
-    const found = findNul(item, at);
+    const problem = textProblem(key);
+    if (problem) return { loc: at, ...problem };
+    const found = findBadText(item, at);
     if (found) return found;
   }
   return null;

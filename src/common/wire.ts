@@ -51,8 +51,12 @@ export function WireField(options: WireFieldOptions = {}): PropertyDecorator {
     ...api,
     required: !optional,
     ...(nested && !api.type ? { type: nested } : {}),
-    // `string | null` reflects as Object; a declared format says what it really is.
-    ...(api.format && !api.type && !nested ? { type: 'string' } : {}),
+    // `string | null` reflects as Object; a declared format or length says what it really is.
+    ...((api.format || api.minLength !== undefined || api.maxLength !== undefined) &&
+    !api.type &&
+    !nested
+      ? { type: 'string' }
+      : {}),
     ...(json && !api.type ? { type: 'object', additionalProperties: true } : {}),
   } as ApiPropertyOptions;
   const swagger: PropertyDecorator = (target, key) =>

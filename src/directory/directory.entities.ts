@@ -28,7 +28,9 @@ export class Person {
   @WireField({ minLength: 1, maxLength: 200 }) @Column('text') name!: string;
   @WireField({ nullable: true, format: 'email' }) @Column('text', { nullable: true }) email!:
     string | null;
-  @WireField({ nullable: true }) @Column('text', { nullable: true }) phone!: string | null;
+  @WireField({ nullable: true, type: 'string' })
+  @Column('text', { nullable: true })
+  phone!: string | null;
   @WireField({ format: 'date-time' }) @CreateDateColumn({ type: 'timestamptz' }) createdAt!: Date;
 }
 

@@ -108,6 +108,56 @@ describe('wire format', () => {
     expect(query.status).toBe(422);
   });
 
+  it('refuses unpaired surrogates (not Unicode; validators throw on them) with 422', async () => {
+    const customers = async () =>
+      Number((await t.raw.query('SELECT count(*) FROM customers')).rows[0].count);
+    const before = await customers();
+    const email = await t
+      .http()
+      .post(`/v1/customers/${await a.customer()}/persons`)
+      .set(a.admin)
+      .set('Content-Type', 'application/json')
+      .send('{"name":"a","email":"x\\ud800@example.com"}');
+    expect(email.status).toBe(422);
+    expect(email.body.detail).toEqual([
+      { loc: ['body', 'email'], msg: expect.any(String), type: 'string_unicode' },
+    ]);
+    // Inside free-form JSON, where PostgreSQL's jsonb would be the one to refuse it.
+    const nested = await post('{"name":"a","extra":{"k":["\\udc00"]}}');
+    expect(nested.body.detail).toEqual([
+      { loc: ['body', 'extra', 'k', 0], msg: expect.any(String), type: 'string_unicode' },
+    ]);
+    // A pair is a character like any other.
+    expect((await post({ name: 'Harbour 🏠' })).status).toBe(201);
+    expect(await customers()).toBe(before + 2); // a.customer() and the pair
+  });
+
+  it('refuses JSON nested deeper than 64 levels with 422, and takes 64', async () => {
+    const nest = (n: number) => `{"name":"a","extra":${'['.repeat(n - 1)}${']'.repeat(n - 1)}}`;
+    const deep = await post(nest(10_000));
+    expect(deep.status).toBe(422);
+    expect(deep.body.detail).toEqual([
+      { loc: ['body'], msg: 'JSON nested deeper than 64 levels', type: 'json_invalid' },
+    ]);
+    expect((await post(nest(65))).status).toBe(422);
+    expect((await post(nest(64))).status).toBe(201);
+  });
+
+  it('answers URLs Fastify refuses before routing in the wire format', async () => {
+    const bad = await t.http().get('/v1/customers/%zz').set(a.admin);
+    expect([bad.status, bad.body]).toEqual([400, { detail: 'Malformed URL' }]);
+    const long = await t
+      .http()
+      .get(`/v1/customers/${'x'.repeat(101)}`)
+      .set(a.admin);
+    expect(long.status).toBe(422); // reaches the UUID check
+    const huge = await t
+      .http()
+      .get(`/v1/customers/${'x'.repeat(1001)}`)
+      .set(a.admin);
+    expect([huge.status, huge.body]).toEqual([414, { detail: 'A path segment is too long' }]);
+  });
+
   it('refuses null for a required field', async () => {
     expect((await post({ name: null })).body.detail[0]).toMatchObject({
       loc: ['body', 'name'],

@@ -12,7 +12,7 @@ import {
 } from 'class-validator';
 import { WireField, WireFieldOptions } from '../../common/wire';
 import { ACTION_TYPES } from '../actions';
-import { Operator } from '../conditions';
+import { OPERATORS, Operator } from '../conditions';
 
 const INT4_MAX = 2_147_483_647;
 
@@ -119,7 +119,7 @@ export class TestRuleDto {
 
 export class ConditionResultView {
   @WireField() field!: string;
-  @WireField() operator!: Operator;
+  @WireField({ enum: OPERATORS }) operator!: Operator;
   @WireField({ nullable: true, description: 'The value in the rule' }) expected!: unknown;
   @WireField({ nullable: true, description: 'The value in the payload' }) actual!: unknown;
   @WireField() passed!: boolean;
