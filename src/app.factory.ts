@@ -22,17 +22,20 @@ function requestId(req: IncomingMessage): string {
 export async function createApp(config: AppConfig): Promise<NestFastifyApplication> {
   const adapter = new FastifyAdapter({
     bodyLimit: BODY_LIMIT,
-    trustProxy: true,
+    // Only the configured proxies: otherwise any client could name its own address in
+    // X-Forwarded-For (and so its own rate-limit budget).
+    trustProxy: config.trustProxy,
     genReqId: requestId,
     // Long enough that a wrong id reaches the UUID check (422) rather than the router's limit.
     routerOptions: { maxParamLength: 1000 },
     // What Fastify refuses before routing (a broken %-escape, a path segment past the limit)
-    // is answered in the wire format too.
+    // is a path validation error like any other: 422 in the wire format.
     frameworkErrors: (error: FastifyError, _request: FastifyRequest, reply: FastifyReply) => {
       const tooLong = error.code === 'FST_ERR_MAX_PARAM_LENGTH';
-      void reply
-        .code(tooLong ? 414 : 400)
-        .send({ detail: tooLong ? 'A path segment is too long' : 'Malformed URL' });
+      const msg = tooLong ? 'A path segment is too long' : 'Malformed URL encoding';
+      void reply.code(422).send({
+        detail: [{ loc: ['path'], msg, type: tooLong ? 'string_too_long' : 'url_invalid' }],
+      });
     },
   });
   const fastify = adapter.getInstance();

@@ -26,6 +26,12 @@ export const unauthorized = (message = 'Not authenticated') =>
   new DomainError('unauthorized', message);
 /** The database cannot be reached right now; the request may succeed if retried. */
 export const databaseUnavailable = () => new DomainError('unavailable', 'Database unavailable');
+/** The connection died while COMMIT was under way: the change may or may not be saved. */
+export const commitOutcomeUnknown = () =>
+  new DomainError(
+    'unavailable',
+    'Database connection lost while committing: the change may or may not have been saved',
+  );
 
 export function statusOf(kind: ErrorKind): number {
   switch (kind) {

@@ -1,6 +1,6 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
-import { isConnectionError } from '../database/connection-errors';
+import { isConnectionError } from './connection-errors';
 import {
   DomainError,
   FieldError,

@@ -39,6 +39,11 @@ export interface AppConfig {
   rateLimitPerMinute: number;
   /** Browser origins allowed by CORS; empty: no CORS headers at all. */
   corsOrigins: string[];
+  /**
+   * Which proxies' X-Forwarded-For to believe for the client address: none (false), the
+   * nearest N hops, or these addresses/CIDRs.
+   */
+  trustProxy: false | number | string[];
   outbox: {
     /** How often the relay looks for due messages; 0 turns it off. */
     pollMs: number;
@@ -107,6 +112,24 @@ function origins(env: Env, name: string): string[] {
   return entries;
 }
 
+const ADDRESS = /^[0-9a-fA-F:.]+(\/\d{1,3})?$/;
+
+function trustProxy(env: Env, name: string): false | number | string[] {
+  const raw = optional(env, name);
+  if (raw === null) return false;
+  const refuse = () =>
+    new ConfigError(
+      `${name} must be a hop count (1-10) or proxy addresses/CIDRs, comma-separated; got "${raw}"`,
+    );
+  if (/^\d+$/.test(raw)) {
+    if (Number(raw) >= 1 && Number(raw) <= 10) return Number(raw);
+    throw refuse();
+  }
+  const entries = raw.split(',').map((entry) => entry.trim());
+  if (entries.every((entry) => ADDRESS.test(entry))) return entries;
+  throw refuse();
+}
+
 function encryptionKey(raw: string): Buffer {
   const key = /^[0-9a-fA-F]{64}$/.test(raw) ? Buffer.from(raw, 'hex') : Buffer.from(raw, 'base64');
   if (key.length !== 32) {
@@ -161,8 +184,10 @@ export function loadConfig(env: Env): AppConfig {
     logLevel,
     sweepIntervalMs: integer(env, 'SWEEP_INTERVAL_MS', 60_000, 0, 86_400_000),
     countsCompactIntervalMs: integer(env, 'COUNTS_COMPACT_INTERVAL_MS', 1_000, 0, 3_600_000),
-    rateLimitPerMinute: integer(env, 'RATE_LIMIT_PER_MINUTE', 1_200, 0, 1_000_000),
+    // Capped: the throttler keeps one timestamp per hit and spreads them into Math.min().
+    rateLimitPerMinute: integer(env, 'RATE_LIMIT_PER_MINUTE', 1_200, 0, 100_000),
     corsOrigins: origins(env, 'CORS_ORIGINS'),
+    trustProxy: trustProxy(env, 'TRUST_PROXY'),
     outbox: {
       pollMs: integer(env, 'OUTBOX_POLL_INTERVAL_MS', 2_000, 0, 3_600_000),
       maxAttempts: integer(env, 'OUTBOX_MAX_ATTEMPTS', 8, 1, 100),

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { ClsService } from 'nestjs-cls';
 import { DataSource, EntityManager, QueryRunner } from 'typeorm';
-import { databaseUnavailable } from '../common/errors';
+import { commitOutcomeUnknown, databaseUnavailable } from '../common/errors';
 
 const MANAGER = 'hydracore:tenant-manager';
 
@@ -19,6 +19,7 @@ const enterTenant = (tenantId: string) =>
  * an error, which makes the pool destroy it rather than lend it to the next request. */
 type Runner = QueryRunner & {
   isTransactionActive: boolean;
+  transactionDepth: number;
   releasePostgresConnection(error?: unknown): Promise<void>;
 };
 
@@ -49,8 +50,10 @@ export class TenantDb {
     try {
       await runner.connect();
       await runner.query(enterTenant(tenantId));
-      // TypeORM must know it is inside a transaction, or an operation could open its own.
+      // TypeORM must know it is inside a transaction, or an operation could open its own; at
+      // depth 1 a nested manager.transaction() takes a savepoint instead of committing ours.
       runner.isTransactionActive = true;
+      runner.transactionDepth = 1;
     } catch (error) {
       // The connection may be dead, or inside the BEGIN that a failed statement aborted.
       await runner.releasePostgresConnection(error);
@@ -69,15 +72,18 @@ export class TenantDb {
       await r.query(ok ? 'COMMIT' : 'ROLLBACK');
     } catch (error) {
       r.isTransactionActive = false;
-      // TypeORM releases a runner by itself the moment its connection fails (the server then
-      // rolls back), so COMMIT/ROLLBACK found it released: what the request ran into is moot.
+      r.transactionDepth = 0;
+      // TypeORM releases a runner by itself the moment its connection fails, so COMMIT or
+      // ROLLBACK found it released. Before a COMMIT the server rolls back; during one, whether
+      // it committed is unknown, and the client must be told so rather than invited to retry.
       const lost = r.isReleased;
       await r.releasePostgresConnection(error);
-      if (lost) throw databaseUnavailable();
+      if (lost) throw ok ? commitOutcomeUnknown() : databaseUnavailable();
       if (ok) throw error;
       return; // a failed ROLLBACK is not reported: the request is failing with its own error
     }
     r.isTransactionActive = false;
+    r.transactionDepth = 0;
     await r.releasePostgresConnection(); // a no-op if TypeORM released it after the COMMIT
   }
 

@@ -105,8 +105,10 @@ export class WorkflowsRepository {
   }
 
   /**
-   * Folds the tenant's counter rows into one per key. Rows appended meanwhile are not in the
-   * DELETE's snapshot and stay; the advisory lock keeps two replicas from folding at once.
+   * Folds the tenant's counter rows into one per key, touching only keys with more than one
+   * row (or a zero sum), so an idle tenant costs one index read. Rows appended meanwhile are
+   * not in the statement's snapshot and stay; the advisory lock keeps replicas from folding
+   * the same tenant at once.
    */
   async compactCounts(tenantId: string): Promise<number> {
     const [{ locked }] = await this.m.query<{ locked: boolean }[]>(
@@ -115,12 +117,19 @@ export class WorkflowsRepository {
     );
     if (!locked) return 0;
     const [{ folded }] = await this.m.query<{ folded: string }[]>(
-      `WITH gone AS (DELETE FROM workflow_counts WHERE tenant_id = $1 RETURNING *),
-            kept AS (
-              INSERT INTO workflow_counts
-              SELECT tenant_id, instance_id, customer_id, workflow_type, status, sum(n) FROM gone
-               GROUP BY 1, 2, 3, 4, 5 HAVING sum(n) <> 0
-              RETURNING 1)
+      `WITH loose AS (
+         SELECT instance_id, customer_id, workflow_type, status FROM workflow_counts
+          WHERE tenant_id = $1 GROUP BY 1, 2, 3, 4 HAVING count(*) > 1 OR sum(n) = 0),
+       gone AS (
+         DELETE FROM workflow_counts c USING loose l
+          WHERE c.tenant_id = $1 AND c.instance_id = l.instance_id AND c.customer_id = l.customer_id
+            AND c.workflow_type = l.workflow_type AND c.status = l.status
+         RETURNING c.*),
+       kept AS (
+         INSERT INTO workflow_counts
+         SELECT tenant_id, instance_id, customer_id, workflow_type, status, sum(n) FROM gone
+          GROUP BY 1, 2, 3, 4, 5 HAVING sum(n) <> 0
+         RETURNING 1)
        SELECT (SELECT count(*) FROM gone) - (SELECT count(*) FROM kept) AS folded`,
       [tenantId],
     );

@@ -11,7 +11,8 @@ describe('rate limit per credential', () => {
   let b: TenantSession;
 
   beforeAll(async () => {
-    t = await startTestApp({ RATE_LIMIT_PER_MINUTE: String(LIMIT) });
+    // Supertest connects over loopback: trusted as the proxy, its X-Forwarded-For names clients.
+    t = await startTestApp({ RATE_LIMIT_PER_MINUTE: String(LIMIT), TRUST_PROXY: '127.0.0.1,::1' });
     a = await TenantSession.create(t, 'A');
     b = await TenantSession.create(t, 'B');
   });
@@ -70,6 +71,20 @@ describe('rate limit per credential', () => {
     const from = (ip: string) => ({ 'X-Forwarded-For': ip });
     await exhaust('/v1/rules/trigger-types', from('203.0.113.7'));
     await t.http().get('/v1/rules/trigger-types').set(from('203.0.113.8')).expect(200);
+  });
+
+  it('believes X-Forwarded-For only from a configured proxy', async () => {
+    const direct = await startTestApp({ RATE_LIMIT_PER_MINUTE: String(LIMIT) });
+    try {
+      const spoofed = (n: number) => ({ 'X-Forwarded-For': `198.51.100.${n}` });
+      for (let i = 0; i < LIMIT; i++) {
+        await direct.http().get('/v1/rules/trigger-types').set(spoofed(i)).expect(200);
+      }
+      // A new claimed address is no new budget: the peer is what counts.
+      await direct.http().get('/v1/rules/trigger-types').set(spoofed(99)).expect(429);
+    } finally {
+      await direct.close();
+    }
   });
 
   it('limits platform-key guesses by client IP before the key is checked', async () => {

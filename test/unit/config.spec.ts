@@ -16,6 +16,7 @@ describe('loadConfig', () => {
       platformApiKey: null,
       rateLimitPerMinute: 1200,
       corsOrigins: [],
+      trustProxy: false,
     });
     expect(config.encryptionKey).toHaveLength(32);
   });
@@ -43,6 +44,10 @@ describe('loadConfig', () => {
     ],
     [{ CORS_ORIGINS: 'https://ok.example,app.example' }, /^CORS_ORIGINS .*"app\.example"/],
     [{ CORS_ORIGINS: 'ftp://files.example' }, /^CORS_ORIGINS must list origins/],
+    [{ RATE_LIMIT_PER_MINUTE: '100001' }, /^RATE_LIMIT_PER_MINUTE must be an integer/],
+    [{ TRUST_PROXY: 'true' }, /^TRUST_PROXY must be a hop count/],
+    [{ TRUST_PROXY: '0' }, /^TRUST_PROXY must be a hop count/],
+    [{ TRUST_PROXY: '10.0.0.0/8,proxy.internal' }, /^TRUST_PROXY must be a hop count/],
   ])('refuses %j with one line naming the variable', (override, message) => {
     const attempt = () => loadConfig({ ...valid, ...override });
     expect(attempt).toThrow(ConfigError);
@@ -75,5 +80,13 @@ describe('loadConfig', () => {
     });
     expect(config.rateLimitPerMinute).toBe(0);
     expect(config.corsOrigins).toEqual(['https://dash.example.com', 'http://localhost:3000']);
+  });
+
+  it('reads TRUST_PROXY as a hop count or a list of addresses', () => {
+    expect(loadConfig({ ...valid, TRUST_PROXY: '2' }).trustProxy).toBe(2);
+    expect(loadConfig({ ...valid, TRUST_PROXY: '10.0.0.0/8, ::1' }).trustProxy).toEqual([
+      '10.0.0.0/8',
+      '::1',
+    ]);
   });
 });

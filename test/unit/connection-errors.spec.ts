@@ -1,5 +1,5 @@
 import { QueryFailedError } from 'typeorm';
-import { isConnectionError } from '../../src/database/connection-errors';
+import { isConnectionError } from '../../src/common/connection-errors';
 
 const withCode = (code: string, message = 'x') => Object.assign(new Error(message), { code });
 
