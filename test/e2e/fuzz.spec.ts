@@ -145,6 +145,7 @@ describe('fuzz', () => {
         const req = reproFor(bug, await buildWorld(t));
         const res = await send(t, req);
         expect(describeCase(req, res, wireProblems(res))).toBe(describeCase(req, res, []));
+        expect(res.status).toBe(bug.status);
       },
     );
   });

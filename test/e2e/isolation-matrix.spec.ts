@@ -1,6 +1,6 @@
 import { TestApp, startTestApp } from '../helpers/app';
 import { MATRIX, MatrixRoute } from '../matrix/routes';
-import { CALLERS, Caller, World, buildWorld } from '../matrix/world';
+import { CALLERS, Caller, World, buildWorld, make } from '../matrix/world';
 
 const OUTSIDE_A: Caller[] = ['tenant_admin_b', 'proxy_key_b_instance', 'no_credential'];
 const NOT_DASHBOARD: Caller[] = [
@@ -71,6 +71,12 @@ describe('isolation matrix: every route × every caller', () => {
   beforeAll(async () => {
     t = await startTestApp();
     w = await buildWorld(t);
+    // Customer 1's rows in every list from the start, for the customer-scoping check.
+    await make.rule(w);
+    await make.workflow(w);
+    await make.suspendedWorkflow(w);
+    await make.approvalRef(w);
+    await make.binding(w);
   }, 60_000);
   afterAll(() => t.close());
 
@@ -104,6 +110,12 @@ describe('isolation matrix: every route × every caller', () => {
           expect([where, changed]).toEqual([where, []]); // a refusal writes nothing
         } else if (method === 'GET') {
           expect([where, changed]).toEqual([where, []]);
+        }
+        if (caller === 'customer_admin_a2' && res.status < 300) {
+          // Customer scoping is the service's, not RLS's: nothing of customer 1 is shown.
+          const text = JSON.stringify(res.body ?? '');
+          const leaked = [...w.idsOfC1].filter((id) => text.includes(id));
+          expect([where, leaked]).toEqual([where, []]);
         }
         if (OUTSIDE_A.includes(caller)) {
           // Nothing of tenant A is read or written by a caller outside it.

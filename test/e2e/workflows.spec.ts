@@ -3,6 +3,7 @@ import { WorkflowCountCompactor } from '../../src/workflows/workflow-count-compa
 import { WorkflowSweeper } from '../../src/workflows/workflow-sweeper';
 import { WorkflowsRepository } from '../../src/workflows/workflows.repository';
 import { TestApp, startTestApp } from '../helpers/app';
+import { workflowCounts } from '../helpers/invariants';
 import { TenantSession } from '../helpers/factories';
 
 describe('workflows', () => {
@@ -456,17 +457,7 @@ describe('workflows', () => {
     await expectTotalsMatchRows();
   });
 
-  async function countMismatches(): Promise<unknown[]> {
-    const { rows } = await t.raw.query(`
-      SELECT coalesce(c.tenant_id, r.tenant_id) AS tenant_id, c.n, r.n AS rows
-        FROM (SELECT tenant_id, instance_id, customer_id, workflow_type, status, sum(n) AS n
-                FROM workflow_counts GROUP BY 1, 2, 3, 4, 5) c
-        FULL JOIN (SELECT tenant_id, instance_id, customer_id, workflow_type, status, count(*) AS n
-                     FROM workflows GROUP BY 1, 2, 3, 4, 5) r
-          USING (tenant_id, instance_id, customer_id, workflow_type, status)
-       WHERE coalesce(c.n, 0) <> coalesce(r.n, 0)`);
-    return rows;
-  }
+  const countMismatches = () => workflowCounts(t.raw, {});
 
   async function expectTotalsMatchRows(): Promise<void> {
     for (const status of ['active', 'completed', 'suspended', 'expired']) {

@@ -11,6 +11,8 @@ export interface FoundBug {
   /** The minimal request; the test adds a valid credential of this kind. */
   repro: FuzzRequest;
   credential: Credential;
+  /** What the fixed API answers. */
+  status: number;
 }
 
 export const FOUND_BUGS: FoundBug[] = [
@@ -26,6 +28,7 @@ export const FOUND_BUGS: FoundBug[] = [
       payload: `{"name":${'['.repeat(10_000)}${']'.repeat(10_000)}}`,
     },
     credential: 'dashboard',
+    status: 422,
   },
   {
     id: 'BUG-2',
@@ -33,6 +36,7 @@ export const FOUND_BUGS: FoundBug[] = [
       "a malformed percent-encoding in the path ('%', '%zz') got Fastify's own 400 body; now the wire format",
     repro: { kind: 'bad-path', method: 'GET', url: '/v1/customers/%', headers: {} },
     credential: 'dashboard',
+    status: 422,
   },
   {
     id: 'BUG-3',
@@ -45,6 +49,7 @@ export const FOUND_BUGS: FoundBug[] = [
       headers: {},
     },
     credential: 'dashboard',
+    status: 422,
   },
   {
     id: 'BUG-4',
@@ -58,6 +63,7 @@ export const FOUND_BUGS: FoundBug[] = [
       payload: '{"name":"a","email":"\\ud800"}',
     },
     credential: 'dashboard',
+    status: 422,
   },
   {
     id: 'BUG-5',
@@ -72,5 +78,6 @@ export const FOUND_BUGS: FoundBug[] = [
         '{"name":"r","trigger_event":"skill.invoked","actions":[{"type":"block","reason":"\\ud800"}]}',
     },
     credential: 'dashboard',
+    status: 422,
   },
 ];

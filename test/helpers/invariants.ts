@@ -139,7 +139,7 @@ const ruleFirings: Check = async (raw, { triggerCounts }) => {
 };
 
 /** List totals come from workflow_counts: its sums must equal the rows, key by key. */
-const workflowCounts: Check = async (raw) =>
+export const workflowCounts: Check = async (raw) =>
   (
     await rows(
       raw,

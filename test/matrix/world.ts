@@ -31,6 +31,8 @@ export interface World {
   headers: Record<Caller, Record<string, string>>;
   /** Every id of tenant A's fixtures: none may show in an answer to a caller outside A. */
   idsOfA: Set<string>;
+  /** Ids of customer 1's rows: none may show in an answer to customer 2's admin. */
+  idsOfC1: Set<string>;
 }
 
 export async function buildWorld(t: TestApp): Promise<World> {
@@ -69,6 +71,7 @@ export async function buildWorld(t: TestApp): Promise<World> {
     iB,
     headers,
     idsOfA: new Set([a.tenantId, c1, c2, p1, i1, i2]),
+    idsOfC1: new Set([c1, p1]),
   };
 }
 
@@ -82,11 +85,15 @@ async function expectCreated(
   path: string,
   body: object,
   headers: Record<string, string>,
+  ofCustomer1 = true,
 ): Promise<Record<string, unknown>> {
   const res = await w.t.http()[method](path).set(headers).send(body);
   if (res.status >= 300) throw new Error(`${path}: ${res.status} ${JSON.stringify(res.body)}`);
   const created = res.body as Record<string, unknown>;
-  if (typeof created.id === 'string') w.idsOfA.add(created.id);
+  if (typeof created.id === 'string') {
+    w.idsOfA.add(created.id);
+    if (ofCustomer1) w.idsOfC1.add(created.id);
+  }
   return created;
 }
 
@@ -117,6 +124,7 @@ export const make = {
         `/v1/instances/${w.i1}/channels`,
         { channel_type: 'whatsapp', provider: 'twilio', external_identifier: freshPhone() },
         w.a.admin,
+        false, // an instance's, not a customer's
       )
     ).id as string,
   workflow: async (w: World) =>

@@ -1,4 +1,4 @@
-const { readFileSync, rmSync, writeFileSync } = require('node:fs');
+const { readFileSync, rmSync, statSync, writeFileSync } = require('node:fs');
 const { tmpdir } = require('node:os');
 const { join } = require('node:path');
 
@@ -25,11 +25,14 @@ class SummaryReporter {
     ];
     if (this.carry === 'in') {
       try {
+        // Left by a run long gone from a shell whose pid came round again: not ours.
+        if (Date.now() - statSync(this.file).mtimeMs > 30 * 60_000) throw new Error('stale');
         const before = JSON.parse(readFileSync(this.file, 'utf8'));
         counts.forEach((_, i) => (counts[i] += before[i]));
         rmSync(this.file);
       } catch {
         // run on its own (npm run test:faults): its counts alone
+        rmSync(this.file, { force: true });
       }
     } else if (this.carry === 'out') {
       writeFileSync(this.file, JSON.stringify(counts));
