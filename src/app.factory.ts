@@ -5,6 +5,7 @@ import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
+import { RequestValidationError } from './common/errors';
 import { registerJsonParser, BODY_LIMIT } from './common/json-body';
 import { AppConfig } from './config/app-config';
 import { applyHttpSecurity } from './http-security';
@@ -31,11 +32,11 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     // What Fastify refuses before routing (a broken %-escape, a path segment past the limit)
     // is a path validation error like any other: 422 in the wire format.
     frameworkErrors: (error: FastifyError, _request: FastifyRequest, reply: FastifyReply) => {
-      const tooLong = error.code === 'FST_ERR_MAX_PARAM_LENGTH';
-      const msg = tooLong ? 'A path segment is too long' : 'Malformed URL encoding';
-      void reply.code(422).send({
-        detail: [{ loc: ['path'], msg, type: tooLong ? 'string_too_long' : 'url_invalid' }],
-      });
+      const refused =
+        error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+          ? RequestValidationError.at(['path'], 'A path segment is too long', 'string_too_long')
+          : RequestValidationError.at(['path'], 'Malformed URL encoding', 'url_invalid');
+      void reply.code(422).send({ detail: refused.errors });
     },
   });
   const fastify = adapter.getInstance();

@@ -38,8 +38,8 @@ export function expectedStatus(r: MatrixRoute, caller: Caller): number {
   return 403;
 }
 
-/** Every tenant-owned table's rows, hashed per tenant: what a call may have changed. */
-async function fingerprint(t: TestApp): Promise<Map<string, string>> {
+/** One query hashing every tenant-owned table's rows per tenant; the schema is read once. */
+async function fingerprintQuery(t: TestApp): Promise<string> {
   const { rows: tables } = await t.raw.query<{ table_name: string }>(
     `SELECT table_name FROM information_schema.columns
       WHERE table_schema = 'public' AND column_name = 'tenant_id' ORDER BY table_name`,
@@ -50,9 +50,12 @@ async function fingerprint(t: TestApp): Promise<Map<string, string>> {
          FROM ${name} x GROUP BY tenant_id`,
   );
   parts.push(`SELECT id::text, 'tenants', md5(x::text) FROM tenants x`);
-  const { rows } = await t.raw.query<{ tenant: string; tbl: string; h: string }>(
-    parts.join(' UNION ALL '),
-  );
+  return parts.join(' UNION ALL ');
+}
+
+/** Every tenant-owned table's rows, hashed per tenant: what a call may have changed. */
+async function fingerprint(t: TestApp, sql: string): Promise<Map<string, string>> {
+  const { rows } = await t.raw.query<{ tenant: string; tbl: string; h: string }>(sql);
   const byTenant = new Map<string, string>();
   for (const row of rows.sort((p, q) => (p.tbl < q.tbl ? -1 : 1))) {
     byTenant.set(row.tenant, `${byTenant.get(row.tenant) ?? ''}${row.tbl}:${row.h};`);
@@ -66,11 +69,13 @@ const changedTenants = (before: Map<string, string>, after: Map<string, string>)
 describe('isolation matrix: every route × every caller', () => {
   let t: TestApp;
   let w: World;
+  let fingerprintSql: string;
   let cells = 0;
 
   beforeAll(async () => {
     t = await startTestApp();
     w = await buildWorld(t);
+    fingerprintSql = await fingerprintQuery(t);
     // Customer 1's rows in every list from the start, for the customer-scoping check.
     await make.rule(w);
     await make.workflow(w);
@@ -88,13 +93,13 @@ describe('isolation matrix: every route × every caller', () => {
       for (const caller of CALLERS) {
         cells++;
         const call = await r.call(w);
-        const before = await fingerprint(t);
+        const before = await fingerprint(t, fingerprintSql);
         const req = t
           .http()
           [method.toLowerCase() as 'get' | 'post' | 'patch' | 'delete'](call.url)
           .set(w.headers[caller]);
         const res = call.body === undefined ? await req : await req.send(call.body as object);
-        const after = await fingerprint(t);
+        const after = await fingerprint(t, fingerprintSql);
         const want = expectedStatus(r, caller);
         const where = `${method} ${path} as ${caller}`;
         if (res.status !== want) mismatches.push(`${where}: ${res.status}, expected ${want}`);
