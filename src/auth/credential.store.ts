@@ -14,8 +14,10 @@ export class CredentialStore {
   async apiKeyPrincipal(key: string): Promise<Principal> {
     const tenantId = keyTenant('api', key);
     if (!tenantId) throw unauthorized('Invalid API key');
-    const row = await this.db.run(tenantId, (m) =>
-      m.findOne(ApiKey, { where: { tenantId, keyHash: hashKey(key), revokedAt: IsNull() } }),
+    const row = await this.db.run(
+      tenantId,
+      (m) => m.findOne(ApiKey, { where: { tenantId, keyHash: hashKey(key), revokedAt: IsNull() } }),
+      { readOnly: true },
     );
     if (!row) throw unauthorized('Invalid API key');
     return {
@@ -30,8 +32,11 @@ export class CredentialStore {
   async proxyKeyPrincipal(key: string): Promise<Principal> {
     const tenantId = keyTenant('proxy', key);
     if (!tenantId) throw unauthorized('Invalid proxy key');
-    const row = await this.db.run(tenantId, (m) =>
-      m.findOne(ProxyKey, { where: { tenantId, keyHash: hashKey(key), revokedAt: IsNull() } }),
+    const row = await this.db.run(
+      tenantId,
+      (m) =>
+        m.findOne(ProxyKey, { where: { tenantId, keyHash: hashKey(key), revokedAt: IsNull() } }),
+      { readOnly: true },
     );
     if (!row) throw unauthorized('Invalid proxy key');
     return {

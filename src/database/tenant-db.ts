@@ -64,9 +64,10 @@ export class TenantDb {
 
   /**
    * Commits (`ok`) or rolls back, then releases the connection; one whose COMMIT or ROLLBACK
-   * failed is released with the error, so the pool destroys it.
+   * failed is released with the error, so the pool destroys it. `changes: false` says the work
+   * meant to change nothing (a GET), so a lost COMMIT is no news to its caller.
    */
-  async end(runner: QueryRunner, ok: boolean): Promise<void> {
+  async end(runner: QueryRunner, ok: boolean, changes = true): Promise<void> {
     const r = runner as Runner;
     try {
       await r.query(ok ? 'COMMIT' : 'ROLLBACK');
@@ -78,7 +79,7 @@ export class TenantDb {
       // it committed is unknown, and the client must be told so rather than invited to retry.
       const lost = r.isReleased;
       await r.releasePostgresConnection(error);
-      if (lost) throw ok ? commitOutcomeUnknown() : databaseUnavailable();
+      if (lost) throw ok && changes ? commitOutcomeUnknown() : databaseUnavailable();
       if (ok) throw error;
       return; // a failed ROLLBACK is not reported: the request is failing with its own error
     }
@@ -114,8 +115,15 @@ export class TenantDb {
     }
   }
 
-  /** A whole unit of work in one tenant transaction (guards, platform calls, background jobs). */
-  async run<T>(tenantId: string, work: (manager: EntityManager) => Promise<T>): Promise<T> {
+  /**
+   * A whole unit of work in one tenant transaction (guards, platform calls, background jobs);
+   * `readOnly` work (a credential lookup) is told apart from a change when its COMMIT is lost.
+   */
+  async run<T>(
+    tenantId: string,
+    work: (manager: EntityManager) => Promise<T>,
+    { readOnly = false } = {},
+  ): Promise<T> {
     const runner = await this.begin(tenantId);
     let ok = false;
     try {
@@ -123,7 +131,7 @@ export class TenantDb {
       ok = true;
       return result;
     } finally {
-      await this.end(runner, ok);
+      await this.end(runner, ok, !readOnly);
     }
   }
 }

@@ -4,6 +4,9 @@ import { requestPrincipal } from '../auth/principal';
 import { DomainError } from '../common/errors';
 import { TenantDb } from './tenant-db';
 
+/** Methods that change nothing (RFC 9110 §9.2.1). */
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
 /**
  * Every request with a tenant principal runs in one transaction on one connection: committed
  * when the handler succeeds, rolled back on any error, the connection released either way.
@@ -15,6 +18,8 @@ export class TenantTransactionInterceptor implements NestInterceptor {
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
     const principal = requestPrincipal(context);
     if (!principal) return next.handle();
+    const { method } = context.switchToHttp().getRequest<{ method: string }>();
+    const changes = !SAFE_METHODS.has(method);
     return new Observable((subscriber) => {
       const work = async () => {
         const runner = await this.db.begin(principal.tenantId);
@@ -29,7 +34,7 @@ export class TenantTransactionInterceptor implements NestInterceptor {
           ok = error instanceof DomainError && error.keepChanges;
           throw error;
         } finally {
-          await this.db.end(runner, ok);
+          await this.db.end(runner, ok, changes);
         }
       };
       work().then(
