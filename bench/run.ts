@@ -36,6 +36,8 @@ interface Scenario {
   p99: number;
   errors: number;
   non2xx: number;
+  /** CPU time (user + system) the server process spent per request answered. */
+  cpuMsPerRequest: number;
 }
 
 function log(line: string): void {
@@ -78,16 +80,30 @@ function peakRssMb(pid: number): number {
   return Math.round(Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024);
 }
 
+/** CPU time a process has used so far (utime + stime), in ms. */
+function cpuMs(pid: number): number {
+  // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+}
+const CLOCK_TICKS = 100; // USER_HZ, 100 on every Linux that Node supports
+
 /** The API's pid once started: each scenario's line shows the peak RSS so far. */
 let apiPid: number | undefined;
 
-async function load(name: string, options: Partial<Options> & { url: string }): Promise<Scenario> {
+async function load(
+  name: string,
+  options: Partial<Options> & { url: string },
+  server: ChildProcess,
+): Promise<Scenario> {
   await autocannon({ ...options, connections: CONNECTIONS, duration: WARMUP_S });
+  const cpuBefore = cpuMs(server.pid!);
   const r: Result = await autocannon({
     ...options,
     connections: CONNECTIONS,
     duration: DURATION_S,
   });
+  const cpu = cpuMs(server.pid!) - cpuBefore;
   const scenario = {
     name,
     requests: r.requests.total,
@@ -96,9 +112,10 @@ async function load(name: string, options: Partial<Options> & { url: string }): 
     p99: r.latency.p99,
     errors: r.errors + r.timeouts,
     non2xx: r.non2xx,
+    cpuMsPerRequest: Math.round((100 * cpu) / Math.max(r.requests.total, 1)) / 100,
   };
   log(
-    `  ${name}: ${scenario.rps} req/s, p50 ${scenario.p50} ms, p99 ${scenario.p99} ms, errors ${scenario.errors}, non-2xx ${scenario.non2xx}` +
+    `  ${name}: ${scenario.rps} req/s, p50 ${scenario.p50} ms, p99 ${scenario.p99} ms, errors ${scenario.errors}, non-2xx ${scenario.non2xx}, server CPU ${scenario.cpuMsPerRequest} ms/request` +
       (apiPid ? `, API peak RSS so far ${peakRssMb(apiPid)} MB` : ''),
   );
   return scenario;
@@ -184,100 +201,132 @@ async function main(): Promise<void> {
     );
     const results: Scenario[] = [];
     results.push(
-      await load('baseline (node:http + pg), scenario 1 work', {
-        url: `http://127.0.0.1:${basePort}/`,
-        headers: { authorization: token(t0) },
-      }),
+      await load(
+        'baseline (node:http + pg), scenario 1 work',
+        {
+          url: `http://127.0.0.1:${basePort}/`,
+          headers: { authorization: token(t0) },
+        },
+        baseline,
+      ),
     );
     results.push(
-      await load('1. GET /v1/workflows (page of 20 + total)', {
-        url: `${api1}/v1/workflows`,
-        headers: { authorization: token(t0) },
-      }),
+      await load(
+        '1. GET /v1/workflows (page of 20 + total)',
+        {
+          url: `${api1}/v1/workflows`,
+          headers: { authorization: token(t0) },
+        },
+        api,
+      ),
     );
     results.push(
-      await load('2. GET /v1/workflows/{id}', {
-        url: `${api1}/v1/workflows/${t0.workflowId}`,
-        headers: { authorization: token(t0) },
-      }),
+      await load(
+        '2. GET /v1/workflows/{id}',
+        {
+          url: `${api1}/v1/workflows/${t0.workflowId}`,
+          headers: { authorization: token(t0) },
+        },
+        api,
+      ),
     );
     results.push(
-      await load('3. POST workflow then PATCH advance', {
-        url: internal,
-        requests: [
-          {
-            method: 'POST',
-            path: `/internal/v1/instances/${t0.instanceId}/workflows`,
-            headers: proxy,
-            body: JSON.stringify({
-              customer_id: t0.customerIds[0],
-              workflow_type: 'lead',
-              workflow_state: { source: 'bench' },
-            }),
-            onResponse: (status: number, body: string, context: Record<string, unknown>) => {
-              if (status === 201) context.id = (JSON.parse(body) as { id: string }).id;
+      await load(
+        '3. POST workflow then PATCH advance',
+        {
+          url: internal,
+          requests: [
+            {
+              method: 'POST',
+              path: `/internal/v1/instances/${t0.instanceId}/workflows`,
+              headers: proxy,
+              body: JSON.stringify({
+                customer_id: t0.customerIds[0],
+                workflow_type: 'lead',
+                workflow_state: { source: 'bench' },
+              }),
+              onResponse: (status: number, body: string, context: Record<string, unknown>) => {
+                if (status === 201) context.id = (JSON.parse(body) as { id: string }).id;
+              },
             },
-          },
-          {
-            method: 'PATCH',
-            headers: proxy,
-            setupRequest: (req: Record<string, unknown>, context: Record<string, unknown>) => ({
-              ...req,
-              path: `/internal/v1/instances/${t0.instanceId}/workflows/${String(context.id)}`,
-              body: JSON.stringify({
-                action: 'contacted',
-                stage: 'contacted',
-                workflow_state: { step: 2 },
+            {
+              method: 'PATCH',
+              headers: proxy,
+              setupRequest: (req: Record<string, unknown>, context: Record<string, unknown>) => ({
+                ...req,
+                path: `/internal/v1/instances/${t0.instanceId}/workflows/${String(context.id)}`,
+                body: JSON.stringify({
+                  action: 'contacted',
+                  stage: 'contacted',
+                  workflow_state: { step: 2 },
+                }),
               }),
-            }),
-          },
-        ] as unknown as Options['requests'],
-      }),
+            },
+          ] as unknown as Options['requests'],
+        },
+        api,
+      ),
     );
     results.push(
-      await load('4. POST events (500 rules, decision allow)', {
-        url: `${internal}/events`,
-        method: 'POST',
-        headers: proxy,
-        body: JSON.stringify({
-          event: 'skill.invoked',
-          customer_id: t0.customerIds[0],
-          payload: BENCH_EVENT_PAYLOAD,
-        }),
-      }),
+      await load(
+        '4. POST events (500 rules, decision allow)',
+        {
+          url: `${internal}/events`,
+          method: 'POST',
+          headers: proxy,
+          body: JSON.stringify({
+            event: 'skill.invoked',
+            customer_id: t0.customerIds[0],
+            payload: BENCH_EVENT_PAYLOAD,
+          }),
+        },
+        api,
+      ),
     );
     results.push(
-      await load('5. POST approvals/request (fresh idempotency keys)', {
-        url: `${internal}/approvals/request`,
-        requests: [
-          {
-            method: 'POST',
-            headers: proxy,
-            setupRequest: (req: Record<string, unknown>) => ({
-              ...req,
-              body: JSON.stringify({
-                customer_id: t0.customerIds[1],
-                skill_slug: 'payments',
-                action: 'pay_contractor',
-                serialized_intent: { amount: 250, contractor_id: 'C-1' },
-                idempotency_key: randomUUID(),
+      await load(
+        '5. POST approvals/request (fresh idempotency keys)',
+        {
+          url: `${internal}/approvals/request`,
+          requests: [
+            {
+              method: 'POST',
+              headers: proxy,
+              setupRequest: (req: Record<string, unknown>) => ({
+                ...req,
+                body: JSON.stringify({
+                  customer_id: t0.customerIds[1],
+                  skill_slug: 'payments',
+                  action: 'pay_contractor',
+                  serialized_intent: { amount: 250, contractor_id: 'C-1' },
+                  idempotency_key: randomUUID(),
+                }),
               }),
-            }),
-          },
-        ] as unknown as Options['requests'],
-      }),
+            },
+          ] as unknown as Options['requests'],
+        },
+        api,
+      ),
     );
     results.push(
-      await load('6a. GET /v1/workflows, 1,000 workflows in the tenant', {
-        url: `${api1}/v1/workflows`,
-        headers: { authorization: token(small) },
-      }),
+      await load(
+        '6a. GET /v1/workflows, 1,000 workflows in the tenant',
+        {
+          url: `${api1}/v1/workflows`,
+          headers: { authorization: token(small) },
+        },
+        api,
+      ),
     );
     results.push(
-      await load('6b. GET /v1/workflows, 100,000 workflows in the tenant', {
-        url: `${api1}/v1/workflows`,
-        headers: { authorization: token(large) },
-      }),
+      await load(
+        '6b. GET /v1/workflows, 100,000 workflows in the tenant',
+        {
+          url: `${api1}/v1/workflows`,
+          headers: { authorization: token(large) },
+        },
+        api,
+      ),
     );
 
     const rss = peakRssMb(api.pid!);
@@ -339,7 +388,7 @@ function writeTable(r: Report): void {
   const ratio = (s: Scenario) => (s.rps / base.rps).toFixed(2);
   const rows = r.scenarios.map(
     (s) =>
-      `| ${s.name} | ${s.rps} | ${s.p50} | ${s.p99} | ${s.errors} | ${s.non2xx} | ${s === base ? '1.00' : ratio(s)}× |`,
+      `| ${s.name} | ${s.rps} | ${s.p50} | ${s.p99} | ${s.errors} | ${s.non2xx} | ${s.cpuMsPerRequest} | ${s === base ? '1.00' : ratio(s)}× |`,
   );
   const s1 = byName('1.');
   const s2 = byName('2.');
@@ -360,8 +409,8 @@ function writeTable(r: Report): void {
     `Run ${r.when} on ${r.machine.cores} cores (${r.machine.cpu}), Node ${r.machine.node}, PostgreSQL ${r.machine.postgres}.`,
     `autocannon, ${r.settings.connections} connections, ${r.settings.warmupSeconds} s warm-up then ${r.settings.durationSeconds} s per scenario; API pool ${r.settings.poolSize}; load generator, API, baseline and database share the machine.`,
     '',
-    '| scenario | req/s | p50 ms | p99 ms | errors | non-2xx | vs baseline |',
-    '| --- | --- | --- | --- | --- | --- | --- |',
+    '| scenario | req/s | p50 ms | p99 ms | errors | non-2xx | server CPU ms/req | vs baseline |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- |',
     ...rows,
     '',
     '| target | measured | |',
