@@ -1,6 +1,7 @@
 /**
- * Fault tests (test/faults): the database stopped and restarted under load, SIGTERM under load.
- * They stop the one PostgreSQL they share, so they run one file at a time.
+ * Fault tests (test/faults): the database stopped and restarted under load, SIGTERM under load,
+ * and connections cut at the worst moments by a proxy in front of the database. They stop the
+ * one PostgreSQL they share, so they run one file at a time.
  */
 const base = require('./jest.config');
 

@@ -4,7 +4,6 @@
  * and the rule-engine comparison. Writes bench/results.json and the table in BENCHMARKS.md.
  */
 import { ChildProcess, spawn } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -20,7 +19,8 @@ import {
   startEmbeddedPostgres,
 } from '../src/database/embedded';
 import { compareRuleEngines } from './rule-engine';
-import { BENCH_EVENT_PAYLOAD, SeededTenant, seedRules, seedTenant } from './seed';
+import { scenarios } from './scenarios';
+import { SeededTenant, seedRules, seedTenant } from './seed';
 
 const ROOT = resolve(__dirname, '../..');
 const CONNECTIONS = 32;
@@ -83,7 +83,8 @@ function peakRssMb(pid: number): number {
 /** CPU time a process has used so far (utime + stime), in ms. */
 function cpuMs(pid: number): number {
   // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
 }
 const CLOCK_TICKS = 100; // USER_HZ, 100 on every Linux that Node supports
@@ -192,143 +193,15 @@ async function main(): Promise<void> {
     const token = (t: SeededTenant) =>
       `Bearer ${signDevToken(JWT_SECRET, { sub: 'bench', tenantId: t.tenantId, role: 'admin' })}`;
     const t0 = tenants[0];
-    const api1 = `http://127.0.0.1:${apiPort}`;
-    const internal = `${api1}/internal/v1/instances/${t0.instanceId}`;
-    const proxy = { authorization: `Bearer ${t0.proxyKey}`, 'content-type': 'application/json' };
+    const urls = { api: `http://127.0.0.1:${apiPort}`, baseline: `http://127.0.0.1:${basePort}/` };
 
     log(
       `\nLoad: autocannon, ${CONNECTIONS} connections, ${WARMUP_S} s warm-up then ${DURATION_S} s per scenario`,
     );
     const results: Scenario[] = [];
-    results.push(
-      await load(
-        'baseline (node:http + pg), scenario 1 work',
-        {
-          url: `http://127.0.0.1:${basePort}/`,
-          headers: { authorization: token(t0) },
-        },
-        baseline,
-      ),
-    );
-    results.push(
-      await load(
-        '1. GET /v1/workflows (page of 20 + total)',
-        {
-          url: `${api1}/v1/workflows`,
-          headers: { authorization: token(t0) },
-        },
-        api,
-      ),
-    );
-    results.push(
-      await load(
-        '2. GET /v1/workflows/{id}',
-        {
-          url: `${api1}/v1/workflows/${t0.workflowId}`,
-          headers: { authorization: token(t0) },
-        },
-        api,
-      ),
-    );
-    results.push(
-      await load(
-        '3. POST workflow then PATCH advance',
-        {
-          url: internal,
-          requests: [
-            {
-              method: 'POST',
-              path: `/internal/v1/instances/${t0.instanceId}/workflows`,
-              headers: proxy,
-              body: JSON.stringify({
-                customer_id: t0.customerIds[0],
-                workflow_type: 'lead',
-                workflow_state: { source: 'bench' },
-              }),
-              onResponse: (status: number, body: string, context: Record<string, unknown>) => {
-                if (status === 201) context.id = (JSON.parse(body) as { id: string }).id;
-              },
-            },
-            {
-              method: 'PATCH',
-              headers: proxy,
-              setupRequest: (req: Record<string, unknown>, context: Record<string, unknown>) => ({
-                ...req,
-                path: `/internal/v1/instances/${t0.instanceId}/workflows/${String(context.id)}`,
-                body: JSON.stringify({
-                  action: 'contacted',
-                  stage: 'contacted',
-                  workflow_state: { step: 2 },
-                }),
-              }),
-            },
-          ] as unknown as Options['requests'],
-        },
-        api,
-      ),
-    );
-    results.push(
-      await load(
-        '4. POST events (500 rules, decision allow)',
-        {
-          url: `${internal}/events`,
-          method: 'POST',
-          headers: proxy,
-          body: JSON.stringify({
-            event: 'skill.invoked',
-            customer_id: t0.customerIds[0],
-            payload: BENCH_EVENT_PAYLOAD,
-          }),
-        },
-        api,
-      ),
-    );
-    results.push(
-      await load(
-        '5. POST approvals/request (fresh idempotency keys)',
-        {
-          url: `${internal}/approvals/request`,
-          requests: [
-            {
-              method: 'POST',
-              headers: proxy,
-              setupRequest: (req: Record<string, unknown>) => ({
-                ...req,
-                body: JSON.stringify({
-                  customer_id: t0.customerIds[1],
-                  skill_slug: 'payments',
-                  action: 'pay_contractor',
-                  serialized_intent: { amount: 250, contractor_id: 'C-1' },
-                  idempotency_key: randomUUID(),
-                }),
-              }),
-            },
-          ] as unknown as Options['requests'],
-        },
-        api,
-      ),
-    );
-    results.push(
-      await load(
-        '6a. GET /v1/workflows, 1,000 workflows in the tenant',
-        {
-          url: `${api1}/v1/workflows`,
-          headers: { authorization: token(small) },
-        },
-        api,
-      ),
-    );
-    results.push(
-      await load(
-        '6b. GET /v1/workflows, 100,000 workflows in the tenant',
-        {
-          url: `${api1}/v1/workflows`,
-          headers: { authorization: token(large) },
-        },
-        api,
-      ),
-    );
-
+    for (const { name, server, options } of scenarios(urls, t0, token, small, large)) {
+      results.push(await load(name, options, server === 'api' ? api : baseline));
+    }
     const rss = peakRssMb(api.pid!);
     log(`\nPeak RSS of the API process: ${rss} MB`);
     log('Rule engine: 500 rules, one event, in process…');

@@ -2,10 +2,11 @@ import 'reflect-metadata';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { DataSource } from 'typeorm';
 import { createApp } from './app.factory';
 import { signDevToken } from './auth/tokens';
 import { AppConfig, ConfigError, loadConfig } from './config/app-config';
-import { migrate, openDataSource } from './database/data-source';
+import { dataSourceOptions, migrate } from './database/data-source';
 import {
   EmbeddedDatabase,
   ensureDatabase,
@@ -62,7 +63,7 @@ async function main(): Promise<void> {
 }
 
 async function runMigrations(config: AppConfig): Promise<void> {
-  const dataSource = await openDataSource(config.databaseUrl, 2); // lock + migrations
+  const dataSource = await new DataSource(dataSourceOptions(config.databaseUrl, 2)).initialize(); // lock + migrations
   try {
     await migrate(dataSource);
   } finally {

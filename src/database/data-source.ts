@@ -1,6 +1,5 @@
-import type { Pool, PoolClient } from 'pg';
+import type { ClientBase } from 'pg';
 import { DataSource, DataSourceOptions } from 'typeorm';
-import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
 import { MIGRATIONS } from '../../migrations';
 import { ENTITIES } from './entities';
 import { SnakeNamingStrategy } from './snake-naming.strategy';
@@ -13,6 +12,17 @@ import { SnakeNamingStrategy } from './snake-naming.strategy';
  */
 const CONNECT_TIMEOUT_MS = 2000;
 
+/**
+ * A server going down can deliver its FATAL in the same read as the ReadyForQuery that completes
+ * a new connection: node-postgres then emits it as an 'error' event after the pool has lent the
+ * client out (dropping the pool's listener) and before TypeORM attaches its own, one microtask
+ * later. An 'error' event nobody hears kills the process, so every client gets a listener of its
+ * own as it connects. It need do nothing more: the client is already marked broken, so its
+ * borrower's next query fails with a connection error (a request answers 503) and the pool
+ * destroys it on release. Errors at other times still reach the pool's and TypeORM's listeners.
+ */
+const listenForErrors = (client: ClientBase) => void client.on('error', () => undefined);
+
 /** The one DataSource definition, shared by the app, the tests and the migration CLI. */
 export function dataSourceOptions(url: string, poolSize = 10): DataSourceOptions {
   return {
@@ -24,32 +34,13 @@ export function dataSourceOptions(url: string, poolSize = 10): DataSourceOptions
     namingStrategy: new SnakeNamingStrategy(),
     synchronize: false,
     logging: false,
-    extra: { max: poolSize, connectionTimeoutMillis: CONNECT_TIMEOUT_MS, idleTimeoutMillis: 30000 },
+    extra: {
+      max: poolSize,
+      connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+      idleTimeoutMillis: 30000,
+      onConnect: listenForErrors,
+    },
   };
-}
-
-/**
- * A server going down can deliver its FATAL in the same read as the ReadyForQuery that completes
- * a new connection: node-postgres then emits it as an 'error' event after the pool has lent the
- * client out (dropping the pool's listener) and before TypeORM attaches its own, one microtask
- * later. An 'error' event nobody hears kills the process. This listener hears it and need do
- * nothing more: the client is already marked broken, so its borrower's next query fails (and is
- * answered 503, and logged) and the pool destroys it on release.
- */
-function listenForErrorsWhileLent(pool: Pool): void {
-  const guarded = new WeakSet<PoolClient>();
-  pool.on('acquire', (client) => {
-    if (guarded.has(client)) return;
-    guarded.add(client);
-    client.on('error', () => undefined);
-  });
-}
-
-/** An initialized DataSource on `url`, safe against connections dying as they are lent out. */
-export async function openDataSource(url: string, poolSize?: number): Promise<DataSource> {
-  const dataSource = await new DataSource(dataSourceOptions(url, poolSize)).initialize();
-  listenForErrorsWhileLent((dataSource.driver as PostgresDriver).master as Pool);
-  return dataSource;
 }
 
 const MIGRATION_LOCK = 0x4879_6472; // arbitrary constant shared by every replica

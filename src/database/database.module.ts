@@ -1,7 +1,7 @@
 import { Global, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
-import { openDataSource } from './data-source';
+import { dataSourceOptions } from './data-source';
 import { TenantDb } from './tenant-db';
 
 @Global()
@@ -10,7 +10,8 @@ import { TenantDb } from './tenant-db';
     {
       provide: DataSource,
       inject: [APP_CONFIG],
-      useFactory: (config: AppConfig) => openDataSource(config.databaseUrl, config.dbPoolSize),
+      useFactory: (config: AppConfig) =>
+        new DataSource(dataSourceOptions(config.databaseUrl, config.dbPoolSize)).initialize(),
     },
     TenantDb,
   ],

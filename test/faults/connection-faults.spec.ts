@@ -1,5 +1,8 @@
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { Pool } from 'pg';
 import request from 'supertest';
+import { DataSource } from 'typeorm';
+import { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
 import { createApp } from '../../src/app.factory';
 import { TestApp, startTestApp } from '../helpers/app';
 import { TenantSession } from '../helpers/factories';
@@ -41,7 +44,9 @@ describe('connections lost at the worst moments', () => {
     expect((await list()).status).toBe(200);
 
     proxy.dropAll(); // the pool's idle connections go, so the next request opens a new one
-    await sleep(200);
+    const pool = (app.get(DataSource).driver as PostgresDriver).master as Pool;
+    for (let i = 0; i < 100 && pool.totalCount > 0; i++) await sleep(20);
+    expect(pool.totalCount).toBe(0);
     proxy.killNextConnections(1);
     const refused = await list();
     expect(proxy.injected).toBe(1); // the race really was staged

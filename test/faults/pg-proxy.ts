@@ -15,20 +15,41 @@ function adminShutdown(): Buffer {
   return Buffer.concat([head, body]);
 }
 
-/**
- * Walks the whole backend messages at the start of `data` (type byte, then a length that counts
- * itself): how many bytes they take, and where the first ReadyForQuery ('Z') among them ends.
- */
-function scan(data: Buffer): { whole: number; ready: number } {
-  let at = 0;
-  while (at + 5 <= data.length) {
-    const end = at + 1 + data.readInt32BE(at + 1);
-    if (end > data.length) break;
-    if (data[at] === 0x5a) return { whole: end, ready: end };
-    at = end;
-  }
-  return { whole: at, ready: -1 };
+interface Message {
+  /** The type byte as a character; '' for the untyped startup message. */
+  type: string;
+  bytes: Buffer;
 }
+
+/**
+ * Splits one direction of a connection into protocol messages: a type byte, then a length that
+ * counts itself; the client's first message (startup) has no type byte. Assumes no SSL request,
+ * whose one-byte answer has no length (the pools here connect without SSL).
+ */
+class Splitter {
+  private pending = Buffer.alloc(0);
+  constructor(private untypedFirst: boolean) {}
+
+  push(chunk: Buffer): Message[] {
+    this.pending = Buffer.concat([this.pending, chunk]);
+    const out: Message[] = [];
+    for (;;) {
+      const head = this.untypedFirst ? 0 : 1;
+      if (this.pending.length < head + 4) break;
+      const end = head + this.pending.readInt32BE(head);
+      if (this.pending.length < end) break;
+      const bytes = this.pending.subarray(0, end);
+      out.push({ type: head ? String.fromCharCode(bytes[0]) : '', bytes });
+      this.pending = this.pending.subarray(end);
+      this.untypedFirst = false;
+    }
+    return out;
+  }
+}
+
+/** True for a simple-protocol query whose whole text is COMMIT. */
+const isCommit = (m: Message) =>
+  m.type === 'Q' && m.bytes.subarray(5).toString().replace(/\0$/, '').trim() === 'COMMIT';
 
 /**
  * A TCP proxy in front of a real PostgreSQL that stages, on demand, the moments of an outage
@@ -37,7 +58,7 @@ function scan(data: Buffer): { whole: number; ready: number } {
  * before its borrower listens for errors), and a connection lost while COMMIT is on its way.
  */
 export class PgFaultProxy {
-  /** How many connections were killed that way. */
+  /** How many connections were killed as their startup completed. */
   injected = 0;
   /** How many connections were cut as they sent COMMIT. */
   commitsCut = 0;
@@ -61,6 +82,11 @@ export class PgFaultProxy {
     const url = new URL(databaseUrl);
     url.host = `127.0.0.1:${(this.server.address() as AddressInfo).port}`;
     return url.toString();
+  }
+
+  /** Connections open through the proxy. */
+  get connections(): number {
+    return this.sockets.size / 2;
   }
 
   /** The next `count` new connections get the FATAL right behind their ReadyForQuery. */
@@ -95,36 +121,33 @@ export class PgFaultProxy {
     }
     client.on('close', () => server.destroy());
     server.on('close', () => client.destroy());
+
+    const fromClient = new Splitter(true);
     client.on('data', (chunk: Buffer) => {
-      // Simple-protocol query text; the startup message (user, database) never contains it.
-      if (this.cutCommits > 0 && chunk.includes('COMMIT')) {
+      const messages = fromClient.push(chunk);
+      if (this.cutCommits > 0 && messages.some(isCommit)) {
         this.cutCommits--;
         this.commitsCut++;
         server.destroy();
         return void client.destroy();
       }
-      server.write(chunk);
+      server.write(Buffer.concat(messages.map((m) => m.bytes)));
     });
 
     let doomed = this.armed > 0;
     if (doomed) this.armed--;
-    let pending = Buffer.alloc(0);
+    const fromServer = new Splitter(false);
     server.on('data', (chunk: Buffer) => {
       if (!doomed) return void client.write(chunk);
       // Authentication goes through untouched; only the startup's end is doctored.
-      pending = Buffer.concat([pending, chunk]);
-      const { whole, ready } = scan(pending);
-      if (ready < 0) {
-        client.write(pending.subarray(0, whole));
-        pending = pending.subarray(whole);
-        return;
-      }
+      const messages = fromServer.push(chunk);
+      const ready = messages.findIndex((m) => m.type === 'Z');
+      if (ready < 0) return void client.write(Buffer.concat(messages.map((m) => m.bytes)));
       doomed = false;
       this.injected++;
       // One write: the client reads both in one chunk, as it would from a server going down.
-      client.end(Buffer.concat([pending.subarray(0, ready), adminShutdown()]), () =>
-        server.destroy(),
-      );
+      const upToReady = messages.slice(0, ready + 1).map((m) => m.bytes);
+      client.end(Buffer.concat([...upToReady, adminShutdown()]), () => server.destroy());
     });
   }
 }
