@@ -64,7 +64,7 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
   });
   app.useLogger(app.get(Logger));
   app.flushLogs(); // buffered start-up lines; otherwise they wait for listen(), which tests never call
-  await applyHttpSecurity(app, config); // helmet and CORS: before any route, /docs included
+  applyHttpSecurity(app, config); // helmet and CORS: before any route, /docs included
   mountDocs(app);
   await app.init();
   await app.getHttpAdapter().getInstance().ready();
