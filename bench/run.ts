@@ -9,6 +9,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import autocannon, { Options, Result } from 'autocannon';
 import { Client } from 'pg';
+import { format, resolveConfig } from 'prettier';
 import { DataSource } from 'typeorm';
 import { signDevToken } from '../src/auth/tokens';
 import { dataSourceOptions, migrate } from '../src/database/data-source';
@@ -65,6 +66,14 @@ function startProcess(
       fail(new Error(`${args.join(' ')} exited ${code}:\n${out.slice(-2000)}`)),
     );
   });
+}
+
+/** Node's flags in `npm run start:prod` (the heap limit): the API is measured as it runs. */
+function productionFlags(): string[] {
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+    scripts: Record<string, string>;
+  };
+  return pkg.scripts['start:prod'].split(/\s+/).filter((arg) => arg.startsWith('--'));
 }
 
 function stopProcess(child: ChildProcess): Promise<void> {
@@ -176,6 +185,7 @@ async function main(): Promise<void> {
     const profile = process.env.BENCH_CPU_PROF;
     api = await startProcess(
       [
+        ...productionFlags(),
         ...(profile ? ['--cpu-prof', '--cpu-prof-dir', resolve(profile)] : []),
         join(ROOT, 'dist/src/main.js'),
       ],
@@ -223,6 +233,7 @@ async function main(): Promise<void> {
         warmupSeconds: WARMUP_S,
         durationSeconds: DURATION_S,
         poolSize: Number(env.DB_POOL_SIZE),
+        apiNodeFlags: productionFlags().join(' '),
       },
       scenarios: results,
       ruleEngine: engines,
@@ -230,7 +241,7 @@ async function main(): Promise<void> {
       runSeconds: Math.round((Date.now() - started) / 1000),
     };
     writeFileSync(join(ROOT, 'bench/results.json'), `${JSON.stringify(report, null, 2)}\n`);
-    writeTable(report);
+    await writeTable(report);
     log(`\nWrote bench/results.json and BENCHMARKS.md in ${report.runSeconds} s`);
   } finally {
     if (api) await stopProcess(api);
@@ -248,6 +259,7 @@ type Report = {
     warmupSeconds: number;
     durationSeconds: number;
     poolSize: number;
+    apiNodeFlags: string;
   };
   scenarios: Scenario[];
   ruleEngine: { ours: number; jsonRulesEngine: number };
@@ -255,7 +267,7 @@ type Report = {
 };
 
 /** Replaces the generated part of BENCHMARKS.md (between the markers), keeping the notes. */
-function writeTable(r: Report): void {
+async function writeTable(r: Report): Promise<void> {
   const base = r.scenarios[0];
   const byName = (prefix: string) => r.scenarios.find((s) => s.name.startsWith(prefix))!;
   const ratio = (s: Scenario) => (s.rps / base.rps).toFixed(2);
@@ -280,7 +292,7 @@ function writeTable(r: Report): void {
   ];
   const table = [
     `Run ${r.when} on ${r.machine.cores} cores (${r.machine.cpu}), Node ${r.machine.node}, PostgreSQL ${r.machine.postgres}.`,
-    `autocannon, ${r.settings.connections} connections, ${r.settings.warmupSeconds} s warm-up then ${r.settings.durationSeconds} s per scenario; API pool ${r.settings.poolSize}; load generator, API, baseline and database share the machine.`,
+    `autocannon, ${r.settings.connections} connections, ${r.settings.warmupSeconds} s warm-up then ${r.settings.durationSeconds} s per scenario; API pool ${r.settings.poolSize}, API started with \`node ${r.settings.apiNodeFlags}\` as in \`npm run start:prod\`; load generator, API, baseline and database share the machine.`,
     '',
     '| scenario | req/s | p50 ms | p99 ms | errors | non-2xx | server CPU ms/req | vs baseline |',
     '| --- | --- | --- | --- | --- | --- | --- | --- |',
@@ -300,7 +312,8 @@ function writeTable(r: Report): void {
   const start = '<!-- results:start -->';
   const end = '<!-- results:end -->';
   doc = `${doc.slice(0, doc.indexOf(start) + start.length)}\n${table}\n${doc.slice(doc.indexOf(end))}`;
-  writeFileSync(file, doc);
+  // Aligned columns, so the file reads as a table in plain text and diffs stay small.
+  writeFileSync(file, await format(doc, { ...(await resolveConfig(file)), parser: 'markdown' }));
 }
 
 main().catch((error: unknown) => {
