@@ -1,10 +1,14 @@
 import { Injectable } from '@nestjs/common';
-import { IsNull } from 'typeorm';
 import { unauthorized } from '../common/errors';
-import { TenantDb } from '../database/tenant-db';
-import { ApiKey, ProxyKey } from '../directory/directory.entities';
+import { TenantDb, sqlLiteral } from '../database/tenant-db';
+import type { Role } from '../directory/directory.entities';
 import { hashKey, keyTenant } from './keys';
 import { Principal } from './principal';
+
+/** The live (unrevoked) key of `table` with this tenant and hash. */
+const liveKey = (table: string, columns: string, tenantId: string, key: string) =>
+  `SELECT ${columns} FROM ${table} WHERE tenant_id = ${sqlLiteral(tenantId, 'uuid')}
+     AND key_hash = ${sqlLiteral(hashKey(key).toString('hex'), 'bytea')} AND revoked_at IS NULL`;
 
 /** Resolves stored keys to principals; each lookup runs inside the key's own tenant transaction. */
 @Injectable()
@@ -14,16 +18,15 @@ export class CredentialStore {
   async apiKeyPrincipal(key: string): Promise<Principal> {
     const tenantId = keyTenant('api', key);
     if (!tenantId) throw unauthorized('Invalid API key');
-    const row = await this.db.run(
+    const [row] = await this.db.readOnce<{ id: string; customer_id: string | null; role: Role }>(
       tenantId,
-      (m) => m.findOne(ApiKey, { where: { tenantId, keyHash: hashKey(key), revokedAt: IsNull() } }),
-      { readOnly: true },
+      liveKey('api_keys', 'id, customer_id, role', tenantId, key),
     );
     if (!row) throw unauthorized('Invalid API key');
     return {
       kind: 'api_key',
       tenantId,
-      customerId: row.customerId,
+      customerId: row.customer_id,
       role: row.role,
       subject: row.id,
     };
@@ -32,11 +35,9 @@ export class CredentialStore {
   async proxyKeyPrincipal(key: string): Promise<Principal> {
     const tenantId = keyTenant('proxy', key);
     if (!tenantId) throw unauthorized('Invalid proxy key');
-    const row = await this.db.run(
+    const [row] = await this.db.readOnce<{ id: string; instance_id: string }>(
       tenantId,
-      (m) =>
-        m.findOne(ProxyKey, { where: { tenantId, keyHash: hashKey(key), revokedAt: IsNull() } }),
-      { readOnly: true },
+      liveKey('proxy_keys', 'id, instance_id', tenantId, key),
     );
     if (!row) throw unauthorized('Invalid proxy key');
     return {
@@ -45,7 +46,7 @@ export class CredentialStore {
       customerId: null,
       role: 'member',
       subject: row.id,
-      instanceId: row.instanceId,
+      instanceId: row.instance_id,
     };
   }
 }

@@ -15,11 +15,21 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const enterTenant = (tenantId: string) =>
   `BEGIN; SELECT set_config('app.tenant_id', '${tenantId}', true), set_config('role', 'hydracore_app', true)`;
 
+/** What may be written into SQL as it is: UUIDs and hex digests need no quoting or escaping. */
+const PLAIN = /^[0-9a-f-]{1,128}$/;
+
+/** A UUID or a hex digest as a SQL literal, for `readOnce` (simple protocol has no parameters). */
+export function sqlLiteral(value: string, type: 'uuid' | 'bytea'): string {
+  if (!PLAIN.test(value)) throw new Error('only UUIDs and hex digests are written into SQL');
+  return type === 'uuid' ? `'${value}'::uuid` : `'\\x${value}'::bytea`;
+}
+
 /** PostgresQueryRunner: `releasePostgresConnection(error)` hands a client back to pg's pool with
  * an error, which makes the pool destroy it rather than lend it to the next request. */
 type Runner = QueryRunner & {
   isTransactionActive: boolean;
   transactionDepth: number;
+  databaseConnection: { query(sql: string): Promise<{ rows: unknown[] }[]> };
   releasePostgresConnection(error?: unknown): Promise<void>;
 };
 
@@ -116,14 +126,9 @@ export class TenantDb {
   }
 
   /**
-   * A whole unit of work in one tenant transaction (guards, platform calls, background jobs);
-   * `readOnly` work (a credential lookup) is told apart from a change when its COMMIT is lost.
+   * A whole unit of work in one tenant transaction (guards, platform calls, background jobs).
    */
-  async run<T>(
-    tenantId: string,
-    work: (manager: EntityManager) => Promise<T>,
-    { readOnly = false } = {},
-  ): Promise<T> {
+  async run<T>(tenantId: string, work: (manager: EntityManager) => Promise<T>): Promise<T> {
     const runner = await this.begin(tenantId);
     let ok = false;
     try {
@@ -131,7 +136,30 @@ export class TenantDb {
       ok = true;
       return result;
     } finally {
-      await this.end(runner, ok, !readOnly);
+      await this.end(runner, ok);
     }
+  }
+
+  /**
+   * One read in a tenant transaction of its own, in one round trip: BEGIN with the settings, the
+   * statement and COMMIT travel as one simple-protocol query. For the credential lookup that
+   * precedes every request made with a key, where `run` would take three round trips. `sql`
+   * takes no parameters: values go in through `sqlLiteral`. Any failure, a lost connection
+   * included, reaches the caller as it is (a connection error answers 503) and the connection,
+   * perhaps left inside the transaction, is destroyed rather than pooled.
+   */
+  async readOnce<T>(tenantId: string, sql: string): Promise<T[]> {
+    if (!UUID.test(tenantId)) throw new Error('tenant id is not a lower-case UUID');
+    const runner = this.dataSource.createQueryRunner() as Runner;
+    let results: { rows: unknown[] }[];
+    try {
+      await runner.connect();
+      results = await runner.databaseConnection.query(`${enterTenant(tenantId)}; ${sql}; COMMIT`);
+    } catch (error) {
+      await runner.releasePostgresConnection(error);
+      throw error;
+    }
+    await runner.releasePostgresConnection();
+    return results[results.length - 2].rows as T[]; // before COMMIT's
   }
 }

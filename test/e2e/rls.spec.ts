@@ -230,6 +230,18 @@ describe('tenant context over a pool of one connection', () => {
       expect(res.body.customers.map((c: { id: string }) => c.id)).toEqual([own[n % 2]]),
     );
 
+    // Key lookups run in a transaction of their own, sent in one round trip: found or not,
+    // it ends before the connection goes back, and the request after it sees its own tenant.
+    const keys = await Promise.all(tenants.map((s) => s.apiKey()));
+    for (let round = 0; round < 5; round++) {
+      for (const [i, key] of keys.entries()) {
+        const res = await t.http().get('/v1/customers').set(key.headers).expect(200);
+        expect(res.body.customers.map((c: { id: string }) => c.id)).toEqual([own[i]]);
+        const unknown = `${key.key.slice(0, -4)}${key.key.slice(-4) === 'AAAA' ? 'BBBB' : 'AAAA'}`;
+        await t.http().get('/v1/customers').set('X-Api-Key', unknown).expect(401);
+      }
+    }
+
     // The one pooled connection is back to the owner with no tenant set.
     const dataSource = t.app.get((await import('typeorm')).DataSource);
     const state = await dataSource.query(

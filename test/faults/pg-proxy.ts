@@ -47,9 +47,11 @@ class Splitter {
   }
 }
 
-/** True for a simple-protocol query whose whole text is COMMIT. */
+/** True for a simple-protocol query that ends a transaction with COMMIT: on its own, or as the
+ * last of several statements (a credential lookup sends BEGIN, its read and COMMIT as one). */
 const isCommit = (m: Message) =>
-  m.type === 'Q' && m.bytes.subarray(5).toString().replace(/\0$/, '').trim() === 'COMMIT';
+  m.type === 'Q' &&
+  /(^|;)\s*COMMIT$/.test(m.bytes.subarray(5).toString().replace(/\0$/, '').trim());
 
 /**
  * A TCP proxy in front of a real PostgreSQL that stages, on demand, the moments of an outage
