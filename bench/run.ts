@@ -3,7 +3,7 @@
  * realistic data, driven by autocannon; beside it, in the same run, the node:http + pg baseline
  * and the rule-engine comparison. Writes bench/results.json and the table in BENCHMARKS.md.
  */
-import { ChildProcess, spawn } from 'node:child_process';
+import { ChildProcess } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -19,11 +19,20 @@ import {
   ownerUrl,
   startEmbeddedPostgres,
 } from '../src/database/embedded';
+import {
+  ROOT,
+  cpuMs,
+  databaseCpuMs,
+  log,
+  peakRssMb,
+  productionFlags,
+  startProcess,
+  stopProcess,
+} from './processes';
 import { compareRuleEngines } from './rule-engine';
 import { scenarios } from './scenarios';
 import { SeededTenant, seedRules, seedTenant } from './seed';
 
-const ROOT = resolve(__dirname, '../..');
 const CONNECTIONS = 32;
 const DURATION_S = Number(process.env.BENCH_DURATION ?? 10);
 const WARMUP_S = 3;
@@ -39,64 +48,8 @@ interface Scenario {
   non2xx: number;
   /** CPU time (user + system) the server process spent per request answered. */
   cpuMsPerRequest: number;
+  dbCpuMsPerRequest: number;
 }
-
-function log(line: string): void {
-  process.stdout.write(`${line}\n`);
-}
-
-function startProcess(
-  args: string[],
-  env: NodeJS.ProcessEnv,
-  ready: string,
-): Promise<ChildProcess> {
-  const child = spawn(process.execPath, args, {
-    env: { PATH: process.env.PATH, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  return new Promise((done, fail) => {
-    let out = '';
-    const watch = (chunk: Buffer) => {
-      out += chunk.toString();
-      if (out.includes(ready)) done(child);
-    };
-    child.stdout.on('data', watch);
-    child.stderr.on('data', watch);
-    child.once('exit', (code) =>
-      fail(new Error(`${args.join(' ')} exited ${code}:\n${out.slice(-2000)}`)),
-    );
-  });
-}
-
-/** Node's flags in `npm run start:prod` (the heap limit): the API is measured as it runs. */
-function productionFlags(): string[] {
-  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
-    scripts: Record<string, string>;
-  };
-  return pkg.scripts['start:prod'].split(/\s+/).filter((arg) => arg.startsWith('--'));
-}
-
-function stopProcess(child: ChildProcess): Promise<void> {
-  return new Promise((done) => {
-    child.once('exit', () => done());
-    child.kill('SIGTERM');
-  });
-}
-
-/** Peak resident set size of a process so far (VmHWM), in MB. */
-function peakRssMb(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  return Math.round(Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024);
-}
-
-/** CPU time a process has used so far (utime + stime), in ms. */
-function cpuMs(pid: number): number {
-  // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
-}
-const CLOCK_TICKS = 100; // USER_HZ, 100 on every Linux that Node supports
 
 /** The API's pid once started: each scenario's line shows the peak RSS so far. */
 let apiPid: number | undefined;
@@ -105,15 +58,18 @@ async function load(
   name: string,
   options: Partial<Options> & { url: string },
   server: ChildProcess,
+  pgDir: string,
 ): Promise<Scenario> {
   await autocannon({ ...options, connections: CONNECTIONS, duration: WARMUP_S });
   const cpuBefore = cpuMs(server.pid!);
+  const dbBefore = databaseCpuMs(pgDir);
   const r: Result = await autocannon({
     ...options,
     connections: CONNECTIONS,
     duration: DURATION_S,
   });
   const cpu = cpuMs(server.pid!) - cpuBefore;
+  const dbCpu = databaseCpuMs(pgDir) - dbBefore;
   const scenario = {
     name,
     requests: r.requests.total,
@@ -123,9 +79,10 @@ async function load(
     errors: r.errors + r.timeouts,
     non2xx: r.non2xx,
     cpuMsPerRequest: Math.round((100 * cpu) / Math.max(r.requests.total, 1)) / 100,
+    dbCpuMsPerRequest: Math.round((100 * dbCpu) / Math.max(r.requests.total, 1)) / 100,
   };
   log(
-    `  ${name}: ${scenario.rps} req/s, p50 ${scenario.p50} ms, p99 ${scenario.p99} ms, errors ${scenario.errors}, non-2xx ${scenario.non2xx}, server CPU ${scenario.cpuMsPerRequest} ms/request` +
+    `  ${name}: ${scenario.rps} req/s, p50 ${scenario.p50} ms, p99 ${scenario.p99} ms, errors ${scenario.errors}, non-2xx ${scenario.non2xx}, server CPU ${scenario.cpuMsPerRequest} ms/request, database CPU ${scenario.dbCpuMsPerRequest} ms/request` +
       (apiPid ? `, API peak RSS so far ${peakRssMb(apiPid)} MB` : ''),
   );
   return scenario;
@@ -210,7 +167,7 @@ async function main(): Promise<void> {
     );
     const results: Scenario[] = [];
     for (const { name, server, options } of scenarios(urls, t0, token, small, large)) {
-      results.push(await load(name, options, server === 'api' ? api : baseline));
+      results.push(await load(name, options, server === 'api' ? api : baseline, join(dir, 'pg')));
     }
     const rss = peakRssMb(api.pid!);
     log(`\nPeak RSS of the API process: ${rss} MB`);
@@ -273,7 +230,7 @@ async function writeTable(r: Report): Promise<void> {
   const ratio = (s: Scenario) => (s.rps / base.rps).toFixed(2);
   const rows = r.scenarios.map(
     (s) =>
-      `| ${s.name} | ${s.rps} | ${s.p50} | ${s.p99} | ${s.errors} | ${s.non2xx} | ${s.cpuMsPerRequest} | ${s === base ? '1.00' : ratio(s)}× |`,
+      `| ${s.name} | ${s.rps} | ${s.p50} | ${s.p99} | ${s.errors} | ${s.non2xx} | ${s.cpuMsPerRequest} | ${s.dbCpuMsPerRequest} | ${s === base ? '1.00' : ratio(s)}× |`,
   );
   const s1 = byName('1.');
   const s2 = byName('2.');
@@ -294,8 +251,8 @@ async function writeTable(r: Report): Promise<void> {
     `Run ${r.when} on ${r.machine.cores} cores (${r.machine.cpu}), Node ${r.machine.node}, PostgreSQL ${r.machine.postgres}.`,
     `autocannon, ${r.settings.connections} connections, ${r.settings.warmupSeconds} s warm-up then ${r.settings.durationSeconds} s per scenario; API pool ${r.settings.poolSize}, API started with \`node ${r.settings.apiNodeFlags}\` as in \`npm run start:prod\`; load generator, API, baseline and database share the machine.`,
     '',
-    '| scenario | req/s | p50 ms | p99 ms | errors | non-2xx | server CPU ms/req | vs baseline |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| scenario | req/s | p50 ms | p99 ms | errors | non-2xx | server CPU ms/req | database CPU ms/req | vs baseline |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     ...rows,
     '',
     '| target | measured | |',
