@@ -1,7 +1,7 @@
 /** Unit tests (test/unit) and end-to-end tests against a real PostgreSQL (test/e2e). */
 module.exports = {
   rootDir: '.',
-  testEnvironment: 'node',
+  testEnvironment: '<rootDir>/test/setup/fast-exit-environment.js',
   testMatch: ['<rootDir>/test/**/*.spec.ts'],
   testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/faults/'], // npm run test:faults
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.jest.json' }] },

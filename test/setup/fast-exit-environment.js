@@ -1,0 +1,19 @@
+/**
+ * Jest's node environment, in workers that exit as soon as Jest is done with them.
+ *
+ * A worker ends when its event loop drains, and Node then tears down its heap (300-530 MB after
+ * the e2e files) before the process is gone: 330-440 ms measured from the 'exit' event, and now
+ * and then past Jest's fixed 500 ms, when Jest kills it and warns that "a worker process has
+ * failed to exit gracefully". Calling process.exit from the 'exit' event leaves the memory to the
+ * kernel instead: 110-220 ms. The listener is added once per process (this module is required
+ * in the worker's own context, not a test's).
+ */
+const { TestEnvironment } = require('jest-environment-node');
+
+if (!process.listeners('exit').some((listener) => listener.name === 'exitWithoutTeardown')) {
+  process.on('exit', function exitWithoutTeardown(code) {
+    process.exit(code); // already exiting: straight to the system call, same code
+  });
+}
+
+module.exports = TestEnvironment;
