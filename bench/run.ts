@@ -4,21 +4,15 @@
  * and the rule-engine comparison. Writes bench/results.json and the table in BENCHMARKS.md.
  */
 import { ChildProcess } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import autocannon, { Options, Result } from 'autocannon';
 import { Client } from 'pg';
 import { format, resolveConfig } from 'prettier';
-import { DataSource } from 'typeorm';
 import { signDevToken } from '../src/auth/tokens';
-import { dataSourceOptions, migrate } from '../src/database/data-source';
-import {
-  ensureDatabase,
-  freePort,
-  ownerUrl,
-  startEmbeddedPostgres,
-} from '../src/database/embedded';
+import { freePort } from '../src/database/embedded';
+import { JWT_SECRET, apiEnv, withBenchDatabase } from './bench-database';
 import {
   ROOT,
   cpuMs,
@@ -36,7 +30,6 @@ import { SeededTenant, seedRules, seedTenant } from './seed';
 const CONNECTIONS = 32;
 const DURATION_S = Number(process.env.BENCH_DURATION ?? 10);
 const WARMUP_S = 3;
-const JWT_SECRET = 'bench-jwt-secret-0123456789abcdef0123456789';
 
 interface Scenario {
   name: string;
@@ -90,122 +83,100 @@ async function load(
 
 async function main(): Promise<void> {
   const started = Date.now();
-  const dir = mkdtempSync(join(tmpdir(), 'hydracore-bench-'));
-  chmodSync(dir, 0o755);
-  const pg = await startEmbeddedPostgres(
-    join(dir, 'pg'),
-    { postgresPassword: 'bench', ownerPassword: 'bench-owner' },
-    false,
-  );
-  let api: ChildProcess | null = null;
-  let baseline: ChildProcess | null = null;
-  try {
-    await ensureDatabase(pg.adminUrl, 'hydracore_bench');
-    const url = ownerUrl(pg, 'hydracore_bench');
-    const ds = await new DataSource(dataSourceOptions(url, 2)).initialize();
-    await migrate(ds);
-    await ds.destroy();
+  await withBenchDatabase('hydracore-bench', async ({ url, adminUrl, pgDir }) => {
+    let api: ChildProcess | null = null;
+    let baseline: ChildProcess | null = null;
+    try {
+      log('Seeding: 10 tenants × 2,000 workflows, one of 1,000 and one of 100,000, 500 rules…');
+      const db = new Client({ connectionString: url });
+      db.on('error', () => undefined); // a failure surfaces from the query that met it
+      await db.connect();
+      const tenants: SeededTenant[] = [];
+      for (let i = 0; i < 10; i++) tenants.push(await seedTenant(db, `Tenant ${i}`, 2000));
+      const small = await seedTenant(db, 'Scale 1k', 1000);
+      const large = await seedTenant(db, 'Scale 100k', 100_000);
+      await seedRules(db, tenants[0].tenantId);
+      const admin = new Client({ connectionString: adminUrl });
+      await admin.connect();
+      await admin.query('VACUUM ANALYZE');
+      const pgVersion = (await admin.query<{ server_version: string }>('SHOW server_version'))
+        .rows[0].server_version;
+      await admin.end();
+      await db.end();
+      log(`Seeded in ${Math.round((Date.now() - started) / 1000)} s`);
 
-    log('Seeding: 10 tenants × 2,000 workflows, one of 1,000 and one of 100,000, 500 rules…');
-    const db = new Client({ connectionString: url });
-    db.on('error', () => undefined); // a failure surfaces from the query that met it
-    await db.connect();
-    const tenants: SeededTenant[] = [];
-    for (let i = 0; i < 10; i++) tenants.push(await seedTenant(db, `Tenant ${i}`, 2000));
-    const small = await seedTenant(db, 'Scale 1k', 1000);
-    const large = await seedTenant(db, 'Scale 100k', 100_000);
-    await seedRules(db, tenants[0].tenantId);
-    const admin = new Client({
-      connectionString: pg.adminUrl.replace(/\/postgres$/, '/hydracore_bench'),
-    });
-    await admin.connect();
-    await admin.query('VACUUM ANALYZE');
-    const pgVersion = (await admin.query<{ server_version: string }>('SHOW server_version')).rows[0]
-      .server_version;
-    await admin.end();
-    await db.end();
-    log(`Seeded in ${Math.round((Date.now() - started) / 1000)} s`);
+      const env = apiEnv(url);
+      const apiPort = await freePort();
+      // BENCH_CPU_PROF=<dir> writes the API's CPU profile there when it stops.
+      const profile = process.env.BENCH_CPU_PROF;
+      api = await startProcess(
+        [
+          ...productionFlags(),
+          ...(profile ? ['--cpu-prof', '--cpu-prof-dir', resolve(profile)] : []),
+          join(ROOT, 'dist/src/main.js'),
+        ],
+        { ...env, PORT: String(apiPort) },
+        'listening',
+      );
+      apiPid = api.pid;
+      const basePort = await freePort();
+      baseline = await startProcess(
+        [join(ROOT, 'dist/bench/baseline-server.js')],
+        { ...env, PORT: String(basePort) },
+        'baseline ready',
+      );
 
-    const env = {
-      DATABASE_URL: url,
-      JWT_SECRET,
-      ENCRYPTION_KEY: 'ab'.repeat(32),
-      LOG_LEVEL: 'warn',
-      NODE_ENV: 'production',
-      SWEEP_INTERVAL_MS: '0',
-      OUTBOX_POLL_INTERVAL_MS: '0',
-      RATE_LIMIT_PER_MINUTE: '0', // 32 connections on one credential measure throughput, not the limit
-      DB_POOL_SIZE: process.env.BENCH_POOL_SIZE ?? '10',
-    };
-    const apiPort = await freePort();
-    // BENCH_CPU_PROF=<dir> writes the API's CPU profile there when it stops.
-    const profile = process.env.BENCH_CPU_PROF;
-    api = await startProcess(
-      [
-        ...productionFlags(),
-        ...(profile ? ['--cpu-prof', '--cpu-prof-dir', resolve(profile)] : []),
-        join(ROOT, 'dist/src/main.js'),
-      ],
-      { ...env, PORT: String(apiPort) },
-      'listening',
-    );
-    apiPid = api.pid;
-    const basePort = await freePort();
-    baseline = await startProcess(
-      [join(ROOT, 'dist/bench/baseline-server.js')],
-      { ...env, PORT: String(basePort) },
-      'baseline ready',
-    );
+      const token = (t: SeededTenant) =>
+        `Bearer ${signDevToken(JWT_SECRET, { sub: 'bench', tenantId: t.tenantId, role: 'admin' })}`;
+      const t0 = tenants[0];
+      const urls = {
+        api: `http://127.0.0.1:${apiPort}`,
+        baseline: `http://127.0.0.1:${basePort}/`,
+      };
 
-    const token = (t: SeededTenant) =>
-      `Bearer ${signDevToken(JWT_SECRET, { sub: 'bench', tenantId: t.tenantId, role: 'admin' })}`;
-    const t0 = tenants[0];
-    const urls = { api: `http://127.0.0.1:${apiPort}`, baseline: `http://127.0.0.1:${basePort}/` };
+      log(
+        `\nLoad: autocannon, ${CONNECTIONS} connections, ${WARMUP_S} s warm-up then ${DURATION_S} s per scenario`,
+      );
+      const results: Scenario[] = [];
+      for (const { name, server, options } of scenarios(urls, t0, token, small, large)) {
+        results.push(await load(name, options, server === 'api' ? api : baseline, pgDir));
+      }
+      const rss = peakRssMb(api.pid!);
+      log(`\nPeak RSS of the API process: ${rss} MB`);
+      log('Rule engine: 500 rules, one event, in process…');
+      const engines = await compareRuleEngines();
+      log(
+        `  ours ${engines.ours} events/s, json-rules-engine ${engines.jsonRulesEngine} events/s (matched ${engines.matched.join(' / ')})`,
+      );
 
-    log(
-      `\nLoad: autocannon, ${CONNECTIONS} connections, ${WARMUP_S} s warm-up then ${DURATION_S} s per scenario`,
-    );
-    const results: Scenario[] = [];
-    for (const { name, server, options } of scenarios(urls, t0, token, small, large)) {
-      results.push(await load(name, options, server === 'api' ? api : baseline, join(dir, 'pg')));
+      const report = {
+        when: new Date().toISOString(),
+        machine: {
+          cores: cpus().length,
+          cpu: cpus()[0]?.model ?? 'unknown',
+          node: process.version,
+          postgres: pgVersion,
+        },
+        settings: {
+          connections: CONNECTIONS,
+          warmupSeconds: WARMUP_S,
+          durationSeconds: DURATION_S,
+          poolSize: Number(env.DB_POOL_SIZE),
+          apiNodeFlags: productionFlags().join(' '),
+        },
+        scenarios: results,
+        ruleEngine: engines,
+        peakRssMb: rss,
+        runSeconds: Math.round((Date.now() - started) / 1000),
+      };
+      writeFileSync(join(ROOT, 'bench/results.json'), `${JSON.stringify(report, null, 2)}\n`);
+      await writeTable(report);
+      log(`\nWrote bench/results.json and BENCHMARKS.md in ${report.runSeconds} s`);
+    } finally {
+      if (api) await stopProcess(api);
+      if (baseline) await stopProcess(baseline);
     }
-    const rss = peakRssMb(api.pid!);
-    log(`\nPeak RSS of the API process: ${rss} MB`);
-    log('Rule engine: 500 rules, one event, in process…');
-    const engines = await compareRuleEngines();
-    log(
-      `  ours ${engines.ours} events/s, json-rules-engine ${engines.jsonRulesEngine} events/s (matched ${engines.matched.join(' / ')})`,
-    );
-
-    const report = {
-      when: new Date().toISOString(),
-      machine: {
-        cores: cpus().length,
-        cpu: cpus()[0]?.model ?? 'unknown',
-        node: process.version,
-        postgres: pgVersion,
-      },
-      settings: {
-        connections: CONNECTIONS,
-        warmupSeconds: WARMUP_S,
-        durationSeconds: DURATION_S,
-        poolSize: Number(env.DB_POOL_SIZE),
-        apiNodeFlags: productionFlags().join(' '),
-      },
-      scenarios: results,
-      ruleEngine: engines,
-      peakRssMb: rss,
-      runSeconds: Math.round((Date.now() - started) / 1000),
-    };
-    writeFileSync(join(ROOT, 'bench/results.json'), `${JSON.stringify(report, null, 2)}\n`);
-    await writeTable(report);
-    log(`\nWrote bench/results.json and BENCHMARKS.md in ${report.runSeconds} s`);
-  } finally {
-    if (api) await stopProcess(api);
-    if (baseline) await stopProcess(baseline);
-    await pg.stop();
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 }
 
 type Report = {

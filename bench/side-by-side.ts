@@ -8,26 +8,17 @@
  * builds meet the same drift, and the CPU each spends per request can be compared round by round.
  */
 import { ChildProcess } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import autocannon, { Options } from 'autocannon';
 import { Client } from 'pg';
-import { DataSource } from 'typeorm';
 import { signDevToken } from '../src/auth/tokens';
-import { dataSourceOptions, migrate } from '../src/database/data-source';
-import {
-  ensureDatabase,
-  freePort,
-  ownerUrl,
-  startEmbeddedPostgres,
-} from '../src/database/embedded';
+import { freePort } from '../src/database/embedded';
+import { JWT_SECRET, apiEnv, withBenchDatabase } from './bench-database';
 import { cpuMs, log, productionFlags, startProcess, stopProcess } from './processes';
 import { BENCH_EVENT_PAYLOAD, SeededTenant, seedRules, seedTenant } from './seed';
 
 const ROUNDS = Number(process.env.SIDE_ROUNDS ?? 5);
 const SECONDS = Number(process.env.SIDE_SECONDS ?? 6);
-const JWT_SECRET = 'bench-jwt-secret-0123456789abcdef0123456789';
 
 const REQUESTS = {
   list: (t: SeededTenant, admin: string) => ({
@@ -60,82 +51,63 @@ async function main(): Promise<void> {
   const builds = args.map((dir) => resolve(dir));
   if (builds.length < 2) throw new Error('usage: side-by-side <build> <build> [list|get|event]');
 
-  const dir = mkdtempSync(join(tmpdir(), 'hydracore-side-'));
-  chmodSync(dir, 0o755);
-  const pg = await startEmbeddedPostgres(
-    join(dir, 'pg'),
-    { postgresPassword: 'bench', ownerPassword: 'bench-owner' },
-    false,
-  );
-  const servers: ChildProcess[] = [];
-  try {
-    await ensureDatabase(pg.adminUrl, 'hydracore_bench');
-    const url = ownerUrl(pg, 'hydracore_bench');
-    const ds = await new DataSource(dataSourceOptions(url, 2)).initialize();
-    await migrate(ds);
-    await ds.destroy();
-    const db = new Client({ connectionString: url });
-    await db.connect();
-    const tenant = await seedTenant(db, 'Side by side', 2000);
-    await seedRules(db, tenant.tenantId);
-    await db.end();
+  await withBenchDatabase('hydracore-side', async ({ url }) => {
+    const servers: ChildProcess[] = [];
+    try {
+      const db = new Client({ connectionString: url });
+      await db.connect();
+      const tenant = await seedTenant(db, 'Side by side', 2000);
+      await seedRules(db, tenant.tenantId);
+      await db.end();
 
-    const env = {
-      DATABASE_URL: url,
-      JWT_SECRET,
-      ENCRYPTION_KEY: 'ab'.repeat(32),
-      LOG_LEVEL: 'warn',
-      NODE_ENV: 'production',
-      SWEEP_INTERVAL_MS: '0',
-      OUTBOX_POLL_INTERVAL_MS: '0',
-      RATE_LIMIT_PER_MINUTE: '0',
-    };
-    const admin = `Bearer ${signDevToken(JWT_SECRET, { sub: 'bench', tenantId: tenant.tenantId, role: 'admin' })}`;
-    const { path, ...request } = REQUESTS[kind](tenant, admin);
-    const targets: { build: string; pid: number; options: Options }[] = [];
-    for (const build of builds) {
-      const port = await freePort();
-      const server = await startProcess(
-        [...productionFlags(), join(build, 'src/main.js')],
-        { ...env, PORT: String(port) },
-        'listening',
-      );
-      servers.push(server);
-      targets.push({
-        build,
-        pid: server.pid!,
-        options: { url: `http://127.0.0.1:${port}${path}`, ...request, connections: 16 },
-      });
-    }
-    log(`${kind}: ${targets.length} builds, ${ROUNDS} rounds of ${SECONDS} s, 16 connections each`);
-    await Promise.all(targets.map((t) => autocannon({ ...t.options, duration: 5 })));
-
-    const cpu = targets.map(() => [] as number[]);
-    const rps = targets.map(() => [] as number[]);
-    for (let round = 1; round <= ROUNDS; round++) {
-      const before = targets.map((t) => cpuMs(t.pid));
-      const results = await Promise.all(
-        targets.map((t) => autocannon({ ...t.options, duration: SECONDS })),
-      );
-      const line = targets.map((t, i) => {
-        const r = results[i];
-        if (r.non2xx + r.errors > 0) throw new Error(`${t.build}: ${r.non2xx} non-2xx answers`);
-        cpu[i].push((cpuMs(t.pid) - before[i]) / r.requests.total);
-        rps[i].push(Math.round(r.requests.average));
-        return `${cpu[i][round - 1].toFixed(2)} ms, ${rps[i][round - 1]} req/s`;
-      });
-      log(`  round ${round}: ${line.join('  |  ')}`);
-    }
-    targets.forEach((t, i) =>
+      const env = apiEnv(url);
+      const admin = `Bearer ${signDevToken(JWT_SECRET, { sub: 'bench', tenantId: tenant.tenantId, role: 'admin' })}`;
+      const { path, ...request } = REQUESTS[kind](tenant, admin);
+      const targets: { build: string; pid: number; options: Options }[] = [];
+      for (const build of builds) {
+        const port = await freePort();
+        const server = await startProcess(
+          [...productionFlags(), join(build, 'src/main.js')],
+          { ...env, PORT: String(port) },
+          'listening',
+        );
+        servers.push(server);
+        targets.push({
+          build,
+          pid: server.pid!,
+          options: { url: `http://127.0.0.1:${port}${path}`, ...request, connections: 16 },
+        });
+      }
       log(
-        `${t.build}: median ${median(cpu[i]).toFixed(2)} ms of CPU a request, ${median(rps[i])} req/s`,
-      ),
-    );
-  } finally {
-    for (const server of servers) await stopProcess(server);
-    await pg.stop();
-    rmSync(dir, { recursive: true, force: true });
-  }
+        `${kind}: ${targets.length} builds, ${ROUNDS} rounds of ${SECONDS} s, 16 connections each`,
+      );
+      await Promise.all(targets.map((t) => autocannon({ ...t.options, duration: 5 })));
+
+      const cpu = targets.map(() => [] as number[]);
+      const rps = targets.map(() => [] as number[]);
+      for (let round = 1; round <= ROUNDS; round++) {
+        const before = targets.map((t) => cpuMs(t.pid));
+        const results = await Promise.all(
+          targets.map((t) => autocannon({ ...t.options, duration: SECONDS })),
+        );
+        const line = targets.map((t, i) => {
+          const r = results[i];
+          if (r.non2xx + r.errors > 0) throw new Error(`${t.build}: ${r.non2xx} non-2xx answers`);
+          cpu[i].push((cpuMs(t.pid) - before[i]) / r.requests.total);
+          rps[i].push(Math.round(r.requests.average));
+          return `${cpu[i][round - 1].toFixed(2)} ms, ${rps[i][round - 1]} req/s`;
+        });
+        log(`  round ${round}: ${line.join('  |  ')}`);
+      }
+      targets.forEach((t, i) =>
+        log(
+          `${t.build}: median ${median(cpu[i]).toFixed(2)} ms of CPU a request, ${median(rps[i])} req/s`,
+        ),
+      );
+    } finally {
+      for (const server of servers) await stopProcess(server);
+    }
+  });
 }
 
 main().catch((error: unknown) => {
