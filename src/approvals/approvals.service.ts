@@ -166,7 +166,7 @@ export class ApprovalsService {
             'enum',
           );
     }
-    if (!(await this.directory.findCustomer(tenantId, dto.customerId))) {
+    if (!(await this.directory.customerExists(tenantId, dto.customerId))) {
       throw RequestValidationError.at(['body', 'customer_id'], 'Customer not found');
     }
     if (dto.ruleId && !(await this.rules.find(tenantId, dto.ruleId))) {

@@ -6,6 +6,14 @@ import { ApiKey, Customer, Instance, Person, ProxyKey, Tenant } from './director
 
 type New<T> = Omit<T, 'id' | 'tenantId' | 'createdAt'>;
 
+/**
+ * Whether a customer exists, as a SQL expression over two parameter placeholders. Exported so
+ * that a hot path (an event) can fold the check into a statement of its own and save a round
+ * trip, while what "exists" means stays written here.
+ */
+export const customerExistsSql = (tenantId: string, customerId: string) =>
+  `EXISTS (SELECT 1 FROM customers WHERE tenant_id = ${tenantId} AND id = ${customerId})`;
+
 /** Directory rows. Every query names its tenant; RLS enforces the same underneath. */
 @Injectable()
 export class DirectoryRepository {
@@ -38,6 +46,15 @@ export class DirectoryRepository {
 
   findCustomer(tenantId: string, id: string): Promise<Customer | null> {
     return this.m.findOneBy(Customer, { tenantId, id });
+  }
+
+  /** A plain statement: TypeORM's findOneBy builds and hydrates a whole entity to say yes. */
+  async customerExists(tenantId: string, id: string): Promise<boolean> {
+    const [row] = await this.m.query<{ found: boolean }[]>(
+      `SELECT ${customerExistsSql('$1', '$2')} AS found`,
+      [tenantId, id],
+    );
+    return row.found;
   }
 
   insertCustomer(tenantId: string, values: New<Customer>): Promise<Customer> {

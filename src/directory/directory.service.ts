@@ -50,8 +50,8 @@ export class DirectoryService {
     return this.repo.findPersonInTenant(tenantId, personId);
   }
 
-  findCustomer(tenantId: string, id: string): Promise<Customer | null> {
-    return this.repo.findCustomer(tenantId, id);
+  customerExists(tenantId: string, id: string): Promise<boolean> {
+    return this.repo.customerExists(tenantId, id);
   }
 
   async createPerson(tenantId: string, customerId: string, dto: CreatePersonDto): Promise<Person> {
@@ -111,7 +111,7 @@ export class DirectoryService {
 
   async createApiKey(tenantId: string, dto: CreateApiKeyDto): Promise<IssuedApiKey> {
     const customerId = dto.customerId ?? null;
-    if (customerId && !(await this.repo.findCustomer(tenantId, customerId))) {
+    if (customerId && !(await this.repo.customerExists(tenantId, customerId))) {
       throw RequestValidationError.at(['body', 'customer_id'], 'Customer not found in this tenant');
     }
     const { key, hash, hint } = issueKey('api', tenantId);

@@ -1,6 +1,5 @@
 import { Module } from '@nestjs/common';
 import { ApprovalsModule } from '../approvals/approvals.module';
-import { DirectoryModule } from '../directory/directory.module';
 import { OutboxModule } from '../outbox/outbox.module';
 import { WorkflowsModule } from '../workflows/workflows.module';
 import { EventsController } from './events.controller';
@@ -9,7 +8,7 @@ import { EventsService } from './events.service';
 import { RuleCache } from './rule-cache';
 
 @Module({
-  imports: [DirectoryModule, ApprovalsModule, WorkflowsModule, OutboxModule],
+  imports: [ApprovalsModule, WorkflowsModule, OutboxModule],
   controllers: [EventsController],
   providers: [EventsService, EventsRepository, RuleCache],
 })

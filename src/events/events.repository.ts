@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { TenantDb } from '../database/tenant-db';
+import { customerExistsSql } from '../directory/directory.repository';
 import { Rule } from '../rules/rule.entity';
 
 @Injectable()
@@ -11,12 +12,20 @@ export class EventsRepository {
     return this.db.manager;
   }
 
-  async rulesVersion(tenantId: string): Promise<number> {
-    const rows = await this.m.query<{ version: string }[]>(
-      `SELECT version FROM rule_versions WHERE tenant_id = $1`,
-      [tenantId],
+  /**
+   * Whether the event's customer exists, and the tenant's rule version (for the rule cache), in
+   * one round trip: every event needs both before anything else.
+   */
+  async eventContext(
+    tenantId: string,
+    customerId: string,
+  ): Promise<{ customerFound: boolean; rulesVersion: number }> {
+    const [row] = await this.m.query<{ customer_found: boolean; version: string }[]>(
+      `SELECT ${customerExistsSql('$1', '$2')} AS customer_found,
+              COALESCE((SELECT version FROM rule_versions WHERE tenant_id = $1), 0) AS version`,
+      [tenantId, customerId],
     );
-    return rows[0] ? Number(rows[0].version) : 0;
+    return { customerFound: row.customer_found, rulesVersion: Number(row.version) };
   }
 
   activeRules(tenantId: string): Promise<Rule[]> {

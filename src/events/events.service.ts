@@ -4,7 +4,6 @@ import { canonicalJson, sha256 } from '../approvals/intent';
 import { Principal } from '../auth/principal';
 import { RequestValidationError, conflict } from '../common/errors';
 import { toWire } from '../common/wire';
-import { DirectoryService } from '../directory/directory.service';
 import { OutboxRepository } from '../outbox/outbox.repository';
 import { RuleAction } from '../rules/actions';
 import { validatePayload } from '../rules/conditions';
@@ -17,6 +16,7 @@ import { CompiledRule, RuleCache } from './rule-cache';
 interface Firing {
   principal: Principal;
   instanceId: string;
+  rulesVersion: number;
   customerId: string;
   event: string;
   payload: Record<string, unknown>;
@@ -33,7 +33,6 @@ export class EventsService {
   constructor(
     private readonly repo: EventsRepository,
     private readonly cache: RuleCache,
-    private readonly directory: DirectoryService,
     private readonly approvals: ApprovalsService,
     private readonly workflows: WorkflowsService,
     private readonly outbox: OutboxRepository,
@@ -49,9 +48,12 @@ export class EventsService {
       );
     const errors = validatePayload(trigger, dto.payload);
     if (errors.length > 0) throw new RequestValidationError(errors);
-    if (!(await this.directory.findCustomer(principal.tenantId, dto.customerId))) {
+    const { customerFound, rulesVersion } = await this.repo.eventContext(
+      principal.tenantId,
+      dto.customerId,
+    );
+    if (!customerFound)
       throw RequestValidationError.at(['body', 'customer_id'], 'Customer not found');
-    }
     const key = dto.idempotencyKey ?? null;
     if (key) {
       const requestHash = sha256(
@@ -76,6 +78,7 @@ export class EventsService {
     await this.fire({
       principal,
       instanceId,
+      rulesVersion,
       customerId: dto.customerId,
       event: dto.event,
       payload: dto.payload,
@@ -88,7 +91,9 @@ export class EventsService {
   private async fire(f: Firing): Promise<void> {
     const { principal, instanceId, customerId, payload, outcome } = f;
     // Rules of other instances or customers are not this event's business: not even listed.
-    const effective = (await this.cache.rulesFor(principal.tenantId, f.event)).filter(
+    const effective = (
+      await this.cache.rulesFor(principal.tenantId, f.rulesVersion, f.event)
+    ).filter(
       (r) =>
         (r.instanceId === null || r.instanceId === instanceId) &&
         (r.customerId === null || r.customerId === customerId),

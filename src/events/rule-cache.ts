@@ -26,7 +26,8 @@ const MAX_TENANTS = 1000;
 /**
  * Compiled active rules per tenant, grouped by trigger and in priority order. Each event reads
  * its tenant's rule version (bumped by a trigger on every rule write) in its own transaction
- * and recompiles on a mismatch, so a rule written on any replica is in force on the next event.
+ * and passes it here; a mismatch recompiles, so a rule written on any replica is in force on
+ * the next event.
  */
 @Injectable()
 export class RuleCache {
@@ -34,8 +35,8 @@ export class RuleCache {
 
   constructor(private readonly repo: EventsRepository) {}
 
-  async rulesFor(tenantId: string, event: string): Promise<CompiledRule[]> {
-    const version = await this.repo.rulesVersion(tenantId); // read before the rules, never after
+  /** `version` must have been read in the caller's transaction before this call, never after. */
+  async rulesFor(tenantId: string, version: number, event: string): Promise<CompiledRule[]> {
     let cached = this.tenants.get(tenantId);
     if (!cached || cached.version !== version) {
       cached = { version, byEvent: compile(await this.repo.activeRules(tenantId)) };

@@ -168,7 +168,7 @@ export class RulesService {
     customerId: string | null,
     instanceId: string | null,
   ): Promise<void> {
-    if (customerId && !(await this.directory.findCustomer(tenantId, customerId))) {
+    if (customerId && !(await this.directory.customerExists(tenantId, customerId))) {
       throw RequestValidationError.at(['body', 'customer_id'], 'Customer not found');
     }
     if (instanceId && !(await this.directory.findInstance(tenantId, instanceId))) {

@@ -46,8 +46,8 @@ export class WorkerBindingsService {
     assertCustomerAccess(caller.principal, dto.customerId);
     const address = this.normalise(dto.channelType, dto.channelAddress, 'channel_address');
     if (!(await this.directory.findPerson(tenantId, dto.customerId, dto.personId))) {
-      const customer = await this.directory.findCustomer(tenantId, dto.customerId);
-      throw customer
+      const customerFound = await this.directory.customerExists(tenantId, dto.customerId);
+      throw customerFound
         ? RequestValidationError.at(['body', 'person_id'], 'Person not found for this customer')
         : RequestValidationError.at(['body', 'customer_id'], 'Customer not found');
     }

@@ -76,7 +76,7 @@ export class WorkflowsService {
         'must equal the instance in the path',
       );
     }
-    if (!(await this.directory.findCustomer(tenantId, dto.customerId))) {
+    if (!(await this.directory.customerExists(tenantId, dto.customerId))) {
       throw RequestValidationError.at(['body', 'customer_id'], 'Customer not found');
     }
     const stage = dto.stage ?? null;
