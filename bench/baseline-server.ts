@@ -39,10 +39,12 @@ const server = createServer((req, res) => {
         `SELECT * FROM workflows WHERE tenant_id = $1 ORDER BY created_at DESC, id DESC LIMIT 20 OFFSET 0`,
         [claims.tenant_id],
       );
-      const total = await client.query(
-        `SELECT COALESCE(sum(n), 0) AS total FROM workflow_counts WHERE tenant_id = $1`,
-        [claims.tenant_id],
-      );
+      // Prepared, as the API prepares it (src/database/prepared.ts); the page is not, in either.
+      const total = await client.query({
+        name: 'total',
+        text: `SELECT COALESCE(sum(n), 0) AS total FROM workflow_counts WHERE tenant_id = $1`,
+        values: [claims.tenant_id],
+      });
       await client.query('COMMIT');
       const body = JSON.stringify({
         page: 1,

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { EntityManager, IsNull } from 'typeorm';
+import { prepared } from '../database/prepared';
 import { TenantDb } from '../database/tenant-db';
 import { ApiKey, Customer, Instance, Person, ProxyKey, Tenant } from './directory.entities';
 
@@ -51,7 +52,7 @@ export class DirectoryRepository {
   /** A plain statement: TypeORM's findOneBy builds and hydrates a whole entity to say yes. */
   async customerExists(tenantId: string, id: string): Promise<boolean> {
     const [row] = await this.m.query<{ found: boolean }[]>(
-      `SELECT ${customerExistsSql('$1', '$2')} AS found`,
+      prepared(`SELECT ${customerExistsSql('$1', '$2')} AS found`),
       [tenantId, id],
     );
     return row.found;

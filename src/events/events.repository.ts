@@ -1,8 +1,25 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
+import { prepared } from '../database/prepared';
 import { TenantDb } from '../database/tenant-db';
 import { customerExistsSql } from '../directory/directory.repository';
 import { Rule } from '../rules/rule.entity';
+
+/** See `claimCooldowns`. Prepared: planning it cost several times what running it does. */
+const CLAIM_COOLDOWNS = prepared(
+  `INSERT INTO rule_cooldowns (tenant_id, rule_id, customer_id, last_fired_at)
+   SELECT $1, r.id, $2, clock_timestamp()
+     FROM unnest($3::uuid[], $4::int[]) WITH ORDINALITY AS r(id, secs, ord)
+    WHERE NOT EXISTS (
+      SELECT 1 FROM rule_cooldowns c
+       WHERE c.tenant_id = $1 AND c.rule_id = r.id AND c.customer_id = $2 AND r.secs > 0
+         AND c.last_fired_at > clock_timestamp() - make_interval(secs => r.secs))
+    ORDER BY r.ord
+   ON CONFLICT (tenant_id, rule_id, customer_id) DO UPDATE SET last_fired_at = clock_timestamp()
+    WHERE rule_cooldowns.last_fired_at <= clock_timestamp() - make_interval(secs => (
+      SELECT cooldown_seconds FROM rules WHERE tenant_id = $1 AND id = excluded.rule_id))
+   RETURNING rule_id`,
+);
 
 @Injectable()
 export class EventsRepository {
@@ -21,8 +38,8 @@ export class EventsRepository {
     customerId: string,
   ): Promise<{ customerFound: boolean; rulesVersion: number }> {
     const [row] = await this.m.query<{ customer_found: boolean; version: string }[]>(
-      `SELECT ${customerExistsSql('$1', '$2')} AS customer_found,
-              COALESCE((SELECT version FROM rule_versions WHERE tenant_id = $1), 0) AS version`,
+      prepared(`SELECT ${customerExistsSql('$1', '$2')} AS customer_found,
+              COALESCE((SELECT version FROM rule_versions WHERE tenant_id = $1), 0) AS version`),
       [tenantId, customerId],
     );
     return { customerFound: row.customer_found, rulesVersion: Number(row.version) };
@@ -49,29 +66,20 @@ export class EventsRepository {
     rules: readonly { id: string; cooldownSeconds: number }[],
   ): Promise<Set<string>> {
     if (rules.length === 0) return new Set();
-    const rows = await this.m.query<{ rule_id: string }[]>(
-      `INSERT INTO rule_cooldowns (tenant_id, rule_id, customer_id, last_fired_at)
-       SELECT $1, r.id, $2, clock_timestamp()
-         FROM unnest($3::uuid[], $4::int[]) WITH ORDINALITY AS r(id, secs, ord)
-        WHERE NOT EXISTS (
-          SELECT 1 FROM rule_cooldowns c
-           WHERE c.tenant_id = $1 AND c.rule_id = r.id AND c.customer_id = $2 AND r.secs > 0
-             AND c.last_fired_at > clock_timestamp() - make_interval(secs => r.secs))
-        ORDER BY r.ord
-       ON CONFLICT (tenant_id, rule_id, customer_id) DO UPDATE SET last_fired_at = clock_timestamp()
-        WHERE rule_cooldowns.last_fired_at <= clock_timestamp() - make_interval(secs => (
-          SELECT cooldown_seconds FROM rules WHERE tenant_id = $1 AND id = excluded.rule_id))
-       RETURNING rule_id`,
-      [tenantId, customerId, rules.map((r) => r.id), rules.map((r) => r.cooldownSeconds)],
-    );
+    const rows = await this.m.query<{ rule_id: string }[]>(CLAIM_COOLDOWNS, [
+      tenantId,
+      customerId,
+      rules.map((r) => r.id),
+      rules.map((r) => r.cooldownSeconds),
+    ]);
     return new Set(rows.map((r) => r.rule_id));
   }
 
   async countFirings(tenantId: string, ruleIds: readonly string[]): Promise<void> {
     if (ruleIds.length === 0) return;
     await this.m.query(
-      `UPDATE rules SET trigger_count = trigger_count + 1, last_triggered_at = now()
-        WHERE tenant_id = $1 AND id = ANY($2::uuid[])`,
+      prepared(`UPDATE rules SET trigger_count = trigger_count + 1, last_triggered_at = now()
+        WHERE tenant_id = $1 AND id = ANY($2::uuid[])`),
       [tenantId, ruleIds],
     );
   }

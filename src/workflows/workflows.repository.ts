@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { hydrate } from '../database/rows';
+import { prepared } from '../database/prepared';
 import { TenantDb } from '../database/tenant-db';
 import { WorkflowStatus } from './state-machine';
 import { Workflow, WorkflowHistoryEntry } from './workflow.entity';
@@ -109,9 +110,11 @@ export class WorkflowsRepository {
     const counted = filter.reference === undefined;
     const { sql, params } = filterSql(tenantId, filter, counted ? COUNTED : FILTERED);
     const [row] = await this.m.query<{ total: string }[]>(
-      counted
-        ? `SELECT COALESCE(sum(n), 0) AS total FROM workflow_counts WHERE ${sql}`
-        : `SELECT count(*) AS total FROM workflows WHERE ${sql}`,
+      prepared(
+        counted
+          ? `SELECT COALESCE(sum(n), 0) AS total FROM workflow_counts WHERE ${sql}`
+          : `SELECT count(*) AS total FROM workflows WHERE ${sql}`,
+      ),
       params,
     );
     return Number(row.total);
