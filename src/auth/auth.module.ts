@@ -1,5 +1,6 @@
 import { Global, Module } from '@nestjs/common';
 import { PassportModule } from '@nestjs/passport';
+import { AuthFailureBudget } from './auth-failures';
 import { CredentialStore } from './credential.store';
 import {
   DashboardAuthGuard,
@@ -14,7 +15,7 @@ const guards = [DashboardAuthGuard, InternalProxyKeyGuard, TenantAdminGuard, Pla
 @Global()
 @Module({
   imports: [PassportModule],
-  providers: [JwtStrategy, CredentialStore, ...guards],
-  exports: [CredentialStore, ...guards],
+  providers: [JwtStrategy, CredentialStore, AuthFailureBudget, ...guards],
+  exports: [CredentialStore, AuthFailureBudget, ...guards],
 })
 export class AuthModule {}

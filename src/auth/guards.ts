@@ -11,6 +11,7 @@ import { AuthGuard } from '@nestjs/passport';
 import type { FastifyRequest } from 'fastify';
 import { forbidden, unauthorized } from '../common/errors';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
+import { AuthFailureBudget } from './auth-failures';
 import { CredentialStore } from './credential.store';
 import { secretsEqual } from './keys';
 import { Principal, requestPrincipal } from './principal';
@@ -25,19 +26,24 @@ function header(request: Request, name: string): string | null {
 /** Dashboard callers: `X-Api-Key` when present, otherwise a JWT (passport-jwt). */
 @Injectable()
 export class DashboardAuthGuard extends AuthGuard('jwt') {
-  constructor(private readonly credentials: CredentialStore) {
+  constructor(
+    private readonly credentials: CredentialStore,
+    private readonly failures: AuthFailureBudget,
+  ) {
     super();
   }
 
-  override async canActivate(context: ExecutionContext): Promise<boolean> {
-    const request = context.switchToHttp().getRequest<Request>();
-    const apiKey = header(request, 'x-api-key');
-    if (apiKey) {
-      request.user = await this.credentials.apiKeyPrincipal(apiKey);
-      return true;
-    }
-    if (!header(request, 'authorization')) throw unauthorized('Not authenticated');
-    return (await super.canActivate(context)) as boolean;
+  override canActivate(context: ExecutionContext): Promise<boolean> {
+    return this.failures.attempt(context, async () => {
+      const request = context.switchToHttp().getRequest<Request>();
+      const apiKey = header(request, 'x-api-key');
+      if (apiKey) {
+        request.user = await this.credentials.apiKeyPrincipal(apiKey);
+        return true;
+      }
+      if (!header(request, 'authorization')) throw unauthorized('Not authenticated');
+      return (await super.canActivate(context)) as boolean;
+    });
   }
 
   override handleRequest<T>(error: unknown, user: T | false): T {
@@ -49,18 +55,23 @@ export class DashboardAuthGuard extends AuthGuard('jwt') {
 /** `/internal/v1/instances/{instance_id}/…`: the proxy key must belong to that very instance. */
 @Injectable()
 export class InternalProxyKeyGuard implements CanActivate {
-  constructor(private readonly credentials: CredentialStore) {}
+  constructor(
+    private readonly credentials: CredentialStore,
+    private readonly failures: AuthFailureBudget,
+  ) {}
 
-  async canActivate(context: ExecutionContext): Promise<boolean> {
-    const request = context.switchToHttp().getRequest<Request>();
-    const match = /^Bearer\s+(\S+)$/i.exec(header(request, 'authorization') ?? '');
-    if (!match) throw unauthorized('Not authenticated');
-    const principal = await this.credentials.proxyKeyPrincipal(match[1]);
-    if (principal.instanceId !== request.params.instance_id?.toLowerCase()) {
-      throw forbidden('This proxy key belongs to another instance');
-    }
-    request.user = principal;
-    return true;
+  canActivate(context: ExecutionContext): Promise<boolean> {
+    return this.failures.attempt(context, async () => {
+      const request = context.switchToHttp().getRequest<Request>();
+      const match = /^Bearer\s+(\S+)$/i.exec(header(request, 'authorization') ?? '');
+      if (!match) throw unauthorized('Not authenticated');
+      const principal = await this.credentials.proxyKeyPrincipal(match[1]);
+      if (principal.instanceId !== request.params.instance_id?.toLowerCase()) {
+        throw forbidden('This proxy key belongs to another instance');
+      }
+      request.user = principal;
+      return true;
+    });
   }
 }
 

@@ -24,8 +24,8 @@ export const RateLimitAfterAuth = () => SetMetadata(AFTER_AUTH, true);
  * without authentication, and the platform routes, whose one static key is better guarded
  * before it is checked: limited by client IP) and is also placed right after the
  * authenticating guard by the auth decorators (limited by principal); on those routes the
- * global pass defers. Each request counts once. Requests refused with 401 are not counted:
- * keys are 256-bit and JWTs signed, so there is nothing to guess.
+ * global pass defers. Each request counts once. Requests refused with 401 are not counted here
+ * (there is no credential to charge); they have a budget per client IP (auth-failures.ts).
  */
 @Injectable()
 export class RateLimitGuard extends ThrottlerGuard {

@@ -37,6 +37,8 @@ export interface AppConfig {
   countsCompactIntervalMs: number;
   /** Requests per minute per credential (per client IP without one), per replica; 0 = off. */
   rateLimitPerMinute: number;
+  /** Failed authentications per minute per client IP, per replica, before 429; 0 = off. */
+  authFailuresPerMinute: number;
   /** Browser origins allowed by CORS; empty: no CORS headers at all. */
   corsOrigins: string[];
   /**
@@ -186,6 +188,7 @@ export function loadConfig(env: Env): AppConfig {
     countsCompactIntervalMs: integer(env, 'COUNTS_COMPACT_INTERVAL_MS', 1_000, 0, 3_600_000),
     // Capped: the throttler keeps one timestamp per hit and spreads them into Math.min().
     rateLimitPerMinute: integer(env, 'RATE_LIMIT_PER_MINUTE', 1_200, 0, 100_000),
+    authFailuresPerMinute: integer(env, 'AUTH_FAILURES_PER_MINUTE', 60, 0, 100_000),
     corsOrigins: origins(env, 'CORS_ORIGINS'),
     trustProxy: trustProxy(env, 'TRUST_PROXY'),
     outbox: {

@@ -15,6 +15,7 @@ describe('loadConfig', () => {
       logLevel: 'info',
       platformApiKey: null,
       rateLimitPerMinute: 1200,
+      authFailuresPerMinute: 60,
       corsOrigins: [],
       trustProxy: false,
     });
@@ -45,6 +46,8 @@ describe('loadConfig', () => {
     [{ CORS_ORIGINS: 'https://ok.example,app.example' }, /^CORS_ORIGINS .*"app\.example"/],
     [{ CORS_ORIGINS: 'ftp://files.example' }, /^CORS_ORIGINS must list origins/],
     [{ RATE_LIMIT_PER_MINUTE: '100001' }, /^RATE_LIMIT_PER_MINUTE must be an integer/],
+    [{ AUTH_FAILURES_PER_MINUTE: '-1' }, /^AUTH_FAILURES_PER_MINUTE must be an integer/],
+    [{ AUTH_FAILURES_PER_MINUTE: '100001' }, /^AUTH_FAILURES_PER_MINUTE must be an integer/],
     [{ TRUST_PROXY: 'true' }, /^TRUST_PROXY must be a hop count/],
     [{ TRUST_PROXY: '0' }, /^TRUST_PROXY must be a hop count/],
     [{ TRUST_PROXY: '10.0.0.0/8,proxy.internal' }, /^TRUST_PROXY must be a hop count/],
