@@ -1,108 +1,25 @@
-import { IncomingHttpHeaders, Server, createServer } from 'node:http';
-import { AddressInfo } from 'node:net';
 import { ApprovalSweeper } from '../../src/approvals/approval-sweeper';
 import { intentHash } from '../../src/approvals/intent';
-import { OutboxRelay, signature } from '../../src/outbox/outbox-relay';
-import { OutboxRepository } from '../../src/outbox/outbox.repository';
-import { TestApp, startTestApp } from '../helpers/app';
 import { TenantSession } from '../helpers/factories';
-
-interface Received {
-  headers: IncomingHttpHeaders;
-  body: string;
-}
-
-/** A replay receiver on loopback: records requests, answers with the queued statuses (then 200). */
-function receiver(): Promise<{
-  server: Server;
-  url: string;
-  received: Received[];
-  statuses: number[];
-}> {
-  const received: Received[] = [];
-  const statuses: number[] = [];
-  const server = createServer((req, res) => {
-    let body = '';
-    req.on('data', (c: Buffer) => (body += c.toString()));
-    req.on('end', () => {
-      received.push({ headers: req.headers, body });
-      res.writeHead(statuses.shift() ?? 200).end();
-    });
-  });
-  return new Promise((resolve) =>
-    server.listen(0, '127.0.0.1', () =>
-      resolve({
-        server,
-        url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/replay`,
-        received,
-        statuses,
-      }),
-    ),
-  );
-}
-
-const SECRET = 'replay-secret-for-tests';
+import {
+  ApprovalWorld,
+  INTENT as intent,
+  approvalCalls,
+  approvalWorld,
+  closeApprovalWorld,
+} from '../helpers/approval-world';
 
 describe('approvals', () => {
-  let t: TestApp;
-  let a: TenantSession;
-  let customer: string;
-  let otherCustomer: string;
-  let person: string;
-  let instance: string;
-  let runtime: Record<string, string>;
-  let base: string;
-  let hook: Awaited<ReturnType<typeof receiver>>;
+  let world: ApprovalWorld;
+  let { t, a, customer, otherCustomer, person, instance, runtime, base } = {} as ApprovalWorld;
 
   beforeAll(async () => {
-    hook = await receiver();
-    t = await startTestApp({
-      REPLAY_WEBHOOK_URL: hook.url,
-      REPLAY_WEBHOOK_SECRET: SECRET,
-      OUTBOX_MAX_ATTEMPTS: '3',
-      OUTBOX_BACKOFF_MS: '1',
-      OUTBOX_LEASE_MS: '50',
-    });
-    a = await TenantSession.create(t, 'A');
-    customer = await a.customer();
-    otherCustomer = await a.customer();
-    person = await a.person(customer);
-    instance = await a.instance();
-    runtime = (await a.proxyKey(instance)).headers;
-    base = `/internal/v1/instances/${instance}/approvals`;
+    world = await approvalWorld();
+    ({ t, a, customer, otherCustomer, person, instance, runtime, base } = world);
   });
-  afterAll(async () => {
-    await t.close();
-    hook.server.close();
-  });
+  afterAll(() => closeApprovalWorld(world));
 
-  const intent = { contractor_id: 'C-42', amount: 750, currency: 'GBP' };
-  const body = (extra: object = {}) => ({
-    customer_id: customer,
-    skill_slug: 'payments',
-    action: 'pay_contractor',
-    serialized_intent: intent,
-    ...extra,
-  });
-  const request = (extra: object = {}, headers = runtime) =>
-    t.http().post(`${base}/request`).set(headers).send(body(extra));
-  const pending = async (extra: object = {}) => (await request(extra).expect(201)).body;
-  const resolve = (ref: string, extra: object = {}, headers = runtime) =>
-    t
-      .http()
-      .post(`${base}/resolve`)
-      .set(headers)
-      .send({
-        approval_ref: ref,
-        action: 'approve',
-        pin_verified: true,
-        resolver_role: 'customer',
-        ...extra,
-      });
-  const row = async (ref: string) =>
-    (await t.raw.query('SELECT * FROM approvals WHERE approval_ref = $1', [ref])).rows[0];
-  const outbox = async (approvalId: string) =>
-    (await t.raw.query('SELECT * FROM outbox WHERE approval_id = $1', [approvalId])).rows;
+  const { body, request, pending, resolve, row, outbox } = approvalCalls(() => world);
 
   describe('request', () => {
     it('creates a pending approval with a readable reference and the intent hash', async () => {
@@ -364,91 +281,6 @@ describe('approvals', () => {
       await t.http().get(`${base}/pending?customer_id=${customer}`).set(otherKey).expect(403);
       expect((await t.http().get('/v1/approvals').set(other.admin).expect(200)).body.total).toBe(0);
       expect((await row(p.approval_ref)).status).toBe('pending');
-    });
-  });
-
-  describe('outbox relay', () => {
-    const relay = () => t.app.get(OutboxRelay);
-    const approved = async () => {
-      const p = await pending();
-      await resolve(p.approval_ref).expect(200);
-      return p;
-    };
-
-    it('delivers approved intents signed, with a timestamp and a stable Idempotency-Key', async () => {
-      hook.received.length = 0;
-      const p = await approved();
-      await relay().runOnce();
-      const [delivery] = hook.received.filter((r) => JSON.parse(r.body).approval_id === p.id);
-      const [message] = await outbox(p.id);
-      expect(delivery.headers['idempotency-key']).toBe(message.id);
-      const ts = delivery.headers['x-hydracore-timestamp'] as string;
-      expect(Math.abs(Number(ts) - Date.now() / 1000)).toBeLessThan(60);
-      expect(delivery.headers['x-hydracore-signature']).toBe(signature(SECRET, ts, delivery.body));
-      expect(JSON.parse(delivery.body)).toMatchObject({
-        kind: 'approval.replay',
-        intent_hash: p.intent_hash,
-        serialized_intent: intent,
-      });
-      expect(message).toMatchObject({ status: 'delivered', attempts: 1 });
-      const listed = await t
-        .http()
-        .get(`/v1/approvals?status=approved&limit=200`)
-        .set(a.admin)
-        .expect(200);
-      expect(listed.body.approvals.find((x: { id: string }) => x.id === p.id)).toMatchObject({
-        replay_status: 'delivered',
-        replay_attempts: 1,
-      });
-    });
-
-    it('retries after a 500 with the same Idempotency-Key', async () => {
-      hook.received.length = 0;
-      const p = await approved();
-      hook.statuses.push(500);
-      await relay().runOnce();
-      expect((await outbox(p.id))[0]).toMatchObject({
-        status: 'pending',
-        attempts: 1,
-        last_error: 'HTTP 500',
-      });
-      await new Promise((r) => setTimeout(r, 20));
-      await relay().runOnce();
-      const keys = hook.received.map((r) => r.headers['idempotency-key']);
-      expect(keys).toHaveLength(2);
-      expect(new Set(keys).size).toBe(1);
-      expect((await outbox(p.id))[0]).toMatchObject({ status: 'delivered', attempts: 2 });
-    });
-
-    it('marks a message dead after the last attempt', async () => {
-      const p = await approved();
-      hook.statuses.push(500, 502, 503);
-      for (let i = 0; i < 3; i++) {
-        await relay().runOnce();
-        await new Promise((r) => setTimeout(r, 20));
-      }
-      expect((await outbox(p.id))[0]).toMatchObject({ status: 'dead', attempts: 3 });
-      const before = hook.received.length;
-      await relay().runOnce();
-      expect(hook.received.length).toBe(before);
-    });
-
-    it('redelivers with the same Idempotency-Key when it died between delivery and marking', async () => {
-      hook.received.length = 0;
-      const p = await approved();
-      const repo = t.app.get(OutboxRepository);
-      const crash = jest
-        .spyOn(repo, 'markDelivered')
-        .mockRejectedValueOnce(new Error('process killed'));
-      await expect(relay().runOnce()).rejects.toThrow('process killed');
-      crash.mockRestore();
-      expect((await outbox(p.id))[0].status).toBe('pending');
-      await new Promise((r) => setTimeout(r, 80)); // the claim's lease runs out
-      await relay().runOnce();
-      const keys = hook.received.map((r) => r.headers['idempotency-key']);
-      expect(keys).toHaveLength(2);
-      expect(keys[0]).toBe(keys[1]);
-      expect((await outbox(p.id))[0]).toMatchObject({ status: 'delivered' });
     });
   });
 

@@ -1,7 +1,7 @@
 import { TenantSession } from '../helpers/factories';
 import { RuleWorld, VALID_RULE as valid, ruleCalls, ruleWorld } from '../helpers/rule-world';
 
-describe('rules: dry runs, and who sees and writes which', () => {
+describe('rules', () => {
   let world: RuleWorld;
   let { t, a, c1, c2 } = {} as RuleWorld;
 

@@ -6,7 +6,7 @@ import { workflowCounts } from '../helpers/invariants';
 import { TenantSession } from '../helpers/factories';
 import { WorkflowWorld, workflowCalls, workflowWorld } from '../helpers/workflow-world';
 
-describe('workflow lists, dashboard actions, expiry and isolation', () => {
+describe('workflows', () => {
   let world: WorkflowWorld;
   let { t, a, otherCustomer, runtime, base } = {} as WorkflowWorld;
 
