@@ -33,17 +33,17 @@ export class DashboardAuthGuard extends AuthGuard('jwt') {
     super();
   }
 
-  override canActivate(context: ExecutionContext): Promise<boolean> {
-    return this.failures.attempt(context, async () => {
-      const request = context.switchToHttp().getRequest<Request>();
-      const apiKey = header(request, 'x-api-key');
-      if (apiKey) {
-        request.user = await this.credentials.apiKeyPrincipal(apiKey);
-        return true;
-      }
-      if (!header(request, 'authorization')) throw unauthorized('Not authenticated');
-      return (await super.canActivate(context)) as boolean;
-    });
+  override async canActivate(context: ExecutionContext): Promise<boolean> {
+    const request = context.switchToHttp().getRequest<Request>();
+    const apiKey = header(request, 'x-api-key');
+    if (apiKey) {
+      request.user = await this.failures.lookup(context, apiKey, () =>
+        this.credentials.apiKeyPrincipal(apiKey),
+      );
+      return true;
+    }
+    if (!header(request, 'authorization')) throw unauthorized('Not authenticated');
+    return (await super.canActivate(context)) as boolean;
   }
 
   override handleRequest<T>(error: unknown, user: T | false): T {
@@ -60,18 +60,19 @@ export class InternalProxyKeyGuard implements CanActivate {
     private readonly failures: AuthFailureBudget,
   ) {}
 
-  canActivate(context: ExecutionContext): Promise<boolean> {
-    return this.failures.attempt(context, async () => {
-      const request = context.switchToHttp().getRequest<Request>();
-      const match = /^Bearer\s+(\S+)$/i.exec(header(request, 'authorization') ?? '');
-      if (!match) throw unauthorized('Not authenticated');
-      const principal = await this.credentials.proxyKeyPrincipal(match[1]);
-      if (principal.instanceId !== request.params.instance_id?.toLowerCase()) {
-        throw forbidden('This proxy key belongs to another instance');
-      }
-      request.user = principal;
-      return true;
-    });
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    const request = context.switchToHttp().getRequest<Request>();
+    const match = /^Bearer\s+(\S+)$/i.exec(header(request, 'authorization') ?? '');
+    if (!match) throw unauthorized('Not authenticated');
+    const key = match[1];
+    const principal = await this.failures.lookup(context, key, () =>
+      this.credentials.proxyKeyPrincipal(key),
+    );
+    if (principal.instanceId !== request.params.instance_id?.toLowerCase()) {
+      throw forbidden('This proxy key belongs to another instance');
+    }
+    request.user = principal;
+    return true;
   }
 }
 

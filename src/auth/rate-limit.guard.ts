@@ -25,7 +25,8 @@ export const RateLimitAfterAuth = () => SetMetadata(AFTER_AUTH, true);
  * before it is checked: limited by client IP) and is also placed right after the
  * authenticating guard by the auth decorators (limited by principal); on those routes the
  * global pass defers. Each request counts once. Requests refused with 401 are not counted here
- * (there is no credential to charge); they have a budget per client IP (auth-failures.ts).
+ * (there is no credential to charge); wrong keys have a budget per client network
+ * (auth-failures.ts).
  */
 @Injectable()
 export class RateLimitGuard extends ThrottlerGuard {

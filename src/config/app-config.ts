@@ -37,7 +37,7 @@ export interface AppConfig {
   countsCompactIntervalMs: number;
   /** Requests per minute per credential (per client IP without one), per replica; 0 = off. */
   rateLimitPerMinute: number;
-  /** Failed authentications per minute per client IP, per replica, before 429; 0 = off. */
+  /** Wrong keys per minute per client network, per replica, before 429; 0 = off. */
   authFailuresPerMinute: number;
   /** Browser origins allowed by CORS; empty: no CORS headers at all. */
   corsOrigins: string[];

@@ -1,4 +1,4 @@
-import { DataSource } from 'typeorm';
+import { DataSource, QueryFailedError } from 'typeorm';
 import { prepared } from '../../src/database/prepared';
 import { TestApp, startTestApp } from '../helpers/app';
 
@@ -26,6 +26,21 @@ describe('prepared statements', () => {
     }
   });
 
+  it('fail as any query does: a QueryFailedError carrying the driver error', async () => {
+    const runner = t.app.get(DataSource).createQueryRunner();
+    try {
+      const divide = prepared('SELECT 1 / $1::int AS quotient');
+      await expect(runner.query(divide, [0])).rejects.toBeInstanceOf(QueryFailedError);
+      await expect(runner.query(divide, [0])).rejects.toMatchObject({
+        driverError: { code: '22012' },
+      });
+      expect(await runner.query(divide, [1])).toEqual([{ quotient: 1 }]);
+      expect(prepared('SELECT count(*) AS n FROM workflows')).toBeDefined(); // count(*) is fine
+    } finally {
+      await runner.release();
+    }
+  });
+
   it('keep one name per text and differ between texts', () => {
     expect(prepared('SELECT 1 AS one')).toBe(prepared('SELECT 1 AS one'));
     const name = (text: string) => (prepared(text) as unknown as { name: string }).name;
@@ -35,7 +50,9 @@ describe('prepared statements', () => {
   it.each([
     ['SELECT * FROM workflows WHERE tenant_id = $1'],
     ['SELECT w.* FROM workflows w'],
-    ['UPDATE rules SET priority = 1 RETURNING *'],
+    ['SELECT DISTINCT * FROM workflows'],
+    ['SELECT id, * FROM workflows'],
+    ['UPDATE rules SET priority = 1 RETURNING id, *'],
   ])('refuse a star, which a running replica could not survive a migration with: %s', (text) => {
     expect(() => prepared(text)).toThrow('a prepared statement names its columns');
   });

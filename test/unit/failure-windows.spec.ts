@@ -1,33 +1,45 @@
-import { FailureWindows } from '../../src/auth/auth-failures';
+import { FailureWindows, clientNetwork } from '../../src/auth/auth-failures';
 
 describe('FailureWindows', () => {
   const MINUTE = 60_000;
 
-  it('blocks an address at its limit until the window that opened at its first failure ends', () => {
-    const windows = new FailureWindows(3, MINUTE, 100);
-    windows.record('a', 1_000);
-    windows.record('a', 2_000);
-    expect(windows.blockedFor('a', 2_000)).toBe(0);
-    windows.record('a', 30_000);
-    expect(windows.blockedFor('a', 30_000)).toBe(31_000);
-    expect(windows.blockedFor('b', 30_000)).toBe(0);
-    expect(windows.blockedFor('a', 61_000)).toBe(0);
-    windows.record('a', 61_000); // a new window, counting from one again
-    expect(windows.blockedFor('a', 61_000)).toBe(0);
+  it('counts attempts up front, refunds successes, and blocks until the window ends', () => {
+    const windows = new FailureWindows(2, MINUTE, 100);
+    expect(windows.take('a', 1_000)).toBe(0);
+    windows.refund('a', 1_500); // that one authenticated
+    expect(windows.take('a', 2_000)).toBe(0);
+    expect(windows.take('a', 30_000)).toBe(0);
+    expect(windows.take('a', 30_000)).toBe(31_000); // the window opened at 1,000
+    expect(windows.take('b', 30_000)).toBe(0);
+    expect(windows.take('a', 61_000)).toBe(0); // a new window, counting from one again
   });
 
-  it('never tracks more than its maximum: ended windows go first, then the oldest', () => {
-    const windows = new FailureWindows(1, MINUTE, 3);
-    windows.record('a', 0);
-    windows.record('b', 10);
-    windows.record('c', 20);
-    windows.record('d', 30); // full of live windows: the oldest, a, makes room
-    expect(windows.tracked).toBe(3);
-    expect(windows.blockedFor('a', 30)).toBe(0);
-    expect(windows.blockedFor('b', 30)).toBeGreaterThan(0);
-    windows.record('e', MINUTE + 15); // b has ended and goes; c and d are still live
-    expect(windows.tracked).toBe(3);
-    expect(windows.blockedFor('c', MINUTE + 15)).toBeGreaterThan(0);
-    expect(windows.blockedFor('e', MINUTE + 15)).toBeGreaterThan(0);
+  it('drops ended windows, and never a live one: past the maximum, new addresses go uncounted', () => {
+    const windows = new FailureWindows(1, MINUTE, 2);
+    windows.take('a', 0);
+    windows.take('b', 10);
+    expect(windows.take('c', 20)).toBe(0); // full: c is not tracked...
+    expect(windows.take('c', 20)).toBe(0);
+    expect(windows.take('a', 30)).toBeGreaterThan(0); // ...and a stays blocked
+    expect(windows.tracked).toBe(2);
+    windows.take('c', MINUTE + 5); // a has ended and goes; b is still live
+    expect(windows.tracked).toBe(2);
+    expect(windows.take('b', MINUTE + 5)).toBeGreaterThan(0);
+    expect(windows.take('c', MINUTE + 5)).toBeGreaterThan(0);
+  });
+});
+
+describe('clientNetwork', () => {
+  it.each([
+    ['203.0.113.7', '203.0.113.7'],
+    ['::ffff:203.0.113.7', '203.0.113.7'],
+    ['2001:db8:1:2:3:4:5:6', '2001:db8:1:2::/64'],
+    ['2001:db8:1:2::99', '2001:db8:1:2::/64'],
+    ['2001:DB8:0001:0002:ffff::1', '2001:db8:1:2::/64'],
+    ['2001:db8::1', '2001:db8:0:0::/64'],
+    ['::1', '0:0:0:0::/64'],
+    ['fe80::1%eth0', 'fe80:0:0:0::/64'],
+  ])('charges %s to %s', (ip, network) => {
+    expect(clientNetwork(ip)).toBe(network);
   });
 });
