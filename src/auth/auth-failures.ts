@@ -1,42 +1,44 @@
-import { isIPv6 } from 'node:net';
 import { ExecutionContext, Inject, Injectable } from '@nestjs/common';
 import { ThrottlerException } from '@nestjs/throttler';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { DomainError } from '../common/errors';
+import ipaddr from 'ipaddr.js';
+import { isConnectionError } from '../common/connection-errors';
+import { DomainError, unauthorized } from '../common/errors';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
-import { hashKey } from './keys';
+import { INVALID_KEY } from './credential.store';
+import { KeyKind, hashKey, keyTenant } from './keys';
 
 const WINDOW_MS = 60_000;
-/** Addresses tracked at once; past it, new addresses go uncounted rather than evict a block. */
+/** Networks tracked at once; past it, new networks go uncounted rather than evict a block. */
 const MAX_TRACKED = 50_000;
-/** A key that authenticated within this time is let through a blocked address. */
-const KNOWN_FOR_MS = 10 * 60_000;
-const MAX_KNOWN = 10_000;
+/** How long a key's last outcome is remembered, and for how many keys. */
+const REMEMBERED_MS = 10 * 60_000;
+const MAX_REMEMBERED = 10_000;
 
 /**
- * Who pays for a failure: an IPv4 address, or an IPv6 /64, since one host usually holds a whole
- * /64 and could otherwise take a fresh budget per address.
+ * Who pays for a failure: an IPv4 address (IPv4-mapped IPv6 included), or an IPv6 /64, since one
+ * host usually holds a whole /64 and could otherwise take a fresh budget per address. What is
+ * not an address at all (a socket already gone) shares one bucket.
  */
-export function clientNetwork(ip: string): string {
-  const address = ip.replace(/%.*$/, ''); // a zone id names an interface, not a host
-  if (!isIPv6(address)) return address;
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-  if (mapped) return mapped[1];
-  const [head, tail] = address.split('::');
-  const before = head ? head.split(':') : [];
-  const after = tail === undefined || tail === '' ? [] : tail.split(':');
-  const zeros = tail === undefined ? [] : Array<string>(8 - before.length - after.length).fill('0');
-  const groups = [...before, ...zeros, ...after].slice(0, 4);
-  return `${groups.map((g) => parseInt(g, 16).toString(16)).join(':')}::/64`;
+export function clientNetwork(ip: string | undefined): string {
+  if (!ip || !ipaddr.isValid(ip)) return 'unknown';
+  const address = ipaddr.process(ip);
+  if (address.kind() === 'ipv4') return address.toString();
+  return `${address.toNormalizedString().split(':').slice(0, 4).join(':')}::/64`;
+}
+
+interface Window {
+  failures: number;
+  endsAt: number;
 }
 
 /**
- * Failed attempts per address in fixed windows that open at an address's first attempt. Every
+ * Failed attempts per network in fixed windows that open at a network's first attempt. Every
  * window lasts as long, so the map's insertion order is also the order windows end in: the
  * ended ones are at its front.
  */
 export class FailureWindows {
-  private readonly windows = new Map<string, { failures: number; endsAt: number }>();
+  private readonly windows = new Map<string, Window>();
 
   constructor(
     private readonly limit: number,
@@ -50,47 +52,46 @@ export class FailureWindows {
 
   /**
    * Counts an attempt before it is made, so that a burst of parallel attempts cannot overrun the
-   * budget while their lookups are under way. Returns 0 when the attempt may go ahead, else the
-   * milliseconds until it may.
+   * budget while their lookups are under way. Returns the milliseconds to wait when the budget
+   * is spent; otherwise the window charged (null when untracked), to hand back to `refund`.
    */
-  take(address: string, now: number): number {
-    const window = this.windows.get(address);
+  take(network: string, now: number): { waitMs: number; charged: Window | null } {
+    const window = this.windows.get(network);
     if (window && window.endsAt > now) {
-      if (window.failures >= this.limit) return window.endsAt - now;
+      if (window.failures >= this.limit) return { waitMs: window.endsAt - now, charged: null };
       window.failures += 1;
-      return 0;
+      return { waitMs: 0, charged: window };
     }
-    this.windows.delete(address); // an ended window goes; a new one joins at the back
+    this.windows.delete(network); // an ended window goes; a new one joins at the back
     for (const [ended, { endsAt }] of this.windows) {
       if (endsAt > now) break;
       this.windows.delete(ended);
     }
-    if (this.windows.size < this.maxTracked) {
-      this.windows.set(address, { failures: 1, endsAt: now + this.windowMs });
-    }
-    return 0;
+    if (this.windows.size >= this.maxTracked) return { waitMs: 0, charged: null };
+    const opened = { failures: 1, endsAt: now + this.windowMs };
+    this.windows.set(network, opened);
+    return { waitMs: 0, charged: opened };
   }
 
-  /** Gives back an attempt that turned out not to be a failure. */
-  refund(address: string, now: number): void {
-    const window = this.windows.get(address);
-    if (window && window.endsAt > now && window.failures > 0) window.failures -= 1;
+  /** Gives back an attempt that was not a failure, to the window it was charged to only. */
+  refund(charged: Window | null): void {
+    if (charged && charged.failures > 0) charged.failures -= 1;
   }
 }
 
-/** Digests of keys that authenticated lately, oldest first. */
+/** Digests of keys whose last lookup had a given outcome, oldest first. */
 class RecentKeys {
   private readonly seen = new Map<string, number>();
 
   has(digest: string, now: number): boolean {
     const at = this.seen.get(digest);
-    return at !== undefined && now - at < KNOWN_FOR_MS;
+    return at !== undefined && now - at < REMEMBERED_MS;
   }
 
   add(digest: string, now: number): void {
     this.seen.delete(digest);
     this.seen.set(digest, now);
-    if (this.seen.size > MAX_KNOWN) this.seen.delete(this.seen.keys().next().value as string);
+    if (this.seen.size > MAX_REMEMBERED) this.seen.delete(this.seen.keys().next().value as string);
   }
 
   delete(digest: string): void {
@@ -99,34 +100,44 @@ class RecentKeys {
 }
 
 /**
- * Failed key lookups per client network, per replica. Keys cannot be guessed, but each wrong one
+ * Wrong key lookups per client network, per replica. Keys cannot be guessed, but each wrong one
  * costs a database lookup, so a stream of them is a flood to stop. Past
- * `AUTH_FAILURES_PER_MINUTE`, keys from that address are answered 429 until its minute ends,
- * except keys that authenticated in the last ten minutes: a runtime or an office behind one
- * address keeps working while one of its clients retries a revoked key. JWTs are not counted:
- * a bad token costs no lookup.
+ * `AUTH_FAILURES_PER_MINUTE`, keys from that network are answered 429 until its minute ends,
+ * without a lookup. Two memories keep the callers behind a shared address working meanwhile:
+ * a key that authenticated in the last ten minutes passes a block, and a key refused in the
+ * last ten minutes is refused again at once, uncharged (no key is ever issued after a refusal,
+ * nor un-revoked), so a client retrying a revoked key costs its network one attempt, not the
+ * budget. What costs no lookup is not counted: JWTs, and keys of the wrong shape.
  */
 @Injectable()
 export class AuthFailureBudget {
   private readonly windows: FailureWindows | null;
-  private readonly known = new RecentKeys();
+  private readonly good = new RecentKeys();
+  private readonly refused = new RecentKeys();
 
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
     const limit = config.authFailuresPerMinute;
     this.windows = limit > 0 ? new FailureWindows(limit, WINDOW_MS, MAX_TRACKED) : null;
   }
 
-  /** Runs `lookup` for `key` unless the caller's network is out of budget; counts its 401s. */
-  async lookup<T>(context: ExecutionContext, key: string, lookup: () => Promise<T>): Promise<T> {
+  /** Runs `lookup` for a `kind` key unless its network is out of budget; counts its 401s. */
+  async lookup<T>(
+    context: ExecutionContext,
+    kind: KeyKind,
+    key: string,
+    lookup: () => Promise<T>,
+  ): Promise<T> {
     const windows = this.windows;
-    if (!windows) return lookup();
+    if (!windows || !keyTenant(kind, key)) return lookup(); // the lookup refuses a bad shape
+    const now = Date.now();
+    const digest = hashKey(key).toString('base64');
+    if (this.refused.has(digest, now)) throw unauthorized(INVALID_KEY[kind]);
     const http = context.switchToHttp();
     const network = clientNetwork(http.getRequest<FastifyRequest>().ip);
-    const digest = hashKey(key).toString('base64');
-    const known = this.known.has(digest, Date.now());
-    const wait = known ? 0 : windows.take(network, Date.now());
-    if (wait > 0) {
-      const seconds = Math.ceil(wait / 1000);
+    const known = this.good.has(digest, now);
+    const { waitMs, charged } = known ? { waitMs: 0, charged: null } : windows.take(network, now);
+    if (waitMs > 0) {
+      const seconds = Math.ceil(waitMs / 1000);
       void http.getResponse<FastifyReply>().header('Retry-After', String(seconds));
       throw new ThrottlerException(
         `Too many failed authentications from this address; retry in ${seconds} s`,
@@ -134,16 +145,22 @@ export class AuthFailureBudget {
     }
     try {
       const result = await lookup();
-      if (!known) windows.refund(network, Date.now());
-      this.known.add(digest, Date.now());
+      windows.refund(charged);
+      this.good.add(digest, Date.now());
       return result;
     } catch (error) {
-      const failed = error instanceof DomainError && error.kind === 'unauthorized';
-      if (failed && known) {
-        this.known.delete(digest); // revoked since: from now on it pays like any other key
-        windows.take(network, Date.now());
+      if (error instanceof DomainError && error.kind === 'unauthorized') {
+        this.refused.add(digest, Date.now());
+        if (known) {
+          this.good.delete(digest); // revoked since it last passed: it pays once, like any key
+          windows.take(network, Date.now());
+        }
+      } else if (
+        isConnectionError(error) ||
+        (error instanceof DomainError && error.kind === 'unavailable')
+      ) {
+        windows.refund(charged); // the database's fault, not the caller's
       }
-      if (!failed && !known) windows.refund(network, Date.now()); // a 503 is not the caller's
       throw error;
     }
   }

@@ -37,7 +37,7 @@ export class DashboardAuthGuard extends AuthGuard('jwt') {
     const request = context.switchToHttp().getRequest<Request>();
     const apiKey = header(request, 'x-api-key');
     if (apiKey) {
-      request.user = await this.failures.lookup(context, apiKey, () =>
+      request.user = await this.failures.lookup(context, 'api', apiKey, () =>
         this.credentials.apiKeyPrincipal(apiKey),
       );
       return true;
@@ -65,7 +65,7 @@ export class InternalProxyKeyGuard implements CanActivate {
     const match = /^Bearer\s+(\S+)$/i.exec(header(request, 'authorization') ?? '');
     if (!match) throw unauthorized('Not authenticated');
     const key = match[1];
-    const principal = await this.failures.lookup(context, key, () =>
+    const principal = await this.failures.lookup(context, 'proxy', key, () =>
       this.credentials.proxyKeyPrincipal(key),
     );
     if (principal.instanceId !== request.params.instance_id?.toLowerCase()) {

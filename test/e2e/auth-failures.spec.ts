@@ -32,8 +32,12 @@ describe('failed key lookups per client network', () => {
     'X-Forwarded-For': ip,
     ...headers,
   });
-  // The tenant part of the key still parses, so each of these costs a database lookup.
-  const wrongKey = () => ({ 'X-Api-Key': `${key.key.slice(0, -4)}AAAA` });
+  // Well-shaped, so each costs a database lookup; a new one each time, since a key refused once
+  // is refused again from memory, uncharged.
+  let guesses = 0;
+  const wrong = (valid: string) =>
+    `${valid.slice(0, -6)}${(guesses++).toString(36).padStart(6, 'A')}`;
+  const wrongKey = () => ({ 'X-Api-Key': wrong(key.key) });
   const spend = async (ip: string) => {
     for (let i = 0; i < BUDGET; i++) {
       await t.http().get('/v1/customers').set(from(ip, wrongKey())).expect(401);
@@ -82,12 +86,11 @@ describe('failed key lookups per client network', () => {
         .expect(401);
       await t.http().get('/v1/customers').set(from(ip)).expect(401);
     }
-    const wrongProxy = { Authorization: `${proxy.Authorization.slice(0, -4)}AAAA` };
     for (let i = 0; i < BUDGET; i++) {
       await t
         .http()
         .get(`/internal/v1/instances/${instance}`)
-        .set(from(ip, wrongProxy))
+        .set(from(ip, { Authorization: wrong(proxy.Authorization) }))
         .expect(401);
     }
     expectRefused(await t.http().get('/v1/customers').set(from(ip, wrongKey())));
@@ -120,12 +123,63 @@ describe('failed key lookups per client network', () => {
     const ip = '203.0.113.34';
     const elsewhere = await a.instance();
     for (let i = 0; i < BUDGET + 2; i++) {
-      const fresh = await a.apiKey(); // unknown each time, so each is counted, then refunded
+      // New keys each time: unknown, so each is counted up front, then refunded.
+      const fresh = await a.apiKey();
       await t.http().get('/v1/customers').set(from(ip, fresh.headers)).expect(200);
-      await t.http().get(`/internal/v1/instances/${elsewhere}`).set(from(ip, proxy)).expect(403);
+      const freshProxy = (await a.proxyKey(instance)).headers;
+      await t
+        .http()
+        .get(`/internal/v1/instances/${elsewhere}`)
+        .set(from(ip, freshProxy))
+        .expect(403);
     }
     await t.http().get('/v1/customers').set(from(ip, wrongKey())).expect(401);
   });
+
+  it('refuses a key refused before at once, uncharged: retrying it costs its network nothing', async () => {
+    const ip = '203.0.113.36';
+    const retried = wrongKey();
+    for (let i = 0; i < BUDGET + 3; i++) {
+      await t.http().get('/v1/customers').set(from(ip, retried)).expect(401);
+    }
+    await spendAfter(ip, 1);
+  });
+
+  it('charges a known key once when it has been revoked since', async () => {
+    const ip = '203.0.113.37';
+    const revoked = await a.apiKey();
+    await t.http().get('/v1/customers').set(from(ip, revoked.headers)).expect(200);
+    await t.http().delete(`/v1/api-keys/${revoked.id}`).set(a.admin).expect(204);
+    for (let i = 0; i < BUDGET + 1; i++) {
+      await t.http().get('/v1/customers').set(from(ip, revoked.headers)).expect(401);
+    }
+    await spendAfter(ip, 1);
+  });
+
+  it('counts no key of the wrong shape: refusing it costs no lookup', async () => {
+    const ip = '203.0.113.38';
+    for (let i = 0; i < BUDGET + 2; i++) {
+      await t
+        .http()
+        .get('/v1/customers')
+        .set(from(ip, { 'X-Api-Key': 'undefined' }))
+        .expect(401);
+      await t
+        .http()
+        .get(`/internal/v1/instances/${instance}`)
+        .set(from(ip, { Authorization: `Bearer ${key.key}` })) // an API key where a proxy key goes
+        .expect(401);
+    }
+    await spendAfter(ip, 0);
+  });
+
+  /** With `spent` attempts charged to `ip`, the rest of its budget passes, then 429. */
+  async function spendAfter(ip: string, spent: number) {
+    for (let i = spent; i < BUDGET; i++) {
+      await t.http().get('/v1/customers').set(from(ip, wrongKey())).expect(401);
+    }
+    expectRefused(await t.http().get('/v1/customers').set(from(ip, wrongKey())));
+  }
 
   it('counts nothing when AUTH_FAILURES_PER_MINUTE is 0', async () => {
     const off = await startTestApp({ TRUST_PROXY: '127.0.0.1,::1' }); // the test helper's 0
