@@ -5,7 +5,7 @@ import { TenantDb } from '../database/tenant-db';
 import { customerExistsSql } from '../directory/directory.repository';
 import { Rule } from '../rules/rule.entity';
 
-/** See `claimCooldowns`. Prepared: planning it cost several times what running it does. */
+/** See `claimCooldowns`. Prepared: parsing and planning it cost several times its run. */
 const CLAIM_COOLDOWNS = prepared(
   `INSERT INTO rule_cooldowns (tenant_id, rule_id, customer_id, last_fired_at)
    SELECT $1, r.id, $2, clock_timestamp()
