@@ -17,12 +17,15 @@ const MAX_REMEMBERED = 10_000;
 
 /**
  * Who pays for a failure: an IPv4 address (IPv4-mapped IPv6 included), or an IPv6 /64, since one
- * host usually holds a whole /64 and could otherwise take a fresh budget per address. What is
- * not an address at all (a socket already gone) shares one bucket.
+ * host usually holds a whole /64 and could otherwise take a fresh budget per address. A port or
+ * brackets that a proxy wrote into X-Forwarded-For are dropped. Null when there is no address to
+ * charge (a socket already gone, a proxy writing something else): then nothing is counted, as
+ * one shared bucket would let anyone's wrong keys block everyone's.
  */
-export function clientNetwork(ip: string | undefined): string {
-  if (!ip || !ipaddr.isValid(ip)) return 'unknown';
-  const address = ipaddr.process(ip);
+export function clientNetwork(ip: string | undefined): string | null {
+  const bare = ip?.replace(/^\[([^\]]+)\](?::\d+)?$/, '$1').replace(/^([\d.]+):\d+$/, '$1');
+  if (!bare || !ipaddr.isValid(bare)) return null;
+  const address = ipaddr.process(bare);
   if (address.kind() === 'ipv4') return address.toString();
   return `${address.toNormalizedString().split(':').slice(0, 4).join(':')}::/64`;
 }
@@ -107,7 +110,10 @@ class RecentKeys {
  * a key that authenticated in the last ten minutes passes a block, and a key refused in the
  * last ten minutes is refused again at once, uncharged (no key is ever issued after a refusal,
  * nor un-revoked), so a client retrying a revoked key costs its network one attempt, not the
- * budget. What costs no lookup is not counted: JWTs, and keys of the wrong shape.
+ * budget. Keys brought back by hand (a restored backup) are refused for up to ten minutes
+ * unless the replicas restart. What costs no lookup is not counted: JWTs, and keys of the
+ * wrong shape. Someone holding an IPv6 /48 has enough /64s to fill the tracked networks, after
+ * which new networks go uncounted: the budget slows a flood, it cannot stop every one.
  */
 @Injectable()
 export class AuthFailureBudget {
@@ -135,7 +141,8 @@ export class AuthFailureBudget {
     const http = context.switchToHttp();
     const network = clientNetwork(http.getRequest<FastifyRequest>().ip);
     const known = this.good.has(digest, now);
-    const { waitMs, charged } = known ? { waitMs: 0, charged: null } : windows.take(network, now);
+    const { waitMs, charged } =
+      known || network === null ? { waitMs: 0, charged: null } : windows.take(network, now);
     if (waitMs > 0) {
       const seconds = Math.ceil(waitMs / 1000);
       void http.getResponse<FastifyReply>().header('Retry-After', String(seconds));
@@ -153,7 +160,7 @@ export class AuthFailureBudget {
         this.refused.add(digest, Date.now());
         if (known) {
           this.good.delete(digest); // revoked since it last passed: it pays once, like any key
-          windows.take(network, Date.now());
+          if (network !== null) windows.take(network, Date.now());
         }
       } else if (
         isConnectionError(error) ||

@@ -145,6 +145,25 @@ describe('failed key lookups per client network', () => {
     await spendAfter(ip, 1);
   });
 
+  it('answers a remembered refusal exactly as the lookup did, for API and proxy keys', async () => {
+    const answer = (res: { status: number; body: unknown; headers: Record<string, string> }) => ({
+      status: res.status,
+      body: res.body,
+      challenge: res.headers['www-authenticate'],
+    });
+    const apiKey = wrongKey();
+    const proxyKey = { Authorization: wrong(proxy.Authorization) };
+    for (const [path, headers, detail] of [
+      ['/v1/customers', apiKey, 'Invalid API key'],
+      [`/internal/v1/instances/${instance}`, proxyKey, 'Invalid proxy key'],
+    ] as const) {
+      const looked = answer(await t.http().get(path).set(from('203.0.113.39', headers)));
+      expect(looked).toEqual({ status: 401, body: { detail }, challenge: 'Bearer' });
+      const remembered = answer(await t.http().get(path).set(from('203.0.113.39', headers)));
+      expect(remembered).toEqual(looked);
+    }
+  });
+
   it('charges a known key once when it has been revoked since', async () => {
     const ip = '203.0.113.37';
     const revoked = await a.apiKey();

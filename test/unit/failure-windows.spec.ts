@@ -1,4 +1,8 @@
-import { FailureWindows, clientNetwork } from '../../src/auth/auth-failures';
+import { ExecutionContext } from '@nestjs/common';
+import { AuthFailureBudget, FailureWindows, clientNetwork } from '../../src/auth/auth-failures';
+import { issueKey } from '../../src/auth/keys';
+import { unauthorized } from '../../src/common/errors';
+import { AppConfig } from '../../src/config/app-config';
 
 describe('FailureWindows', () => {
   const MINUTE = 60_000;
@@ -50,9 +54,52 @@ describe('clientNetwork', () => {
     ['2001:db8::1', '2001:db8:0:0::/64'],
     ['1:2::3:4:5:1.2.3.4', '1:2:0:3::/64'],
     ['fe80::1%eth0', 'fe80:0:0:0::/64'],
-    ['not an address', 'unknown'],
-    [undefined, 'unknown'],
+    ['203.0.113.7:51234', '203.0.113.7'],
+    ['[2001:db8::1]:443', '2001:db8:0:0::/64'],
+    ['not an address', null],
+    [undefined, null],
   ])('charges %s to %s', (ip, network) => {
     expect(clientNetwork(ip)).toBe(network);
+  });
+});
+
+describe('AuthFailureBudget', () => {
+  const TENANT = '3f2b8c1e-9a4d-4e2f-8b7a-0c1d2e3f4a5b';
+  const context = {
+    switchToHttp: () => ({
+      getRequest: () => ({ ip: '203.0.113.9' }),
+      getResponse: () => ({ header: () => undefined }),
+    }),
+  } as unknown as ExecutionContext;
+  const budget = () => new AuthFailureBudget({ authFailuresPerMinute: 1 } as unknown as AppConfig);
+  const newKey = () => issueKey('api', TENANT).key;
+  const refuse = () => Promise.reject(unauthorized('Invalid API key'));
+
+  it('refuses a key refused before from memory, without running its lookup again', async () => {
+    const failures = budget();
+    const key = newKey();
+    let lookups = 0;
+    const lookup = () => {
+      lookups += 1;
+      return refuse();
+    };
+    await expect(failures.lookup(context, 'api', key, lookup)).rejects.toThrow('Invalid API key');
+    await expect(failures.lookup(context, 'api', key, lookup)).rejects.toThrow('Invalid API key');
+    expect(lookups).toBe(1);
+  });
+
+  it('refunds a lookup that failed on the database, not on the key', async () => {
+    const failures = budget();
+    const lost = Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
+    await expect(
+      failures.lookup(context, 'api', newKey(), () => Promise.reject(lost)),
+    ).rejects.toBe(lost);
+    // The budget of one is still whole: one wrong key is looked up, the next is refused.
+    await expect(failures.lookup(context, 'api', newKey(), refuse)).rejects.toThrow(
+      'Invalid API key',
+    );
+    await expect(failures.lookup(context, 'api', newKey(), refuse)).rejects.toThrow(
+      'Too many failed authentications',
+    );
   });
 });
