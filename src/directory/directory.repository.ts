@@ -15,6 +15,8 @@ type New<T> = Omit<T, 'id' | 'tenantId' | 'createdAt'>;
 export const customerExistsSql = (tenantParam: `$${number}`, customerParam: `$${number}`) =>
   `EXISTS (SELECT 1 FROM customers WHERE tenant_id = ${tenantParam} AND id = ${customerParam})`;
 
+const CUSTOMER_EXISTS = prepared(`SELECT ${customerExistsSql('$1', '$2')} AS found`);
+
 /** Directory rows. Every query names its tenant; RLS enforces the same underneath. */
 @Injectable()
 export class DirectoryRepository {
@@ -51,10 +53,7 @@ export class DirectoryRepository {
 
   /** A plain statement: TypeORM's findOneBy builds and hydrates a whole entity to say yes. */
   async customerExists(tenantId: string, id: string): Promise<boolean> {
-    const [row] = await this.m.query<{ found: boolean }[]>(
-      prepared(`SELECT ${customerExistsSql('$1', '$2')} AS found`),
-      [tenantId, id],
-    );
+    const [row] = await this.m.query<{ found: boolean }[]>(CUSTOMER_EXISTS, [tenantId, id]);
     return row.found;
   }
 

@@ -21,6 +21,11 @@ const CLAIM_COOLDOWNS = prepared(
    RETURNING rule_id`,
 );
 
+const EVENT_CONTEXT = prepared(
+  `SELECT ${customerExistsSql('$1', '$2')} AS customer_found,
+          COALESCE((SELECT version FROM rule_versions WHERE tenant_id = $1), 0) AS version`,
+);
+
 @Injectable()
 export class EventsRepository {
   constructor(private readonly db: TenantDb) {}
@@ -38,8 +43,7 @@ export class EventsRepository {
     customerId: string,
   ): Promise<{ customerFound: boolean; rulesVersion: number }> {
     const [row] = await this.m.query<{ customer_found: boolean; version: string }[]>(
-      prepared(`SELECT ${customerExistsSql('$1', '$2')} AS customer_found,
-              COALESCE((SELECT version FROM rule_versions WHERE tenant_id = $1), 0) AS version`),
+      EVENT_CONTEXT,
       [tenantId, customerId],
     );
     return { customerFound: row.customer_found, rulesVersion: Number(row.version) };
