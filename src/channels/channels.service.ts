@@ -3,6 +3,7 @@ import { Injectable } from '@nestjs/common';
 import { RequestValidationError, notFound } from '../common/errors';
 import { SecretBox } from '../common/secret-box';
 import { DirectoryService } from '../directory/directory.service';
+import { PHONE_CHANNELS, normalisePhone } from '../worker-bindings/addresses';
 import { ChannelEndpoint } from './channel-endpoint.entity';
 import { ChannelPatch, ChannelsRepository } from './channels.repository';
 import { CreateChannelDto, UpdateChannelDto } from './dto/channels.dto';
@@ -36,7 +37,7 @@ export class ChannelsService {
         instanceId,
         channelType: dto.channelType,
         provider: dto.provider,
-        externalIdentifier: dto.externalIdentifier,
+        externalIdentifier: canonicalIdentifier(dto.channelType, dto.externalIdentifier),
         config: dto.config ?? {},
         connectionId: dto.connectionId ?? null,
         credentialId: dto.credentialId ?? null,
@@ -77,6 +78,12 @@ export class ChannelsService {
     ] as const) {
       if (dto[key] !== undefined) Object.assign(patch, { [key]: dto[key] });
     }
+    if (patch.externalIdentifier !== undefined) {
+      patch.externalIdentifier = canonicalIdentifier(
+        endpoint.channelType,
+        patch.externalIdentifier,
+      );
+    }
     return Object.keys(patch).length === 0 ? endpoint : this.repo.update(endpoint, patch);
   }
 
@@ -94,4 +101,21 @@ function assertProvider(channelType: ChannelType, provider: string): void {
       'enum',
     );
   }
+}
+
+/**
+ * Inbound webhooks are routed by (type, provider, identifier), and uniqueness is checked on it,
+ * so a phone number is stored in the one spelling bindings use: two spellings of one number
+ * would otherwise be two endpoints, and the second would never receive a message.
+ */
+function canonicalIdentifier(channelType: ChannelType, raw: string): string {
+  if (!PHONE_CHANNELS.includes(channelType)) return raw;
+  const result = normalisePhone(raw);
+  if (!result.ok) {
+    throw RequestValidationError.at(
+      ['body', 'external_identifier'],
+      `external_identifier ${result.reason}`,
+    );
+  }
+  return result.address;
 }
