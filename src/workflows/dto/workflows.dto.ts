@@ -1,7 +1,6 @@
 import {
   IsIn,
   IsInt,
-  IsISO8601,
   IsObject,
   IsString,
   IsUUID,
@@ -10,23 +9,22 @@ import {
   Min,
   MinLength,
 } from 'class-validator';
+import { Rfc3339 } from '../../common/time';
 import { WireField } from '../../common/wire';
 import { WORKFLOW_STATUSES, WORKFLOW_TYPES, WorkflowStatus, WorkflowType } from '../state-machine';
 import { Workflow } from '../workflow.entity';
 
 const text = (max: number, description?: string) =>
   WireField({ optional: true, nullable: true, maxLength: max, type: 'string', description });
-const time = (description?: string) =>
-  WireField({ optional: true, nullable: true, format: 'date-time', description });
 
 export class CreateWorkflowDto {
   @text(200) @IsString() @MaxLength(200) assignedTo?: string | null;
   @WireField({ format: 'uuid' }) @IsUUID() customerId!: string;
-  @time() @IsISO8601({ strict: true }) expiresAt?: string | null;
+  @Rfc3339() expiresAt?: string | null;
   @WireField({ optional: true, format: 'uuid', description: 'Must equal the instance in the path' })
   @IsUUID()
   instanceId?: string;
-  @time() @IsISO8601({ strict: true }) nextActionAt?: string | null;
+  @Rfc3339() nextActionAt?: string | null;
   @text(200, 'External reference (property ref, job ref, etc.)')
   @IsString()
   @MaxLength(200)
@@ -67,8 +65,8 @@ export class AdvanceWorkflowDto {
   @Min(0)
   @Max(1000)
   escalationLevel?: number;
-  @time() @IsISO8601({ strict: true }) expiresAt?: string | null;
-  @time() @IsISO8601({ strict: true }) nextActionAt?: string | null;
+  @Rfc3339() expiresAt?: string | null;
+  @Rfc3339() nextActionAt?: string | null;
   @text(100, 'New stage') @IsString() @MaxLength(100) stage?: string | null;
   @WireField({ optional: true, enum: WORKFLOW_STATUSES, description: 'New status' })
   @IsIn(WORKFLOW_STATUSES)
