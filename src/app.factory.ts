@@ -7,9 +7,18 @@ import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import { RequestValidationError } from './common/errors';
 import { registerJsonParser, BODY_LIMIT } from './common/json-body';
+import {
+  MISSING_HOST,
+  clientErrorHandler,
+  lacksHost,
+  refuseExpectation,
+  serverOptions,
+} from './common/raw-refusals';
 import { AppConfig } from './config/app-config';
 import { applyHttpSecurity } from './http-security';
 import { mountDocs } from './openapi';
+
+const SHUTTING_DOWN = 'This server is shutting down; retry';
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
@@ -27,6 +36,15 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     // X-Forwarded-For (and so its own rate-limit budget).
     trustProxy: config.trustProxy,
     genReqId: requestId,
+    // Fastify's default is no limit (it overwrites Node's after creating the server): a client
+    // could trickle or stall a body (slow-loris) and hold its socket for ever. Past the limit:
+    // 408 and the connection closed.
+    requestTimeout: config.requestTimeoutMs,
+    http: serverOptions(config.requestTimeoutMs),
+    // What Node's parser refuses (431, 400, 408), in our format.
+    clientErrorHandler: clientErrorHandler(config.requestTimeoutMs),
+    // Fastify's drain-time 503 has its own body; the onRequest hook below answers it instead.
+    return503OnClosing: false,
     // Long enough that a wrong id reaches the UUID check (422) rather than the router's limit.
     routerOptions: { maxParamLength: 1000 },
     // What Fastify refuses before routing (a broken %-escape, a path segment past the limit)
@@ -40,18 +58,29 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     },
   });
   const fastify = adapter.getInstance();
+  fastify.server.on('checkExpectation', refuseExpectation);
   registerJsonParser(fastify);
-  // Echo the id to the caller and hand it to pino-http, which sees only the raw request.
-  fastify.addHook('onRequest', (request, reply, done) => {
-    (request.raw as { id?: string }).id = request.id;
-    void reply.header('x-request-id', request.id);
-    done();
-  });
   // Once closing, each answer closes its connection: otherwise a keep-alive client (a load
   // balancer) holds close() open with idle sockets until the shutdown grace runs out.
   let closing = false;
   fastify.addHook('preClose', (done) => {
     closing = true;
+    done();
+  });
+  // Echo the id to the caller and hand it to pino-http, which sees only the raw request.
+  fastify.addHook('onRequest', (request, reply, done) => {
+    (request.raw as { id?: string }).id = request.id;
+    void reply.header('x-request-id', request.id);
+    // A request that arrives while draining goes to another replica, as Fastify's own 503 would
+    // send it, but in our format.
+    if (closing) {
+      void reply.code(503).header('retry-after', '1').send({ detail: SHUTTING_DOWN });
+      return;
+    }
+    if (lacksHost(request.raw)) {
+      void reply.code(400).header('connection', 'close').send({ detail: MISSING_HOST });
+      return;
+    }
     done();
   });
   fastify.addHook('onSend', (request, reply, payload, done) => {

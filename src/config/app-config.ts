@@ -19,6 +19,8 @@ export interface AppConfig {
   port: number;
   databaseUrl: string;
   dbPoolSize: number;
+  /** Longest a client may take to send a whole request, headers and body; then 408. */
+  requestTimeoutMs: number;
   jwt: {
     secret: string | null;
     jwksUrl: string | null;
@@ -173,6 +175,8 @@ export function loadConfig(env: Env): AppConfig {
     port: integer(env, 'PORT', 8000, 0, 65535),
     databaseUrl,
     dbPoolSize: integer(env, 'DB_POOL_SIZE', 10, 1, 200),
+    // No off switch: a request that never finishes arriving holds its socket forever.
+    requestTimeoutMs: integer(env, 'REQUEST_TIMEOUT_MS', 30_000, 100, 600_000),
     jwt: {
       secret,
       jwksUrl,
