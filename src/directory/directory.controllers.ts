@@ -2,6 +2,7 @@ import { Body, Controller, Delete, Get, HttpCode, Post, Query } from '@nestjs/co
 import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { DashboardAuth, InternalAuth, PlatformAuth } from '../auth/auth.decorators';
 import { CurrentPrincipal, Principal } from '../auth/principal';
+import { CarriesSecret } from '../common/carries-secret';
 import { listEnvelope } from '../common/list';
 import { UuidParam } from '../common/params';
 import {
@@ -115,6 +116,7 @@ export class InstancesController {
   }
 
   @Post(':instance_id/proxy-keys')
+  @CarriesSecret()
   @ApiOperation({ summary: 'Create Proxy Key', description: 'The key is in this response only.' })
   @ApiResponse({ status: 201, type: IssuedProxyKey })
   createProxyKey(
@@ -150,6 +152,7 @@ export class ApiKeysController {
   }
 
   @Post()
+  @CarriesSecret()
   @ApiOperation({ summary: 'Create API Key', description: 'The key is in this response only.' })
   @ApiResponse({ status: 201, type: IssuedApiKey })
   create(@CurrentPrincipal() p: Principal, @Body() dto: CreateApiKeyDto): Promise<IssuedApiKey> {
