@@ -10,6 +10,7 @@ import { Reflector } from '@nestjs/core';
 import { AuthGuard } from '@nestjs/passport';
 import type { FastifyRequest } from 'fastify';
 import { forbidden, unauthorized } from '../common/errors';
+import { unknownTenant } from '../common/unknown-tenant';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { AuthFailureBudget } from './auth-failures';
 import { CredentialStore } from './credential.store';
@@ -43,7 +44,11 @@ export class DashboardAuthGuard extends AuthGuard('jwt') {
       return true;
     }
     if (!header(request, 'authorization')) throw unauthorized('Not authenticated');
-    return (await super.canActivate(context)) as boolean;
+    const verified = (await super.canActivate(context)) as boolean;
+    // The signer vouches for the token, not for the tenant having been created.
+    if (request.user && !(await this.credentials.tenantExists(request.user.tenantId)))
+      throw unknownTenant();
+    return verified;
   }
 
   override handleRequest<T>(error: unknown, user: T | false): T {

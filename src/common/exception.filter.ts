@@ -8,6 +8,8 @@ import {
   databaseUnavailable,
   statusOf,
 } from './errors';
+import { loggableError } from './loggable-error';
+import { isUnknownTenantViolation, unknownTenant } from './unknown-tenant';
 
 interface ErrorResponse {
   status: number;
@@ -19,7 +21,7 @@ const RETRY_AFTER_SECONDS = '5';
 
 /**
  * Every error leaves as {"detail": …}: a list for 422, a sentence otherwise. Unknown errors are
- * logged with the request id and answered with a bare 500: no stack, no SQL.
+ * logged with the request id, without the SQL or its values, and answered with a bare 500.
  */
 @Catch()
 export class WireExceptionFilter implements ExceptionFilter {
@@ -45,7 +47,8 @@ export class WireExceptionFilter implements ExceptionFilter {
       const status = error.getStatus();
       return { status, detail: FASTIFY_MESSAGES[status] ?? httpMessage(error) };
     }
-    this.logger.error(error instanceof Error ? error : { error }, 'unhandled error');
+    if (isUnknownTenantViolation(error)) return this.describe(unknownTenant());
+    this.logger.error({ error: loggableError(error) }, 'unhandled error');
     return { status: 500, detail: 'Internal server error' };
   }
 }
