@@ -106,10 +106,16 @@ function assertProvider(channelType: ChannelType, provider: string): void {
 /**
  * Inbound webhooks are routed by (type, provider, identifier), and uniqueness is checked on it,
  * so a phone number is stored in the one spelling bindings use: two spellings of one number
- * would otherwise be two endpoints, and the second would never receive a message.
+ * would otherwise be two endpoints, and the second would never receive a message. Some
+ * providers name a phone endpoint by an id of their own (Meta's numeric phone_number_id, a
+ * Retell agent id): an identifier is read as a phone number when it is written as one, with a
+ * `+` or a leading 0, and anything else is kept as written.
  */
+const WRITTEN_AS_PHONE = /^\s*0|\+/;
+
 function canonicalIdentifier(channelType: ChannelType, raw: string): string {
   if (!PHONE_CHANNELS.includes(channelType)) return raw;
+  if (!WRITTEN_AS_PHONE.test(raw)) return raw;
   const result = normalisePhone(raw);
   if (!result.ok) {
     throw RequestValidationError.at(

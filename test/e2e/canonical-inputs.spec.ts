@@ -196,6 +196,17 @@ describe('canonical inputs', () => {
       },
     );
 
+    it.each([
+      ['whatsapp', 'meta_cloud', '106540352242922'],
+      ['voice', 'retell', 'agent_3f9c2a'],
+    ])(
+      "keeps a provider's own id for a %s endpoint (%s) as written",
+      async (channel_type, provider, id) => {
+        const res = await create({ channel_type, provider, external_identifier: id }).expect(201);
+        expect(await stored(res.body.id)).toBe(id);
+      },
+    );
+
     it('leaves identifiers of other channel types as they are written', async () => {
       const res = await create({
         channel_type: 'telegram',
@@ -203,8 +214,6 @@ describe('canonical inputs', () => {
         external_identifier: '@Harbour_Bot',
       }).expect(201);
       expect(await stored(res.body.id)).toBe('@Harbour_Bot');
-      // and a phone channel still refuses what a telegram one takes
-      await create({ external_identifier: '@Harbour_Bot' }).expect(422);
     });
   });
 
