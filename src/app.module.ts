@@ -3,6 +3,7 @@ import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, APP_PIPE } from '@nestjs/core';
 import { ClsModule } from 'nestjs-cls';
 import { LoggerModule } from 'nestjs-pino';
 import pino from 'pino';
+import { loggableError } from './common/loggable-error';
 import { AuthModule } from './auth/auth.module';
 import { RateLimitGuard, rateLimitModule } from './auth/rate-limit.guard';
 import { WireExceptionFilter } from './common/exception.filter';
@@ -47,6 +48,9 @@ export class AppModule {
                 url: req.url,
               }),
               res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+              // An Error logged anywhere (a background job's too) leaves without its SQL, bound
+              // values or driver detail; the exception filter logs its own already reduced.
+              err: loggableError,
             },
           },
           forRoutes: [{ path: '{*path}', method: 0 /* RequestMethod.ALL */ }],

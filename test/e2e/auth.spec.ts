@@ -178,6 +178,7 @@ describe('configured issuer, audience and absent platform key', () => {
 
   it('checks iss and aud when configured', async () => {
     const tenantId = '00000000-0000-4000-8000-000000000001';
+    await t.raw.query(`INSERT INTO tenants (id, name) VALUES ($1, 'Issuer test')`, [tenantId]);
     const base = { tenant_id: tenantId, role: 'admin' };
     const good = sign(base, TEST_JWT_SECRET, {
       expiresIn: 60,

@@ -33,6 +33,8 @@ describe('JWTs verified with keys from JWT_JWKS_URL', () => {
       JWT_SECRET: undefined,
       JWT_JWKS_URL: `http://127.0.0.1:${port}/jwks.json`,
     });
+    // The tokens' tenant must exist: a JWT of a tenant never created is refused.
+    await t.raw.query(`INSERT INTO tenants (id, name) VALUES ($1, 'JWKS test')`, [tenantId]);
   });
   afterAll(async () => {
     await t.close();

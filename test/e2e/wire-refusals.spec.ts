@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import { connect } from 'node:net';
-import type { ArgumentsHost } from '@nestjs/common';
+import { ArgumentsHost, Logger } from '@nestjs/common';
 import { DataSource, QueryFailedError } from 'typeorm';
 import { createApp } from '../../src/app.factory';
 import { hashKey, issueKey } from '../../src/auth/keys';
@@ -297,6 +297,16 @@ describe('refusals in the wire format', () => {
       });
       expect(line).not.toMatch(/parameters|driverError|INSERT INTO|"detail"|already exists/);
       for (const form of hashForms(hash)) expect(line).not.toContain(form);
+
+      // A background job logs what it meets through Nest's logger: reduced the same way.
+      const jobLines = await logged(async () => {
+        new Logger('SomeJob').error(failure);
+        await Promise.resolve();
+      });
+      expect(jobLines).toHaveLength(1);
+      expect(JSON.parse(jobLines[0])).toMatchObject({ err: { type: 'QueryFailedError' } });
+      expect(jobLines[0]).not.toMatch(/parameters|driverError|INSERT INTO|"detail"|already exists/);
+      for (const form of hashForms(hash)) expect(jobLines[0]).not.toContain(form);
     });
   });
 });
