@@ -1,4 +1,5 @@
 import { FieldError } from '../common/errors';
+import { RULE_LIMITS } from './limits';
 import { WORKFLOW_TYPES, WorkflowType } from '../workflows/state-machine';
 import { REPLAYABLE_SERVICES } from './replayable-services';
 
@@ -24,7 +25,7 @@ export type RuleAction =
     }
   | { type: 'block'; reason: string };
 
-const MAX_ACTIONS = 20;
+const MAX_ACTIONS = RULE_LIMITS.actionsPerRule;
 
 /**
  * Checks raw actions and returns them cleaned (defaults applied, unknown keys dropped), or the
@@ -69,7 +70,13 @@ export function validateActions(raw: unknown): { actions: RuleAction[]; errors: 
         return required ? undefined : null;
       }
       if (typeof v !== 'string' || v.length < min || v.length > max) {
-        fail(key, `${key} must be a string of ${min} to ${max} characters`, 'string_type');
+        const type =
+          typeof v !== 'string'
+            ? 'string_type'
+            : v.length > max
+              ? 'string_too_long'
+              : 'string_too_short';
+        fail(key, `${key} must be a string of ${min} to ${max} characters`, type);
         return undefined;
       }
       return v;
@@ -111,7 +118,7 @@ export function validateActions(raw: unknown): { actions: RuleAction[]; errors: 
       }
       case 'notify': {
         const to = text('to', 1, 255);
-        const message = text('message', 1, 2000);
+        const message = text('message', 1, RULE_LIMITS.charactersPerValue);
         if (to && message) actions.push({ type: 'notify', to, message });
         return;
       }
@@ -145,4 +152,37 @@ export function validateActions(raw: unknown): { actions: RuleAction[]; errors: 
     }
   });
   return { actions, errors };
+}
+
+/**
+ * What the actions of the rules an event fires would create, counted before any of it runs:
+ * an event over the limit does nothing at all rather than some of it.
+ */
+export function eventEffects(fired: readonly { actions: readonly RuleAction[] }[]): {
+  workflows: number;
+  approvals: number;
+} {
+  let workflows = 0;
+  let approvals = 0;
+  for (const rule of fired) {
+    for (const action of rule.actions) {
+      if (action.type === 'create_workflow') workflows++;
+      else if (action.type === 'require_approval') approvals++;
+    }
+  }
+  return { workflows, approvals };
+}
+
+/** The refusal of an event whose fired rules would create more than one event may. */
+export function eventEffectsError(effects: {
+  workflows: number;
+  approvals: number;
+}): FieldError | null {
+  const { workflowsPerEvent, approvalsPerEvent } = RULE_LIMITS;
+  if (effects.workflows <= workflowsPerEvent && effects.approvals <= approvalsPerEvent) return null;
+  return {
+    loc: ['body', 'event'],
+    msg: `one event creates at most ${workflowsPerEvent} workflows and ${approvalsPerEvent} approvals; the rules it fires would create ${effects.workflows} workflows and ${effects.approvals} approvals`,
+    type: 'value_error',
+  };
 }

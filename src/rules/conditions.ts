@@ -1,4 +1,5 @@
 import { FieldError } from '../common/errors';
+import { RULE_LIMITS } from './limits';
 import { FieldType, PayloadField, TriggerType } from './trigger-catalog';
 
 export const OPERATORS = [
@@ -44,13 +45,15 @@ export interface Condition {
 }
 
 const ISO_DATETIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:\d\d)$/;
-const MAX_LIST = 100;
+const MAX_CONDITIONS = RULE_LIMITS.conditionsPerRule;
+const MAX_LIST = RULE_LIMITS.valuesPerList;
+const MAX_CHARS = RULE_LIMITS.charactersPerValue;
 
 /** Is `v` a value of this field's type (as written in a rule)? */
 export function fitsType(field: PayloadField, v: unknown): boolean {
   switch (field.type) {
     case 'string':
-      return typeof v === 'string' && v.length <= 1000;
+      return typeof v === 'string' && v.length <= MAX_CHARS;
     case 'number':
       return typeof v === 'number' && Number.isFinite(v);
     case 'boolean':
@@ -61,6 +64,10 @@ export function fitsType(field: PayloadField, v: unknown): boolean {
       return typeof v === 'string' && ISO_DATETIME.test(v) && !Number.isNaN(Date.parse(v));
   }
 }
+
+/** Said apart from a wrong type: the client learns what to shorten, not what to retype. */
+const tooLong = (field: PayloadField) => (v: unknown) =>
+  field.type === 'string' && typeof v === 'string' && v.length > MAX_CHARS;
 
 const describe = (field: PayloadField) =>
   field.type === 'enum'
@@ -81,10 +88,10 @@ export function validateConditions(
       conditions: [],
       errors: [{ loc: at(), msg: 'Input should be a valid list', type: 'list_type' }],
     };
-  if (raw.length > MAX_LIST)
+  if (raw.length > MAX_CONDITIONS)
     return {
       conditions: [],
-      errors: [{ loc: at(), msg: `At most ${MAX_LIST} conditions`, type: 'too_long' }],
+      errors: [{ loc: at(), msg: `At most ${MAX_CONDITIONS} conditions`, type: 'too_long' }],
     };
   const errors: FieldError[] = [];
   const conditions: Condition[] = [];
@@ -125,11 +132,25 @@ export function validateConditions(
       return;
     }
     if (op === 'in' || op === 'not_in') {
+      if (Array.isArray(value) && value.length > MAX_LIST) {
+        errors.push({
+          loc: at(i, 'value'),
+          msg: `${op} takes at most ${MAX_LIST} values`,
+          type: 'too_long',
+        });
+        return;
+      }
+      const long = Array.isArray(value) ? value.findIndex(tooLong(field)) : -1;
+      if (long >= 0) {
+        errors.push({
+          loc: at(i, 'value'),
+          msg: `each value may have at most ${MAX_CHARS} characters; value ${long} has ${(value as string[])[long].length}`,
+          type: 'string_too_long',
+        });
+        return;
+      }
       const ok =
-        Array.isArray(value) &&
-        value.length >= 1 &&
-        value.length <= MAX_LIST &&
-        value.every((v) => fitsType(field, v));
+        Array.isArray(value) && value.length >= 1 && value.every((v) => fitsType(field, v));
       if (!ok)
         errors.push({
           loc: at(i, 'value'),
@@ -137,6 +158,14 @@ export function validateConditions(
           type: 'value_error',
         });
       else conditions.push({ field: field.name, operator: op, value });
+      return;
+    }
+    if (tooLong(field)(value)) {
+      errors.push({
+        loc: at(i, 'value'),
+        msg: `value may have at most ${MAX_CHARS} characters; it has ${(value as string).length}`,
+        type: 'string_too_long',
+      });
       return;
     }
     if (!fitsType(field, value)) {

@@ -21,6 +21,9 @@ export type RuleValues = Pick<
   | 'ruleKey'
 >;
 
+/** Class of the advisory lock that serialises rule creation within a tenant ('RULE'). */
+const RULE_COUNT_LOCK = 0x52554c45;
+
 // jsonb columns hold arrays of plain objects, which TypeORM's partial type cannot express.
 const partial = (values: Partial<RuleValues>) => values as QueryDeepPartialEntity<Rule>;
 
@@ -56,6 +59,24 @@ export class RulesRepository {
 
   lock(tenantId: string, id: string): Promise<Rule | null> {
     return this.m.findOne(Rule, { where: { tenantId, id }, lock: { mode: 'pessimistic_write' } });
+  }
+
+  /**
+   * The tenant's number of rules, counted under a transaction-scoped lock that every create of
+   * the tenant takes first, so two creates cannot both see room for one more. The count is a
+   * statement of its own, after the lock: a statement's snapshot is taken when it starts, so one
+   * that waited for the lock would not see the rule its predecessor committed.
+   */
+  async countForCreate(tenantId: string): Promise<number> {
+    await this.m.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [
+      RULE_COUNT_LOCK,
+      tenantId,
+    ]);
+    const [row] = await this.m.query<{ n: number }[]>(
+      'SELECT count(*)::int AS n FROM rules WHERE tenant_id = $1',
+      [tenantId],
+    );
+    return row.n;
   }
 
   async insert(tenantId: string, values: RuleValues): Promise<Rule> {

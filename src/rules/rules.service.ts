@@ -1,10 +1,17 @@
 import { Injectable } from '@nestjs/common';
 import { Principal, isTenantAdmin } from '../auth/principal';
-import { FieldError, RequestValidationError, forbidden, notFound } from '../common/errors';
+import {
+  FieldError,
+  RequestValidationError,
+  conflict,
+  forbidden,
+  notFound,
+} from '../common/errors';
 import { DirectoryService } from '../directory/directory.service';
 import { RuleAction, validateActions } from './actions';
 import { Condition, allPassed, compileConditions, validateConditions } from './conditions';
 import { CreateRuleDto, ListRulesQuery, TestRuleResult, UpdateRuleDto } from './dto/rules.dto';
+import { RULE_LIMITS, checkRuleSize } from './limits';
 import { Rule } from './rule.entity';
 import { RuleValues, RulesRepository } from './rules.repository';
 import { triggerType } from './trigger-catalog';
@@ -45,9 +52,15 @@ export class RulesService {
       dto.triggerEvent,
       dto.conditions ?? [],
       dto.actions,
-      true,
+      { conditions: true, actions: true },
     );
     await this.assertReferences(p.tenantId, customerId, dto.instanceId ?? null);
+    // 409, not 422: the request is well formed, the tenant is full; deleting a rule makes room.
+    if ((await this.repo.countForCreate(p.tenantId)) >= RULE_LIMITS.rulesPerTenant) {
+      throw conflict(
+        `A tenant has at most ${RULE_LIMITS.rulesPerTenant} rules: delete one before creating another`,
+      );
+    }
     return this.repo.insert(p.tenantId, {
       customerId,
       instanceId: dto.instanceId ?? null,
@@ -89,7 +102,7 @@ export class RulesService {
         trigger,
         dto.conditions ?? rule.conditions,
         dto.actions ?? rule.actions,
-        dto.conditions !== undefined,
+        { conditions: dto.conditions !== undefined, actions: dto.actions !== undefined },
       );
       Object.assign(changes, {
         triggerEvent: trigger,
@@ -130,12 +143,13 @@ export class RulesService {
   /**
    * Trigger, conditions and actions checked together, errors reported together. When the
    * trigger changes under stored conditions that no longer fit, the error is on trigger_event.
+   * The size of the two together is checked last, on what a PATCH leaves after merging.
    */
   private check(
     event: string,
     rawConditions: unknown,
     rawActions: unknown,
-    conditionsSent: boolean,
+    sent: { conditions: boolean; actions: boolean },
   ): { conditions: Condition[]; actions: RuleAction[] } {
     const errors: FieldError[] = [];
     const trigger = triggerType(event);
@@ -149,7 +163,7 @@ export class RulesService {
     } else {
       const checked = validateConditions(trigger, rawConditions);
       conditions = checked.conditions;
-      if (checked.errors.length > 0 && !conditionsSent) {
+      if (checked.errors.length > 0 && !sent.conditions) {
         errors.push({
           loc: ['body', 'trigger_event'],
           msg: `the rule's conditions do not fit ${event}: send conditions for it too`,
@@ -160,6 +174,8 @@ export class RulesService {
     const checkedActions = validateActions(rawActions);
     errors.push(...checkedActions.errors);
     if (errors.length > 0) throw new RequestValidationError(errors);
+    const tooBig = checkRuleSize(conditions, checkedActions.actions, sent);
+    if (tooBig) throw new RequestValidationError([tooBig]);
     return { conditions, actions: checkedActions.actions };
   }
 

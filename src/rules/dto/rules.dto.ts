@@ -11,33 +11,68 @@ import {
   MinLength,
 } from 'class-validator';
 import { WireField, WireFieldOptions } from '../../common/wire';
-import { ACTION_TYPES } from '../actions';
+import { ACTION_TYPES, APPROVER_ROLES } from '../actions';
 import { OPERATORS, Operator } from '../conditions';
+import { RULE_LIMITS } from '../limits';
 
 const INT4_MAX = 2_147_483_647;
+
+const { actionsPerRule, bytesPerRule, charactersPerValue, conditionsPerRule, valuesPerList } =
+  RULE_LIMITS;
+const text = (maxLength: number) => ({ type: 'string', minLength: 1, maxLength });
+const sizeNote = `Conditions and actions together take at most ${bytesPerRule} bytes as canonical JSON.`;
 
 const conditionsDoc: WireFieldOptions = {
   json: true,
   type: 'array',
+  maxItems: conditionsPerRule,
   items: {
     type: 'object',
-    properties: { field: { type: 'string' }, operator: { type: 'string' }, value: {} },
+    properties: {
+      field: { type: 'string' },
+      operator: { type: 'string', enum: [...OPERATORS] },
+      value: {
+        description: `A value of the field's type; a list of 1 to ${valuesPerList} for in and not_in; none for exists and not_exists`,
+        oneOf: [
+          { type: 'string', maxLength: charactersPerValue },
+          { type: 'number' },
+          { type: 'boolean' },
+          {
+            type: 'array',
+            minItems: 1,
+            maxItems: valuesPerList,
+            items: {
+              oneOf: [{ type: 'string', maxLength: charactersPerValue }, { type: 'number' }],
+            },
+          },
+        ],
+      },
+    },
   },
-  description:
-    'Each {field, operator, value}: field from the trigger’s payload_fields, an operator that suits its type',
+  description: `Each {field, operator, value}: field from the trigger’s payload_fields, an operator that suits its type. ${sizeNote}`,
 };
 const actionsDoc: WireFieldOptions = {
   json: true,
   type: 'array',
   minItems: 1,
+  maxItems: actionsPerRule,
   items: {
     type: 'object',
     properties: {
       type: { type: 'string', enum: [...ACTION_TYPES] },
+      skill_slug: { type: 'string' },
+      action: { type: 'string' },
+      approver_role: { type: 'string', enum: [...APPROVER_ROLES] },
+      expires_in_hours: { type: 'integer', minimum: 1, maximum: 168 },
+      to: text(255),
+      message: text(charactersPerValue),
+      workflow_type: { type: 'string' },
+      stage: text(100),
+      title: text(200),
+      reason: text(500),
     },
   },
-  description:
-    'require_approval {skill_slug, action, approver_role, expires_in_hours} | notify {to, message} | create_workflow {workflow_type, stage?, title?} | block {reason}',
+  description: `require_approval {skill_slug, action, approver_role, expires_in_hours} | notify {to, message} | create_workflow {workflow_type, stage?, title?} | block {reason}. ${sizeNote}`,
 };
 
 /** Fields shared by create and update; conditions and actions are checked by the service. */
