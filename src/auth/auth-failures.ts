@@ -164,9 +164,10 @@ export class AuthFailureBudget {
         }
       } else if (
         isConnectionError(error) ||
-        (error instanceof DomainError && error.kind === 'unavailable')
+        (error instanceof DomainError &&
+          (error.kind === 'unavailable' || error.kind === 'overloaded'))
       ) {
-        windows.refund(charged); // the database's fault, not the caller's
+        windows.refund(charged); // the database's or the tenant's load, not a wrong key
       }
       throw error;
     }

@@ -1,3 +1,5 @@
+import { DomainError, rowBusy, statementTimedOut } from './errors';
+
 /**
  * Errors that say the database cannot be reached right now, as opposed to a query it refused:
  * the request may succeed if retried, so it is answered 503 rather than 500.
@@ -47,4 +49,18 @@ export function isConnectionError(error: unknown): boolean {
     return SOCKET_CODES.has(code) || SQLSTATES.has(code) || code.startsWith('08');
   }
   return typeof message === 'string' && DRIVER_MESSAGES.some((pattern) => pattern.test(message));
+}
+
+/**
+ * Errors of a request's own making that the database stopped on purpose: 55P03 lock_not_available
+ * (a row lock not granted within lock_timeout) and 57014 query_canceled (statement_timeout).
+ * Mapped to what they mean for the caller; null for anything else.
+ */
+export function databaseLimitError(error: unknown): DomainError | null {
+  if (typeof error !== 'object' || error === null) return null;
+  const described: Described = error;
+  const { code } = described.driverError ?? described;
+  if (code === '55P03') return rowBusy();
+  if (code === '57014') return statementTimedOut();
+  return null;
 }

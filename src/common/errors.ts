@@ -3,7 +3,14 @@
  * The status for each kind is decided in exactly one place (statusOf), never from message text.
  */
 export type ErrorKind =
-  'unauthorized' | 'forbidden' | 'not_found' | 'conflict' | 'gone' | 'unavailable';
+  | 'unauthorized'
+  | 'forbidden'
+  | 'not_found'
+  | 'conflict'
+  | 'busy'
+  | 'gone'
+  | 'overloaded'
+  | 'unavailable';
 
 export class DomainError extends Error {
   /**
@@ -33,6 +40,16 @@ export const commitOutcomeUnknown = () =>
     'Database connection lost while committing: the change may or may not have been saved',
   );
 
+/** A row another request holds was not released within the lock timeout. */
+export const rowBusy = () =>
+  new DomainError('busy', 'Busy: another request is changing this resource; retry');
+/** The tenant already has as many requests at the database as it may; this one waited its turn. */
+export const tenantOverloaded = () =>
+  new DomainError('overloaded', 'Too many requests of this tenant in flight; retry');
+/** A statement ran past the statement timeout and was cancelled. */
+export const statementTimedOut = () =>
+  new DomainError('unavailable', 'The database took too long to answer; retry');
+
 export function statusOf(kind: ErrorKind): number {
   switch (kind) {
     case 'unauthorized':
@@ -42,9 +59,12 @@ export function statusOf(kind: ErrorKind): number {
     case 'not_found':
       return 404;
     case 'conflict':
+    case 'busy':
       return 409;
     case 'gone':
       return 410;
+    case 'overloaded':
+      return 429;
     case 'unavailable':
       return 503;
     default: {

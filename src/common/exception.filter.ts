@@ -1,6 +1,6 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
-import { isConnectionError } from './connection-errors';
+import { databaseLimitError, isConnectionError } from './connection-errors';
 import {
   DomainError,
   FieldError,
@@ -14,6 +14,7 @@ import { isUnknownTenantViolation, unknownTenant } from './unknown-tenant';
 interface ErrorResponse {
   status: number;
   detail: string | FieldError[];
+  retryAfter?: string;
 }
 
 /** Seconds a client should wait before retrying a 503: about what a database restart takes. */
@@ -31,7 +32,8 @@ export class WireExceptionFilter implements ExceptionFilter {
     const reply = host.switchToHttp().getResponse<FastifyReply>();
     const response = this.describe(error);
     if (response.status === 401) reply.header('WWW-Authenticate', 'Bearer');
-    if (response.status === 503) reply.header('Retry-After', RETRY_AFTER_SECONDS);
+    if (response.retryAfter) reply.header('Retry-After', response.retryAfter);
+    else if (response.status === 503) reply.header('Retry-After', RETRY_AFTER_SECONDS);
     void reply.status(response.status).send({ detail: response.detail });
   }
 
@@ -40,9 +42,18 @@ export class WireExceptionFilter implements ExceptionFilter {
       this.logger.warn({ error: String(error) }, 'database unavailable');
       return this.describe(databaseUnavailable());
     }
+    const limit = databaseLimitError(error);
+    if (limit) return this.describe(limit);
     if (error instanceof RequestValidationError) return { status: 422, detail: error.errors };
-    if (error instanceof DomainError)
-      return { status: statusOf(error.kind), detail: error.message };
+    if (error instanceof DomainError) {
+      // A lock or a turn at the database is a moment away, not a restart away.
+      const soon = error.kind === 'busy' || error.kind === 'overloaded';
+      return {
+        status: statusOf(error.kind),
+        detail: error.message,
+        retryAfter: soon ? '1' : undefined,
+      };
+    }
     if (error instanceof HttpException) {
       const status = error.getStatus();
       return { status, detail: FASTIFY_MESSAGES[status] ?? httpMessage(error) };

@@ -19,6 +19,11 @@ export interface AppConfig {
   port: number;
   databaseUrl: string;
   dbPoolSize: number;
+  /** Connections one tenant may hold at once; its further requests queue behind its own. */
+  dbTenantMaxConnections: number;
+  /** Longest a request's statement may run, and wait on a row lock, before it is cancelled. */
+  dbStatementTimeoutMs: number;
+  dbLockTimeoutMs: number;
   /** Longest a client may take to send a whole request, headers and body; then 408. */
   requestTimeoutMs: number;
   jwt: {
@@ -171,10 +176,20 @@ export function loadConfig(env: Env): AppConfig {
     throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`);
   }
 
+  const dbPoolSize = integer(env, 'DB_POOL_SIZE', 10, 1, 200);
   return {
     port: integer(env, 'PORT', 8000, 0, 65535),
     databaseUrl,
-    dbPoolSize: integer(env, 'DB_POOL_SIZE', 10, 1, 200),
+    dbPoolSize,
+    dbTenantMaxConnections: integer(
+      env,
+      'DB_TENANT_MAX_CONNECTIONS',
+      Math.max(1, Math.floor(dbPoolSize / 2)),
+      1,
+      dbPoolSize,
+    ),
+    dbStatementTimeoutMs: integer(env, 'DB_STATEMENT_TIMEOUT_MS', 5_000, 100, 600_000),
+    dbLockTimeoutMs: integer(env, 'DB_LOCK_TIMEOUT_MS', 2_000, 10, 600_000),
     // No off switch: a request that never finishes arriving holds its socket forever.
     requestTimeoutMs: integer(env, 'REQUEST_TIMEOUT_MS', 30_000, 100, 600_000),
     jwt: {

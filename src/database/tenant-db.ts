@@ -1,19 +1,33 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { ClsService } from 'nestjs-cls';
 import { DataSource, EntityManager, QueryRunner } from 'typeorm';
 import { commitOutcomeUnknown, databaseUnavailable } from '../common/errors';
+import { APP_CONFIG, AppConfig } from '../config/app-config';
+import { ResponseMemory } from './response-memory';
+import { TenantGate } from './tenant-gate';
 
 const MANAGER = 'hydracore:tenant-manager';
+const RESPONSE = 'hydracore:response';
+
+/** Large documents in flight at once, per process: about a fifth of the 512 MB heap. */
+const RESPONSE_MEMORY_BYTES = 96 * 1024 * 1024;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /**
  * Requests run as hydracore_app inside one transaction whose app.tenant_id is set with BEGIN,
- * in one round trip (a simple-protocol query: the id is inlined, and only ever a checked UUID).
- * Both settings are transaction-local, so a pooled connection carries nothing to its next user.
+ * in one round trip (a simple-protocol query: the id is inlined, and only ever a checked UUID;
+ * the timeouts are integers from the configuration). Every setting is transaction-local, so a
+ * pooled connection carries nothing to its next user. The timeouts bound what one request can
+ * hold: a slow statement is cancelled, and a wait on a row another request holds ends as
+ * 409 "busy" instead of keeping a connection for as long as the holder likes.
  */
-const enterTenant = (tenantId: string) =>
-  `BEGIN; SELECT set_config('app.tenant_id', '${tenantId}', true), set_config('role', 'hydracore_app', true)`;
+const enterTenant = (tenantId: string, limits: string) =>
+  `BEGIN; SELECT set_config('app.tenant_id', '${tenantId}', true), set_config('role', 'hydracore_app', true)${limits}`;
+
+const timeouts = (config: AppConfig) =>
+  `, set_config('statement_timeout', '${Math.trunc(config.dbStatementTimeoutMs)}', true)` +
+  `, set_config('lock_timeout', '${Math.trunc(config.dbLockTimeoutMs)}', true)`;
 
 /** What may be written into SQL as it is: UUIDs and hex digests need no quoting or escaping. */
 const PLAIN = /^[0-9a-f-]{1,128}$/;
@@ -39,10 +53,36 @@ type Runner = QueryRunner & {
  */
 @Injectable()
 export class TenantDb {
+  private readonly limits: string;
+  /** Each tenant's share of the pool: one tenant's burst queues behind itself. */
+  readonly gate: TenantGate;
+  /** The process's room for large responses: see holdForResponse. */
+  readonly responseMemory: ResponseMemory;
+
   constructor(
     private readonly cls: ClsService,
     private readonly dataSource: DataSource,
-  ) {}
+    @Inject(APP_CONFIG) config: AppConfig,
+  ) {
+    this.limits = timeouts(config);
+    // A queued request waits about as long as one statement may run, then is told to retry.
+    this.gate = new TenantGate(config.dbTenantMaxConnections, config.dbStatementTimeoutMs);
+    this.responseMemory = new ResponseMemory(RESPONSE_MEMORY_BYTES, config.dbStatementTimeoutMs);
+  }
+
+  /**
+   * Waits until `bytes` of large documents fit in the process's budget and holds them until the
+   * current request's response is closed (sent, failed or abandoned). Outside a request there is
+   * no response to wait for, and nothing is held.
+   */
+  async holdForResponse(bytes: number): Promise<void> {
+    const release = await this.responseMemory.reserve(bytes);
+    const response = this.cls.isActive()
+      ? this.cls.get<{ once(event: 'close', listener: () => void): unknown } | undefined>(RESPONSE)
+      : undefined;
+    if (response) response.once('close', release);
+    else release();
+  }
 
   get manager(): EntityManager {
     const manager = this.cls.isActive()
@@ -56,20 +96,35 @@ export class TenantDb {
   /** Opens a transaction bound to `tenantId`; the caller must finish it with `end`. */
   async begin(tenantId: string): Promise<QueryRunner> {
     if (!UUID.test(tenantId)) throw new Error('tenant id is not a lower-case UUID');
+    await this.gate.enter(tenantId);
     const runner = this.dataSource.createQueryRunner() as Runner;
+    this.tenantOf.set(runner, tenantId);
     try {
       await runner.connect();
-      await runner.query(enterTenant(tenantId));
+      await runner.query(enterTenant(tenantId, this.limits));
       // TypeORM must know it is inside a transaction, or an operation could open its own; at
       // depth 1 a nested manager.transaction() takes a savepoint instead of committing ours.
       runner.isTransactionActive = true;
       runner.transactionDepth = 1;
     } catch (error) {
       // The connection may be dead, or inside the BEGIN that a failed statement aborted.
-      await runner.releasePostgresConnection(error);
+      await this.release(runner, error);
       throw error;
     }
     return runner;
+  }
+
+  private readonly tenantOf = new WeakMap<QueryRunner, string>();
+
+  /** Back to the pool (destroyed when `error` is given), and the tenant's place in the gate. */
+  private async release(runner: Runner, error?: unknown): Promise<void> {
+    const tenantId = this.tenantOf.get(runner);
+    this.tenantOf.delete(runner);
+    try {
+      await runner.releasePostgresConnection(error);
+    } finally {
+      if (tenantId) this.gate.leave(tenantId);
+    }
   }
 
   /**
@@ -88,20 +143,24 @@ export class TenantDb {
       // ROLLBACK found it released. Before a COMMIT the server rolls back; during one, whether
       // it committed is unknown, and the client must be told so rather than invited to retry.
       const lost = r.isReleased;
-      await r.releasePostgresConnection(error);
+      await this.release(r, error);
       if (lost) throw ok && changes ? commitOutcomeUnknown() : databaseUnavailable();
       if (ok) throw error;
       return; // a failed ROLLBACK is not reported: the request is failing with its own error
     }
     r.isTransactionActive = false;
     r.transactionDepth = 0;
-    await r.releasePostgresConnection(); // a no-op if TypeORM released it after the COMMIT
+    await this.release(r); // pg's part is a no-op if TypeORM released it after the COMMIT
   }
 
-  /** Makes `runner`'s manager the current one for everything `work` calls. */
-  bind<T>(runner: QueryRunner, work: () => T): T {
+  /**
+   * Makes `runner`'s manager the current one for everything `work` calls, and `response` (the
+   * raw HTTP response of a request) the one whose end frees what holdForResponse held.
+   */
+  bind<T>(runner: QueryRunner, work: () => T, response?: NodeJS.EventEmitter): T {
     return this.cls.run(() => {
       this.cls.set(MANAGER, runner.manager);
+      if (response) this.cls.set(RESPONSE, response);
       return work();
     });
   }
@@ -150,16 +209,20 @@ export class TenantDb {
    */
   async readOnce<T>(tenantId: string, sql: string): Promise<T[]> {
     if (!UUID.test(tenantId)) throw new Error('tenant id is not a lower-case UUID');
+    await this.gate.enter(tenantId);
     const runner = this.dataSource.createQueryRunner() as Runner;
+    this.tenantOf.set(runner, tenantId);
     let results: { rows: unknown[] }[];
     try {
       await runner.connect();
-      results = await runner.databaseConnection.query(`${enterTenant(tenantId)}; ${sql}; COMMIT`);
+      results = await runner.databaseConnection.query(
+        `${enterTenant(tenantId, this.limits)}; ${sql}; COMMIT`,
+      );
     } catch (error) {
-      await runner.releasePostgresConnection(error);
+      await this.release(runner, error);
       throw error;
     }
-    await runner.releasePostgresConnection();
+    await this.release(runner);
     return results[results.length - 2].rows as T[]; // before COMMIT's
   }
 }

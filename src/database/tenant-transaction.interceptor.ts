@@ -18,15 +18,19 @@ export class TenantTransactionInterceptor implements NestInterceptor {
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
     const principal = requestPrincipal(context);
     if (!principal) return next.handle();
-    const { method } = context.switchToHttp().getRequest<{ method: string }>();
+    const http = context.switchToHttp();
+    const { method } = http.getRequest<{ method: string }>();
+    const { raw: response } = http.getResponse<{ raw: NodeJS.EventEmitter }>();
     const changes = !SAFE_METHODS.has(method);
     return new Observable((subscriber) => {
       const work = async () => {
         const runner = await this.db.begin(principal.tenantId);
         let ok = false;
         try {
-          const result = await this.db.bind(runner, () =>
-            lastValueFrom(next.handle(), { defaultValue: undefined }),
+          const result = await this.db.bind(
+            runner,
+            () => lastValueFrom(next.handle(), { defaultValue: undefined }),
+            response,
           );
           ok = true;
           return result;

@@ -47,7 +47,10 @@ interface Instance {
 const show = (c: Call) => `${c.what} ${c.target ?? ''} → ${c.status} ${JSON.stringify(c.body)}`;
 const countBy = <T>(items: T[], key: (x: T) => string) =>
   items.reduce((m, x) => m.set(key(x), (m.get(key(x)) ?? 0) + 1), new Map<string, number>());
-/** DESIGN §4: 422 lists {loc, msg, type}; every other error is exactly {"detail": "<text>"}. */
+const retryLater = (res: { status: number; headers?: object }) =>
+  (res.status === 409 || res.status === 429) &&
+  (res.headers as Record<string, string> | undefined)?.['retry-after'] === '1';
+/** The wire format: 422 lists {loc, msg, type}; every other error is exactly {"detail": "<text>"}. */
 const wireError = (c: Call) =>
   c.status === 422
     ? Array.isArray(c.body?.detail) &&
@@ -72,13 +75,24 @@ describe(`stress (seed ${SEED})`, () => {
       req: PromiseLike<request.Response>,
       extra: Partial<Call> = {},
     ): Promise<Call> => {
-      let res: { status: number; body: request.Response['body'] };
+      let res: { status: number; body: request.Response['body']; headers?: object };
       try {
         res = await req;
       } catch (e) {
         res = { status: 0, body: { error: String(e) } };
       }
-      const c: Call = { kind, what, allowed, status: res.status, body: res.body, ...extra };
+      // Any call may be told to retry in a moment (a row held past the lock timeout: 409 busy;
+      // the tenant's share of connections full past its wait: 429). It changes nothing, which
+      // the invariants below check like any refusal.
+      const retry = retryLater(res) ? [res.status] : [];
+      const c: Call = {
+        kind,
+        what,
+        allowed: [...allowed, ...retry],
+        status: res.status,
+        body: res.body,
+        ...extra,
+      };
       calls.push(c);
       return c;
     };

@@ -1,62 +1,17 @@
-import { ChildProcess, spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
-import { resolve } from 'node:path';
 import { Client } from 'pg';
 import { signDevToken } from '../../src/auth/tokens';
 import { freePort } from '../../src/database/embedded';
 import { adminQuery, testServer, withDatabase } from '../setup/test-server';
+import { JWT_SECRET, MAIN, PLATFORM_KEY, Started, sleep, startBuilt } from './built-server';
 
-const MAIN = resolve(__dirname, '../../dist/src/main.js');
-const JWT_SECRET = 'fault-jwt-secret-that-is-long-enough-0123456789';
-const PLATFORM_KEY = 'fault-platform-key-0123456789abcdef';
 /** Fewer than the pool's 10 connections: each request holds one while it waits on a row lock. */
 const IN_FLIGHT = 8;
 /** How long the requests are kept waiting after SIGTERM. */
 const HOLD_MS = 1000;
 const EXIT_WITHIN_MS = 10_000;
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-interface Started {
-  child: ChildProcess;
-  output: () => string;
-  exited: Promise<{ code: number | null; at: number }>;
-}
-
-/** The built server as production runs it, on this suite's database; resolves once ready. */
-async function startBuilt(port: number, databaseUrl: string): Promise<Started> {
-  const child = spawn(process.execPath, [MAIN], {
-    env: {
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
-      PORT: String(port),
-      DATABASE_URL: databaseUrl,
-      JWT_SECRET,
-      ENCRYPTION_KEY: '22'.repeat(32),
-      PLATFORM_API_KEY: PLATFORM_KEY,
-      RATE_LIMIT_PER_MINUTE: '0',
-      LOG_LEVEL: 'warn',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  const exited = new Promise<{ code: number | null; at: number }>((done) =>
-    child.once('exit', (code) => done({ code, at: Date.now() })),
-  );
-  for (let i = 0; ; i++) {
-    const status = await fetch(`http://127.0.0.1:${port}/readyz`).then(
-      (r) => r.status,
-      () => 0,
-    );
-    if (status === 200) return { child, output: () => out, exited };
-    if (i > 300 || child.exitCode !== null) throw new Error(`never ready:\n${out}`);
-    await sleep(100);
-  }
-}
 
 /** A tenant, an instance and its proxy key, and `count` workflows, all made through the API. */
 async function seedWorkflows(base: string, count: number) {
@@ -123,7 +78,11 @@ describe('SIGTERM under load', () => {
     await adminQuery(`CREATE DATABASE ${database} TEMPLATE ${server.template} OWNER "${owner}"`);
     const port = await freePort();
     const base = `http://127.0.0.1:${port}`;
-    app = await startBuilt(port, withDatabase(server.ownerUrl, database));
+    // Every request waits inside PostgreSQL, however long: one tenant may hold the whole pool
+    // and wait on its locks for as long as the test holds them.
+    app = await startBuilt(port, withDatabase(server.ownerUrl, database), {
+      env: { DB_TENANT_MAX_CONNECTIONS: '10', DB_LOCK_TIMEOUT_MS: '60000' },
+    });
     const { runtime, path, ids } = await seedWorkflows(base, IN_FLIGHT / 2);
 
     // Slow requests on demand: lock the workflows, so advancing them waits inside PostgreSQL.

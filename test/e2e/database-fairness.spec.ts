@@ -1,0 +1,136 @@
+import { PoolClient } from 'pg';
+import { TenantDb } from '../../src/database/tenant-db';
+import { TestApp, startTestApp } from '../helpers/app';
+import { TenantSession } from '../helpers/factories';
+
+/** Tenant A with a workflow its runtime can change, and tenant B beside it. */
+async function world(t: TestApp) {
+  const a = await TenantSession.create(t, 'A');
+  const b = await TenantSession.create(t, 'B');
+  const customer = await a.customer();
+  await b.customer();
+  const instance = await a.instance();
+  const runtime = (await a.proxyKey(instance)).headers;
+  const base = `/internal/v1/instances/${instance}/workflows`;
+  const created = await t
+    .http()
+    .post(base)
+    .set(runtime)
+    .send({ customer_id: customer, workflow_type: 'lead' });
+  expect(created.status).toBe(201);
+  const patch = () =>
+    t.http().patch(`${base}/${created.body.id}`).set(runtime).send({ action: 'noted' });
+  return { a, b, workflowId: created.body.id as string, patch };
+}
+
+/** Holds `sql` (a lock) on a connection of the superuser pool until `release` is called. */
+async function hold(t: TestApp, sql: string, params: unknown[] = []) {
+  const client: PoolClient = await t.raw.connect();
+  await client.query('BEGIN');
+  await client.query(sql, params);
+  return async () => {
+    await client.query('ROLLBACK');
+    client.release();
+  };
+}
+
+const historyLength = async (t: TestApp, id: string) =>
+  Number(
+    (
+      await t.raw.query('SELECT jsonb_array_length(history) AS n FROM workflows WHERE id = $1', [
+        id,
+      ])
+    ).rows[0].n,
+  );
+
+describe('a wait on a row another request holds', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({ DB_LOCK_TIMEOUT_MS: '300' });
+  });
+  afterAll(() => t.close());
+
+  it('ends as 409 "busy, retry" with Retry-After: 1 after the lock timeout, changing nothing', async () => {
+    const { workflowId, patch } = await world(t);
+    const release = await hold(t, 'SELECT 1 FROM workflows WHERE id = $1 FOR UPDATE', [workflowId]);
+    try {
+      const started = Date.now();
+      const res = await patch();
+      expect(res.status).toBe(409);
+      expect(res.body).toEqual({ detail: expect.stringMatching(/^Busy/) });
+      expect(res.headers['retry-after']).toBe('1');
+      expect(Date.now() - started).toBeLessThan(2000);
+    } finally {
+      await release();
+    }
+    expect(await historyLength(t, workflowId)).toBe(1);
+    expect((await patch()).status).toBe(200); // released: served again
+  });
+});
+
+describe('a statement past the statement timeout', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    // Lock waits allowed longer than statements, so the statement timeout is what ends this one.
+    t = await startTestApp({ DB_STATEMENT_TIMEOUT_MS: '300', DB_LOCK_TIMEOUT_MS: '10000' });
+  });
+  afterAll(() => t.close());
+
+  it('is cancelled and answered 503 with Retry-After, not held open', async () => {
+    const { a } = await world(t);
+    const release = await hold(t, 'LOCK TABLE customers IN ACCESS EXCLUSIVE MODE');
+    try {
+      const started = Date.now();
+      const res = await t.http().get('/v1/customers').set(a.admin);
+      expect(res.status).toBe(503);
+      expect(res.body).toEqual({ detail: expect.stringMatching(/took too long/) });
+      expect(res.headers['retry-after']).toBeDefined();
+      expect(Date.now() - started).toBeLessThan(2000);
+    } finally {
+      await release();
+    }
+  });
+});
+
+describe('one tenant holds at most its share of the pool', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({
+      DB_POOL_SIZE: '4',
+      DB_TENANT_MAX_CONNECTIONS: '2',
+      DB_LOCK_TIMEOUT_MS: '1500',
+      DB_STATEMENT_TIMEOUT_MS: '3000',
+    });
+  });
+  afterAll(() => t.close());
+
+  it("keeps another tenant's reads fast and 2xx while the first storms one locked row", async () => {
+    const { a, b, workflowId, patch } = await world(t);
+    const release = await hold(t, 'SELECT 1 FROM workflows WHERE id = $1 FOR UPDATE', [workflowId]);
+    try {
+      // Twelve changes of one held row: without a share, four of them take the whole pool.
+      const storm = Array.from({ length: 12 }, () => patch().then((res) => res)); // sent now
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(t.app.get(TenantDb).gate.load(a.tenantId).held).toBe(2);
+      const reads: { status: number; ms: number }[] = [];
+      for (let i = 0; i < 10; i++) {
+        const started = Date.now();
+        const res = await t.http().get('/v1/customers').set(b.admin);
+        reads.push({ status: res.status, ms: Date.now() - started });
+      }
+      expect(reads.map((r) => r.status)).toEqual(Array(10).fill(200));
+      expect(Math.max(...reads.map((r) => r.ms))).toBeLessThan(500);
+      const answers = await Promise.all(storm);
+      // Each of A's own requests waited its turn: busy (409) or, queued past its wait, 429.
+      for (const res of answers) {
+        expect([409, 429]).toContain(res.status);
+        expect(res.headers['retry-after']).toBe('1');
+        expect(typeof res.body.detail).toBe('string');
+      }
+    } finally {
+      await release();
+    }
+    expect(await historyLength(t, workflowId)).toBe(1);
+    expect(t.app.get(TenantDb).gate.load(a.tenantId)).toEqual({ held: 0, waiting: 0 });
+  });
+});
