@@ -6,6 +6,7 @@ import { Rules1732406800000 } from './1732406800000-rules';
 import { ApprovalsOutbox1732406900000 } from './1732406900000-approvals-outbox';
 import { RuleFiring1732407000000 } from './1732407000000-rule-firing';
 import { WorkflowCounts1732407100000 } from './1732407100000-workflow-counts';
+import { WorkflowSizes1732407400000 } from './1732407400000-workflow-sizes';
 
 /** Every migration in order. Append only: a landed migration is never edited. */
 export const MIGRATIONS = [
@@ -17,4 +18,5 @@ export const MIGRATIONS = [
   ApprovalsOutbox1732406900000,
   RuleFiring1732407000000,
   WorkflowCounts1732407100000,
+  WorkflowSizes1732407400000,
 ];

@@ -1,6 +1,7 @@
 import { ArgumentMetadata, Injectable, PipeTransform } from '@nestjs/common';
 import { ValidationError, validateSync } from 'class-validator';
 import { FieldError, RequestValidationError } from './errors';
+import { UNSAFE_NUMBER_MESSAGE, findUnsafeNumber } from './json-limits';
 import { fromWire, isWireClass, wireProps } from './wire';
 
 /** class-validator constraint → the error `type` the existing (FastAPI-era) clients know. */
@@ -17,6 +18,7 @@ const TYPES: Record<string, string> = {
   max: 'less_than_equal',
   isBoolean: 'bool_type',
   isObject: 'dict_type',
+  maxJsonBytes: 'json_too_large',
   isArray: 'list_type',
   arrayMinSize: 'too_short',
   arrayMaxSize: 'too_long',
@@ -50,6 +52,9 @@ export class WirePipe implements PipeTransform {
     const instance = fromWire(meta.metatype, plain as Record<string, unknown>, source);
     const errors = validateSync(instance, { forbidUnknownValues: false });
     if (errors.length > 0) throw new RequestValidationError(flatten(errors, [source]));
+    // After validation, so typed numbers meet their own ranges first; what is left is free-form.
+    const unsafe = findUnsafeNumber(plain, [source]);
+    if (unsafe) throw RequestValidationError.at(unsafe, UNSAFE_NUMBER_MESSAGE, 'number_unsafe');
     return instance;
   }
 }

@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { applyDecorators } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptions } from '@nestjs/swagger';
 import { IsOptional, ValidateIf } from 'class-validator';
+import { RawJson, RawSlots } from './raw-json';
 
 /**
  * The one place where TypeScript names meet wire names. A property declared with @WireField is
@@ -100,11 +101,16 @@ export function isWireClass(cls: unknown): cls is new () => object {
   return typeof cls === 'function' && wireProps(cls as new () => object).length > 0;
 }
 
-/** Response side: class instances become snake_case plain objects; dates become ISO strings. */
-export function toWire(value: unknown): unknown {
+/**
+ * Response side: class instances become snake_case plain objects; dates become ISO strings.
+ * Raw documents go into `slots` when given (the response is then spliced as text), else they
+ * are parsed back into values.
+ */
+export function toWire(value: unknown, slots?: RawSlots): unknown {
   if (value === null || value === undefined) return value;
   if (value instanceof Date) return value.toISOString();
-  if (Array.isArray(value)) return value.map(toWire);
+  if (value instanceof RawJson) return slots ? slots.hold(value) : value.parse();
+  if (Array.isArray(value)) return value.map((item) => toWire(item, slots));
   if (typeof value !== 'object') return value;
   const props = wireProps(value.constructor as new () => object);
   if (props.length === 0) return value;
@@ -112,7 +118,7 @@ export function toWire(value: unknown): unknown {
   const out: Record<string, unknown> = {};
   for (const p of props) {
     const v = source[p.key];
-    out[p.wire] = v === undefined ? null : p.json ? v : toWire(v);
+    out[p.wire] = v === undefined ? null : p.json && !(v instanceof RawJson) ? v : toWire(v, slots);
   }
   return out;
 }

@@ -4,6 +4,7 @@ import { DashboardAuth } from '../auth/auth.decorators';
 import { CurrentPrincipal, Principal } from '../auth/principal';
 import { UuidParam } from '../common/params';
 import {
+  ListSuspendedQuery,
   ListWorkflowsQuery,
   ResumeWorkflowDto,
   SuspendWorkflowDto,
@@ -38,11 +39,14 @@ export class TenantWorkflowsController {
   @Get('suspended')
   @ApiOperation({
     summary: 'List Suspended Workflows',
-    description: `List all suspended workflows for the tenant. ${RLS}`,
+    description: `List the tenant's suspended workflows, newest first, at most limit. ${RLS}`,
   })
   @ApiResponse({ status: 200, type: [Workflow] })
-  suspended(@CurrentPrincipal() principal: Principal): Promise<Workflow[]> {
-    return this.workflows.listSuspended({ principal });
+  suspended(
+    @CurrentPrincipal() principal: Principal,
+    @Query() query: ListSuspendedQuery,
+  ): Promise<Workflow[]> {
+    return this.workflows.listSuspended({ principal }, query);
   }
 
   @Get(':workflow_id')

@@ -1,4 +1,5 @@
 import { Column, CreateDateColumn, Entity, PrimaryColumn, UpdateDateColumn } from 'typeorm';
+import { RawJson } from '../common/raw-json';
 import { WireField } from '../common/wire';
 import { WORKFLOW_STATUSES, WORKFLOW_TYPES, WorkflowStatus, WorkflowType } from './state-machine';
 
@@ -14,7 +15,10 @@ export class WorkflowHistoryEntry {
   @WireField({ nullable: true, type: 'string' }) toStage!: string | null;
 }
 
-/** A long-running business case. Also the response schema. */
+/**
+ * A long-running business case. Also the response schema. Its JSON documents are read as text
+ * and sent as read (RawJson); the OpenAPI schema still describes their shape.
+ */
 @Entity('workflows')
 export class Workflow {
   @WireField({ format: 'uuid', nullable: true }) @Column('uuid', { nullable: true }) approverId!:
@@ -32,7 +36,7 @@ export class Workflow {
   expiresAt!: Date | null;
   @WireField({ json: true, type: [WorkflowHistoryEntry] })
   @Column('jsonb')
-  history!: WorkflowHistoryEntry[];
+  history!: RawJson;
   @WireField({ format: 'uuid' }) @PrimaryColumn('uuid') id!: string;
   @WireField({ format: 'uuid' }) @Column('uuid') instanceId!: string;
   @WireField({ format: 'date-time', nullable: true })
@@ -50,14 +54,14 @@ export class Workflow {
   @WireField({ nullable: true, type: 'string' }) @Column('text', { nullable: true }) title!:
     string | null;
   @WireField({ format: 'date-time' }) @UpdateDateColumn({ type: 'timestamptz' }) updatedAt!: Date;
-  @WireField({ json: true }) @Column('jsonb') workflowState!: Record<string, unknown>;
+  @WireField({ json: true }) @Column('jsonb') workflowState!: RawJson;
   @WireField({ enum: WORKFLOW_TYPES }) @Column('text') workflowType!: WorkflowType;
   @WireField({ nullable: true, type: 'string' })
   @Column('text', { nullable: true })
   suspendedStep!: string | null;
   @WireField({ json: true, nullable: true })
   @Column('jsonb', { nullable: true })
-  suspendedPayload!: unknown;
+  suspendedPayload!: RawJson | null;
   @WireField({ format: 'date-time', nullable: true })
   @Column('timestamptz', { nullable: true })
   suspendedAt!: Date | null;

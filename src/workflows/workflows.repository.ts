@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
+import { RawJson } from '../common/raw-json';
 import { hydrate } from '../database/rows';
 import { prepared } from '../database/prepared';
 import { TenantDb } from '../database/tenant-db';
@@ -33,6 +34,8 @@ export type NewHistoryEntry = Omit<WorkflowHistoryEntry, 'at'>;
 const ISO_NOW = `to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
 const entrySql = (param: string) =>
   `jsonb_build_array(jsonb_build_object('at', ${ISO_NOW}) || ${param}::jsonb)`;
+/** What an entry adds to the history, as stored. */
+export const entryBytes = (e: NewHistoryEntry) => Buffer.byteLength(entryJson(e));
 const entryJson = (e: NewHistoryEntry) =>
   JSON.stringify({
     action: e.action,
@@ -43,6 +46,30 @@ const entryJson = (e: NewHistoryEntry) =>
     from_stage: e.fromStage,
     to_stage: e.toStage,
   });
+
+/**
+ * Every column the API reads, the JSON documents as text: they are sent as read, never parsed
+ * (see RawJson). `at` prefixes each with a table alias.
+ */
+const columns = (at = '', history = `${at}history::text AS history`) =>
+  `${at}tenant_id, ${at}id, ${at}instance_id, ${at}customer_id, ${at}workflow_type, ${at}status,
+   ${at}stage, ${at}title, ${at}reference, ${at}assigned_to, ${at}approver_id, ${at}escalation_level,
+   ${at}workflow_state::text AS workflow_state, ${history},
+   ${at}suspended_payload::text AS suspended_payload, ${at}expires_at, ${at}next_action_at,
+   ${at}last_action_at, ${at}completed_at, ${at}suspended_step, ${at}suspended_at, ${at}created_at,
+   ${at}updated_at`;
+const COLUMNS = columns();
+
+/** What may be written to a locked workflow's history before it is full. */
+export interface HistoryRoom {
+  entries: number;
+  bytes: number;
+}
+
+/** A list read refused because its documents are larger than one response may carry. */
+export class PageTooLarge {
+  constructor(readonly bytes: number) {}
+}
 
 export interface WorkflowFilter {
   instanceId?: string;
@@ -77,6 +104,26 @@ function filterSql(tenantId: string, filter: WorkflowFilter, columns: Record<str
 
 const FILTERED = { ...COUNTED, reference: 'reference' } as const;
 
+/**
+ * The most a list may carry in JSON documents: with the rest of each row, a response stays
+ * about 30 MiB at most, and so does what one request holds in memory.
+ */
+export const PAGE_BUDGET_BYTES = 28 * 1024 * 1024;
+/** Pages up to this weight are read at once; heavier ones wait for room in response memory. */
+const SMALL_PAGE_BYTES = 1024 * 1024;
+
+/** The lock read: no history text, only how much of it there is. */
+const LOCK_COLUMNS = columns(
+  '',
+  'jsonb_array_length(history) AS history_entries, octet_length(history::text) AS history_bytes',
+);
+
+/** A workflow as created: its state is the caller's object; the database adds the rest. */
+export type NewWorkflow = Omit<
+  Workflow,
+  'history' | 'createdAt' | 'updatedAt' | 'lastActionAt' | 'workflowState' | 'suspendedPayload'
+> & { workflowState: object; suspendedPayload: null };
+
 @Injectable()
 export class WorkflowsRepository {
   constructor(private readonly db: TenantDb) {}
@@ -95,14 +142,57 @@ export class WorkflowsRepository {
     filter: WorkflowFilter,
     page: number,
     perPage: number,
-  ): Promise<[Workflow[], number]> {
+  ): Promise<[Workflow[], number] | PageTooLarge> {
     const { sql, params } = filterSql(tenantId, filter, FILTERED);
-    const rows = await this.m.query<Record<string, unknown>[]>(
-      `SELECT * FROM workflows WHERE ${sql} ORDER BY created_at DESC, id DESC
-        LIMIT $${params.push(perPage)} OFFSET $${params.push((page - 1) * perPage)}`,
-      params,
-    );
-    return [rows.map((row) => hydrate(this.m, Workflow, row)), await this.total(tenantId, filter)];
+    const rows = await this.bounded(sql, params, perPage, (page - 1) * perPage);
+    if (rows instanceof PageTooLarge) return rows;
+    return [rows, await this.total(tenantId, filter)];
+  }
+
+  /**
+   * Newest first, at most `limit` after `offset`, in one statement: the page's ids and sizes
+   * (kept by PostgreSQL on every write) first, the rows only when their documents weigh at most
+   * SMALL_PAGE_BYTES. A heavier page waits for room in the process's response memory and is read
+   * again; one over PAGE_BUDGET_BYTES is refused without reading a document.
+   */
+  private async bounded(
+    where: string,
+    params: unknown[],
+    limit: number,
+    offset: number,
+  ): Promise<Workflow[] | PageTooLarge> {
+    const read = (budget: number) =>
+      this.m.query<Record<string, unknown>[]>(
+        `WITH page AS (
+           SELECT id, created_at, document_bytes FROM workflows WHERE ${where}
+            ORDER BY created_at DESC, id DESC LIMIT $${params.length + 1} OFFSET $${params.length + 2}),
+         size AS (SELECT coalesce(sum(document_bytes), 0)::bigint AS page_bytes FROM page)
+         SELECT size.page_bytes, ${columns('w.')}
+           FROM size LEFT JOIN (page JOIN workflows w ON w.tenant_id = $1 AND w.id = page.id)
+             ON size.page_bytes <= $${params.length + 3}
+          ORDER BY page.created_at DESC, page.id DESC`,
+        [...params, limit, offset, budget],
+      );
+    let rows = await read(SMALL_PAGE_BYTES);
+    let bytes = Number(rows[0]?.page_bytes ?? 0);
+    if (bytes > SMALL_PAGE_BYTES) {
+      if (bytes > PAGE_BUDGET_BYTES) return new PageTooLarge(bytes);
+      await this.db.holdForResponse(bytes);
+      rows = await read(PAGE_BUDGET_BYTES);
+      bytes = Number(rows[0]?.page_bytes ?? 0);
+      if (bytes > PAGE_BUDGET_BYTES) return new PageTooLarge(bytes); // grew in between
+    }
+    return rows.filter((row) => row.id !== null).map((row) => this.toWorkflow(row));
+  }
+
+  /** A raw row as an entity, its JSON documents kept as text. */
+  private toWorkflow(row: Record<string, unknown>): Workflow {
+    const workflow = hydrate(this.m, Workflow, row);
+    for (const key of ['workflowState', 'history', 'suspendedPayload'] as const) {
+      const text = workflow[key] as unknown;
+      workflow[key] = (typeof text === 'string' ? new RawJson(text) : null) as never;
+    }
+    return workflow;
   }
 
   /** From the trigger-kept counters; a reference filter (not counted there) counts rows. */
@@ -152,20 +242,35 @@ export class WorkflowsRepository {
     return Number(folded);
   }
 
-  suspended(tenantId: string, customerId: string | null): Promise<Workflow[]> {
-    return this.m.find(Workflow, {
-      where: { tenantId, status: 'suspended', ...(customerId ? { customerId } : {}) },
-      order: { createdAt: 'DESC', id: 'DESC' },
-    });
+  suspended(
+    tenantId: string,
+    customerId: string | null,
+    limit: number,
+  ): Promise<Workflow[] | PageTooLarge> {
+    const params: unknown[] = [tenantId];
+    const ofCustomer = customerId ? ` AND customer_id = $${params.push(customerId)}` : '';
+    return this.bounded(`tenant_id = $1 AND status = 'suspended'${ofCustomer}`, params, limit, 0);
   }
 
-  find(tenantId: string, id: string, instanceId?: string): Promise<Workflow | null> {
-    return this.one(tenantId, id, instanceId, '');
+  async find(tenantId: string, id: string, instanceId?: string): Promise<Workflow | null> {
+    const row = await this.one(tenantId, id, instanceId, COLUMNS, '');
+    return row && this.toWorkflow(row);
   }
 
-  /** Row-locked until the request's transaction ends: changes to one workflow queue up. */
-  lock(tenantId: string, id: string, instanceId?: string): Promise<Workflow | null> {
-    return this.one(tenantId, id, instanceId, ' FOR UPDATE');
+  /**
+   * Row-locked until the request's transaction ends: changes to one workflow queue up (for at
+   * most the lock timeout). With the room its history has left; the history itself is not
+   * read, since a change appends to it in SQL.
+   */
+  async lock(
+    tenantId: string,
+    id: string,
+    instanceId?: string,
+  ): Promise<{ workflow: Workflow; history: HistoryRoom } | null> {
+    const row = await this.one(tenantId, id, instanceId, LOCK_COLUMNS, ' FOR UPDATE');
+    if (!row) return null;
+    const history = { entries: Number(row.history_entries), bytes: Number(row.history_bytes) };
+    return { workflow: this.toWorkflow(row), history };
   }
 
   /** Read by hand, as the page is: `findOneBy` cost a single-row read a seventh of its CPU. */
@@ -173,28 +278,26 @@ export class WorkflowsRepository {
     tenantId: string,
     id: string,
     instanceId: string | undefined,
+    select: string,
     lock: '' | ' FOR UPDATE',
-  ): Promise<Workflow | null> {
+  ): Promise<Record<string, unknown> | null> {
     const params = [tenantId, id];
     const ofInstance = instanceId ? ` AND instance_id = $${params.push(instanceId)}` : '';
     const [row] = await this.m.query<Record<string, unknown>[]>(
-      `SELECT * FROM workflows WHERE tenant_id = $1 AND id = $2${ofInstance}${lock}`,
+      `SELECT ${select} FROM workflows WHERE tenant_id = $1 AND id = $2${ofInstance}${lock}`,
       params,
     );
-    return row ? hydrate(this.m, Workflow, row) : null;
+    return row ?? null;
   }
 
-  async insert(
-    values: Omit<Workflow, 'history' | 'createdAt' | 'updatedAt' | 'lastActionAt'>,
-    entry: NewHistoryEntry,
-  ): Promise<Workflow> {
+  async insert(values: NewWorkflow, entry: NewHistoryEntry): Promise<Workflow> {
     const [row] = await this.m.query<Record<string, unknown>[]>(
       `INSERT INTO workflows (tenant_id, id, instance_id, customer_id, workflow_type, status, stage, title,
           reference, assigned_to, approver_id, escalation_level, workflow_state, expires_at, next_action_at,
           completed_at, suspended_step, suspended_payload, suspended_at, history, last_action_at)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::jsonb, $14, $15, NULL, NULL, NULL, NULL,
           ${entrySql('$16')}, now())
-       RETURNING *`,
+       RETURNING ${COLUMNS}`,
       [
         values.tenantId,
         values.id,
@@ -214,7 +317,7 @@ export class WorkflowsRepository {
         entryJson(entry),
       ],
     );
-    return hydrate(this.m, Workflow, row);
+    return this.toWorkflow(row);
   }
 
   /** One statement: the change, its history entry, last_action_at and updated_at. */
@@ -239,10 +342,10 @@ export class WorkflowsRepository {
       sets.push(`${column} = $${params.length}${JSONB.has(column) ? '::jsonb' : ''}`);
     }
     const [rows] = await this.m.query<[Record<string, unknown>[], number]>(
-      `UPDATE workflows SET ${sets.join(', ')} WHERE tenant_id = $1 AND id = $2 RETURNING *`,
+      `UPDATE workflows SET ${sets.join(', ')} WHERE tenant_id = $1 AND id = $2 RETURNING ${COLUMNS}`,
       params,
     );
-    return hydrate(this.m, Workflow, rows[0]);
+    return this.toWorkflow(rows[0]);
   }
 
   /**

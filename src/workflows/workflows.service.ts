@@ -1,11 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { Principal, assertCustomerAccess, customerScope } from '../auth/principal';
-import { DomainError, RequestValidationError, notFound } from '../common/errors';
+import { DomainError, RequestValidationError, conflict, notFound } from '../common/errors';
+import { JSON_CAPS, assertJsonBytes } from '../common/json-limits';
 import { DirectoryService } from '../directory/directory.service';
 import {
   AdvanceWorkflowDto,
   CreateWorkflowDto,
+  ListSuspendedQuery,
   ListWorkflowsInternalQuery,
   SuspendWorkflowDto,
   WorkflowActionResult,
@@ -14,7 +16,40 @@ import {
 import { Json, mergePatch } from './merge-patch';
 import { Operation, WorkflowStatus, refusal } from './state-machine';
 import { Workflow } from './workflow.entity';
-import { NOW, WorkflowChange, WorkflowsRepository } from './workflows.repository';
+import {
+  HistoryRoom,
+  NOW,
+  NewHistoryEntry,
+  PAGE_BUDGET_BYTES,
+  PageTooLarge,
+  WorkflowChange,
+  WorkflowsRepository,
+  entryBytes,
+} from './workflows.repository';
+
+/**
+ * A workflow's history is bounded: it is read whole with every workflow. The last entry and a
+ * few KiB are kept for the change that closes it, so a full history never strands it open.
+ */
+export const HISTORY_CAP = { entries: 1000, bytes: 1024 * 1024 };
+const CLOSING_ROOM = { entries: 1, bytes: 4 * 1024 };
+const CLOSING: ReadonlySet<WorkflowStatus> = new Set([
+  'completed',
+  'expired',
+  'cancelled',
+  'failed',
+]);
+
+const MiB = 1024 * 1024;
+/** 422 for a list whose documents are more than a response may carry, saying what would fit. */
+const tooLarge = (loc: string, asked: number, page: PageTooLarge) =>
+  RequestValidationError.at(
+    ['query', loc],
+    `These ${asked} workflows hold ${(page.bytes / MiB).toFixed(1)} MiB of JSON, over the ` +
+      `${PAGE_BUDGET_BYTES / MiB} MiB one response may carry: ask for at most ` +
+      `${Math.max(1, Math.floor((asked * PAGE_BUDGET_BYTES) / page.bytes))}`,
+    'page_too_large',
+  );
 
 /**
  * Who is calling: the agent runtime (its instance, which bounds what it sees) or the dashboard
@@ -41,7 +76,7 @@ export class WorkflowsService {
   async list(caller: WorkflowCaller, query: ListWorkflowsInternalQuery): Promise<WorkflowPage> {
     const page = query.page ?? 1;
     const perPage = query.perPage ?? 20;
-    const [workflows, total] = await this.repo.page(
+    const read = await this.repo.page(
       caller.principal.tenantId,
       {
         ...query,
@@ -51,11 +86,17 @@ export class WorkflowsService {
       page,
       perPage,
     );
+    if (read instanceof PageTooLarge) throw tooLarge('per_page', perPage, read);
+    const [workflows, total] = read;
     return Object.assign(new WorkflowPage(), { page, perPage, total, workflows });
   }
 
-  listSuspended(caller: WorkflowCaller): Promise<Workflow[]> {
-    return this.repo.suspended(caller.principal.tenantId, caller.principal.customerId);
+  async listSuspended(caller: WorkflowCaller, query: ListSuspendedQuery): Promise<Workflow[]> {
+    const limit = query.limit ?? 100;
+    const { tenantId, customerId } = caller.principal;
+    const read = await this.repo.suspended(tenantId, customerId, limit);
+    if (read instanceof PageTooLarge) throw tooLarge('limit', limit, read);
+    return read;
   }
 
   async get(caller: WorkflowCaller, id: string): Promise<Workflow> {
@@ -115,9 +156,10 @@ export class WorkflowsService {
   }
 
   async advance(caller: WorkflowCaller, id: string, dto: AdvanceWorkflowDto): Promise<Workflow> {
-    const workflow = await this.open(caller, id, 'advance', dto.status);
+    const { workflow, history } = await this.open(caller, id, 'advance', dto.status);
     const status = dto.status ?? workflow.status;
     const stage = dto.stage === undefined ? workflow.stage : dto.stage;
+    const state = dto.workflowState && mergedState(workflow, dto.workflowState, 'workflow_state');
     const change: WorkflowChange = {
       status,
       stage,
@@ -126,12 +168,10 @@ export class WorkflowsService {
       escalation_level: dto.escalationLevel,
       expires_at: date(dto.expiresAt),
       next_action_at: date(dto.nextActionAt),
-      workflow_state:
-        dto.workflowState &&
-        (mergePatch(workflow.workflowState as Json, dto.workflowState as Json) as object),
+      workflow_state: state,
       completed_at: status === 'completed' ? NOW : undefined,
     };
-    return this.repo.change(workflow, change, {
+    return this.append(workflow, history, change, {
       action: dto.action,
       actionDetail: dto.actionDetail ?? null,
       actor: dto.actor ?? actorOf(caller),
@@ -147,11 +187,11 @@ export class WorkflowsService {
     id: string,
     dto: SuspendWorkflowDto,
   ): Promise<WorkflowActionResult> {
-    const workflow = await this.open(caller, id, 'suspend');
+    const locked = await this.open(caller, id, 'suspend');
     const payload = dto.payload ?? null;
     const done = await this.transition(
       caller,
-      workflow,
+      locked,
       'suspended',
       'suspended',
       { step: dto.step, payload },
@@ -169,21 +209,21 @@ export class WorkflowsService {
     id: string,
     resumeData?: Record<string, unknown>,
   ): Promise<WorkflowActionResult> {
-    const workflow = await this.open(caller, id, 'resume');
+    const locked = await this.open(caller, id, 'resume');
+    const { workflow } = locked;
     const detail = { resumed_from_step: workflow.suspendedStep, resume_data: resumeData ?? null };
-    const done = await this.transition(caller, workflow, 'active', 'resumed', detail, {
-      workflow_state:
-        resumeData && (mergePatch(workflow.workflowState as Json, resumeData as Json) as object),
+    const done = await this.transition(caller, locked, 'active', 'resumed', detail, {
+      workflow_state: resumeData && mergedState(workflow, resumeData, 'resume_data'),
       ...CLEAR_SUSPENSION,
     });
     return result(done, 'Workflow resumed');
   }
 
   async abort(caller: WorkflowCaller, id: string): Promise<WorkflowActionResult> {
-    const workflow = await this.open(caller, id, 'abort');
+    const locked = await this.open(caller, id, 'abort');
     const done = await this.transition(
       caller,
-      workflow,
+      locked,
       'cancelled',
       'aborted',
       null,
@@ -194,14 +234,15 @@ export class WorkflowsService {
 
   private transition(
     caller: WorkflowCaller,
-    workflow: Workflow,
+    { workflow, history }: Locked,
     status: WorkflowStatus,
     action: string,
     detail: unknown,
     change: WorkflowChange,
   ): Promise<Workflow> {
-    return this.repo.change(
+    return this.append(
       workflow,
+      history,
       { ...change, status },
       {
         action,
@@ -221,14 +262,45 @@ export class WorkflowsService {
     id: string,
     operation: Operation,
     target?: WorkflowStatus,
-  ): Promise<Workflow> {
-    const workflow = await this.repo.lock(caller.principal.tenantId, id, caller.instanceId);
-    if (!workflow) throw notFound('Workflow');
+  ): Promise<Locked> {
+    const locked = await this.repo.lock(caller.principal.tenantId, id, caller.instanceId);
+    if (!locked) throw notFound('Workflow');
+    const { workflow } = locked;
     assertCustomerAccess(caller.principal, workflow.customerId);
     const reason = refusal(operation, workflow.status, target);
     if (reason) throw new DomainError('conflict', reason);
-    return workflow;
+    return locked;
   }
+
+  /** The change and its history entry, if the history has room for it (else 409). */
+  private append(
+    workflow: Workflow,
+    history: HistoryRoom,
+    change: WorkflowChange,
+    entry: NewHistoryEntry,
+  ): Promise<Workflow> {
+    const closing = change.status !== undefined && CLOSING.has(change.status);
+    const room = closing ? { entries: 0, bytes: 0 } : CLOSING_ROOM;
+    if (
+      history.entries + 1 > HISTORY_CAP.entries - room.entries ||
+      history.bytes + entryBytes(entry) > HISTORY_CAP.bytes - room.bytes
+    ) {
+      throw conflict(
+        `History full: a workflow keeps at most ${HISTORY_CAP.entries} entries ` +
+          `(${HISTORY_CAP.bytes / MiB} MiB), the last kept for closing it; close this one and open a new one`,
+      );
+    }
+    return this.repo.change(workflow, change, entry);
+  }
+}
+
+type Locked = { workflow: Workflow; history: HistoryRoom };
+
+/** The state after a merge, refused (422 at `field`) when the result is over its cap. */
+function mergedState(workflow: Workflow, patch: Record<string, unknown>, field: string): object {
+  const merged = mergePatch(workflow.workflowState.parse<Json>(), patch as Json) as object;
+  assertJsonBytes(merged, JSON_CAPS.workflowState, ['body', field]);
+  return merged;
 }
 
 const CLEAR_SUSPENSION: WorkflowChange = {

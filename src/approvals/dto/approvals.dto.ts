@@ -13,6 +13,7 @@ import {
 import { WireField } from '../../common/wire';
 import { APPROVER_ROLES, ApproverRole } from '../../rules/actions';
 import { APPROVAL_STATUSES, Approval, ApprovalStatus } from '../approval.entity';
+import { JSON_CAPS, KiB, MaxJsonBytes } from '../../common/json-limits';
 
 export class CreateApprovalDto {
   @WireField({ minLength: 1, maxLength: 100 })
@@ -52,8 +53,12 @@ export class CreateApprovalDto {
   @MaxLength(50)
   notifyChannel?: string | null;
   @WireField({ optional: true, nullable: true, format: 'uuid' }) @IsUUID() ruleId?: string | null;
-  @WireField({ json: true, description: 'Full params to replay on approval' })
+  @WireField({
+    json: true,
+    description: `Full params to replay on approval. At most ${JSON_CAPS.serializedIntent / KiB} KiB as JSON.`,
+  })
   @IsObject()
+  @MaxJsonBytes(JSON_CAPS.serializedIntent)
   serializedIntent!: Record<string, unknown>;
   @WireField({ minLength: 1, maxLength: 100 })
   @IsString()

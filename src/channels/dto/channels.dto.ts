@@ -9,6 +9,10 @@ import {
   ChannelStatus,
   ChannelType,
 } from '../providers';
+import { KiB, MaxJsonBytes } from '../../common/json-limits';
+
+/** A channel's config is settings, not data: small enough that a tenant's channel list stays light. */
+const CHANNEL_CONFIG_CAP = 16 * KiB;
 
 const PROVIDER_HINT = `One of ${ALL_PROVIDERS.join(', ')}, suited to the channel type`;
 
@@ -18,9 +22,10 @@ export class CreateChannelDto {
   @WireField({
     optional: true,
     json: true,
-    description: 'Channel-specific config (streaming mode, processing rules, etc.)',
+    description: `Channel-specific config (streaming mode, processing rules, etc.). At most ${CHANNEL_CONFIG_CAP / KiB} KiB as JSON.`,
   })
   @IsObject()
+  @MaxJsonBytes(CHANNEL_CONFIG_CAP)
   config?: Record<string, unknown>;
 
   @WireField({
@@ -74,7 +79,14 @@ export class CreateChannelDto {
 
 /** Only the fields sent change. */
 export class UpdateChannelDto {
-  @WireField({ optional: true, json: true }) @IsObject() config?: Record<string, unknown>;
+  @WireField({
+    optional: true,
+    json: true,
+    description: `At most ${CHANNEL_CONFIG_CAP / KiB} KiB as JSON.`,
+  })
+  @IsObject()
+  @MaxJsonBytes(CHANNEL_CONFIG_CAP)
+  config?: Record<string, unknown>;
   @WireField({ optional: true }) @IsBoolean() enabled?: boolean;
 
   @WireField({ optional: true, nullable: true, type: 'string' })

@@ -2,6 +2,7 @@ import { IsObject, IsString, IsUUID, MaxLength, MinLength } from 'class-validato
 import { Approval } from '../../approvals/approval.entity';
 import { WireField } from '../../common/wire';
 import { Workflow } from '../../workflows/workflow.entity';
+import { JSON_CAPS, KiB, MaxJsonBytes } from '../../common/json-limits';
 
 export class EventDto {
   @WireField({ description: 'One of GET /v1/rules/trigger-types', example: 'skill.invoked' })
@@ -9,8 +10,12 @@ export class EventDto {
   @MaxLength(100)
   event!: string;
   @WireField({ format: 'uuid' }) @IsUUID() customerId!: string;
-  @WireField({ json: true, description: 'Fields of the trigger type; unknown fields are ignored' })
+  @WireField({
+    json: true,
+    description: `Fields of the trigger type; unknown fields are ignored. At most ${JSON_CAPS.eventPayload / KiB} KiB as JSON.`,
+  })
   @IsObject()
+  @MaxJsonBytes(JSON_CAPS.eventPayload)
   payload!: Record<string, unknown>;
   @WireField({
     optional: true,

@@ -10,9 +10,13 @@ import {
   MinLength,
 } from 'class-validator';
 import { Rfc3339 } from '../../common/time';
+import { JSON_CAPS, KiB, MaxJsonBytes } from '../../common/json-limits';
 import { WireField } from '../../common/wire';
 import { WORKFLOW_STATUSES, WORKFLOW_TYPES, WorkflowStatus, WorkflowType } from '../state-machine';
 import { Workflow } from '../workflow.entity';
+
+const STATE_CAP = `At most ${JSON_CAPS.workflowState / KiB} KiB as JSON`;
+const DETAIL_CAP = `At most ${JSON_CAPS.workflowDetail / KiB} KiB as JSON.`;
 
 const text = (max: number, description?: string) =>
   WireField({ optional: true, nullable: true, maxLength: max, type: 'string', description });
@@ -31,7 +35,10 @@ export class CreateWorkflowDto {
   reference?: string | null;
   @text(100, 'Initial stage') @IsString() @MaxLength(100) stage?: string | null;
   @text(200) @IsString() @MaxLength(200) title?: string | null;
-  @WireField({ optional: true, json: true }) @IsObject() workflowState?: Record<string, unknown>;
+  @WireField({ optional: true, json: true, description: STATE_CAP })
+  @IsObject()
+  @MaxJsonBytes(JSON_CAPS.workflowState)
+  workflowState?: Record<string, unknown>;
   @WireField({ enum: WORKFLOW_TYPES }) @IsIn(WORKFLOW_TYPES) workflowType!: WorkflowType;
 }
 
@@ -49,8 +56,9 @@ export class AdvanceWorkflowDto {
     optional: true,
     nullable: true,
     json: true,
-    description: 'Any JSON, kept in the history entry',
+    description: `Any JSON, kept in the history entry. ${DETAIL_CAP}`,
   })
+  @MaxJsonBytes(JSON_CAPS.workflowDetail)
   actionDetail?: unknown;
   @WireField({ optional: true, minLength: 1, maxLength: 100 })
   @IsString()
@@ -74,9 +82,10 @@ export class AdvanceWorkflowDto {
   @WireField({
     optional: true,
     json: true,
-    description: 'Merged into the existing state (JSON Merge Patch)',
+    description: `Merged into the existing state (JSON Merge Patch). ${STATE_CAP}, merged.`,
   })
   @IsObject()
+  @MaxJsonBytes(JSON_CAPS.workflowState)
   workflowState?: Record<string, unknown>;
 }
 
@@ -90,8 +99,9 @@ export class SuspendWorkflowDto {
     optional: true,
     nullable: true,
     json: true,
-    description: 'Arbitrary state payload to preserve for resume',
+    description: `Arbitrary state payload to preserve for resume. ${DETAIL_CAP}`,
   })
+  @MaxJsonBytes(JSON_CAPS.workflowDetail)
   payload?: unknown;
 }
 
@@ -99,9 +109,10 @@ export class ResumeWorkflowDto {
   @WireField({
     optional: true,
     json: true,
-    description: 'Data merged into workflow_state on resume',
+    description: `Data merged into workflow_state on resume. ${DETAIL_CAP}`,
   })
   @IsObject()
+  @MaxJsonBytes(JSON_CAPS.workflowDetail)
   resumeData?: Record<string, unknown>;
 }
 
@@ -141,6 +152,22 @@ export class ListWorkflowsQuery {
 
 export class ListWorkflowsInternalQuery extends ListWorkflowsQuery {
   @WireField({ optional: true, maxLength: 200 }) @IsString() @MaxLength(200) reference?: string;
+}
+
+export class ListSuspendedQuery {
+  @WireField({
+    optional: true,
+    query: 'int',
+    type: 'integer',
+    minimum: 1,
+    maximum: 500,
+    default: 100,
+    description: 'At most this many, newest first',
+  })
+  @IsInt()
+  @Min(1)
+  @Max(500)
+  limit?: number;
 }
 
 export class WorkflowPage {

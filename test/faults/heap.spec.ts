@@ -1,0 +1,125 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { signDevToken } from '../../src/auth/tokens';
+import { freePort } from '../../src/database/embedded';
+import { adminQuery, testServer, withDatabase } from '../setup/test-server';
+import { JWT_SECRET, PLATFORM_KEY, Started, startBuilt } from './built-server';
+
+/** Well under the 512 MB that start:prod gives: room to spare is part of what is shown. */
+const HEAP_MB = 192;
+const HOSTILE_READS = 24;
+
+/** An array of empty objects filling `bytes`: tiny as text, about 20 times that once parsed. */
+const emptyObjects = (bytes: number) => JSON.parse(`[${'{},'.repeat((bytes - 2) / 3 - 1)}{}]`);
+
+interface Answer {
+  status: number;
+  ms: number;
+  bytes: number;
+}
+
+async function call(url: string, headers: Record<string, string>, body?: object): Promise<Answer> {
+  const started = Date.now();
+  try {
+    const res = await fetch(url, {
+      method: body ? 'POST' : 'GET',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: body && JSON.stringify(body),
+    });
+    const text = await res.text();
+    return { status: res.status, ms: Date.now() - started, bytes: text.length };
+  } catch {
+    return { status: 0, ms: Date.now() - started, bytes: 0 };
+  }
+}
+
+async function tenant(base: string, name: string) {
+  const platform = { 'X-Platform-Key': PLATFORM_KEY };
+  const res = await fetch(`${base}/platform/v1/tenants`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...platform },
+    body: JSON.stringify({ name }),
+  });
+  const tenantId = ((await res.json()) as { id: string }).id;
+  const admin = {
+    Authorization: `Bearer ${signDevToken(JWT_SECRET, { sub: randomUUID(), tenantId, customerId: null, role: 'admin' })}`,
+  };
+  const post = async (path: string, body: object) => {
+    const created = await fetch(`${base}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...admin },
+      body: JSON.stringify(body),
+    });
+    if (created.status !== 201) throw new Error(`${path}: ${created.status}`);
+    return (await created.json()) as { id: string; key: string };
+  };
+  return { tenantId, admin, post };
+}
+
+describe('heavy documents under a small heap', () => {
+  const server = testServer();
+  const database = `hydracore_test_heap_${randomBytes(4).toString('hex')}`;
+  let app: Started | undefined;
+  afterAll(() => {
+    if (app && app.child.exitCode === null) app.child.kill('SIGKILL');
+  });
+
+  it('survives a tenant reading pages of its heaviest workflows at once, and serves another tenant meanwhile', async () => {
+    const owner = new URL(server.ownerUrl).username;
+    await adminQuery(`CREATE DATABASE ${database} TEMPLATE ${server.template} OWNER "${owner}"`);
+    const port = await freePort();
+    const base = `http://127.0.0.1:${port}`;
+    app = await startBuilt(port, withDatabase(server.ownerUrl, database), {
+      nodeArgs: [`--max-old-space-size=${HEAP_MB}`],
+    });
+
+    const hostile = await tenant(base, 'Hostile');
+    const customer = (await hostile.post('/v1/customers', { name: 'C' })).id;
+    const instance = (await hostile.post('/v1/instances', { name: 'I' })).id;
+    const key = (await hostile.post(`/v1/instances/${instance}/proxy-keys`, {})).key;
+    const runtime = { Authorization: `Bearer ${key}` };
+    const path = `${base}/internal/v1/instances/${instance}/workflows`;
+    // A hundred workflows at the state cap, each 87,000 empty objects.
+    const state = { items: emptyObjects(256 * 1024 - 20) };
+    for (let i = 0; i < 100; i++) {
+      const created = await call(path, runtime, {
+        customer_id: customer,
+        workflow_type: 'lead',
+        workflow_state: state,
+      });
+      expect(created.status).toBe(201);
+    }
+    const other = await tenant(base, 'Bystander');
+    await other.post('/v1/customers', { name: 'Quiet' });
+
+    // Every page the hostile tenant may ask for, many at once, from its two credentials.
+    const storm = Array.from({ length: HOSTILE_READS }, (_, i) =>
+      i % 2 === 0
+        ? call(`${path}?per_page=${i % 4 === 0 ? 100 : 70}`, runtime)
+        : call(`${base}/v1/workflows?per_page=70`, hostile.admin),
+    );
+    const bystander: Answer[] = [];
+    for (let i = 0; i < 20; i++) bystander.push(await call(`${base}/v1/customers`, other.admin));
+    const answers = await Promise.all(storm);
+
+    const statuses = answers.map((a) => a.status);
+    console.log(
+      [
+        `hostile: ${statuses.join(', ')}; largest answer ${Math.max(...answers.map((a) => a.bytes))} bytes`,
+        `bystander: ${bystander.map((a) => `${a.status}/${a.ms}ms`).join(', ')}`,
+      ].join('\n'),
+    );
+    expect(app.child.exitCode).toBeNull(); // alive, under its heap limit
+    expect(app.output()).not.toMatch(/heap|FATAL/i);
+    expect(bystander.map((a) => a.status)).toEqual(Array(20).fill(200));
+    // 70 per page fits the response budget and is served; 100 per page is refused before any
+    // document is read. Past its share of connections, the tenant's own requests wait their turn
+    // and, waiting too long, are told to retry (429).
+    expect(statuses.filter((s) => s === 200).length).toBeGreaterThan(0);
+    for (const [i, a] of answers.entries()) {
+      expect(i % 4 === 0 ? [422, 429] : [200, 429, 503]).toContain(a.status);
+    }
+    expect(statuses).toContain(422);
+    expect(Math.max(...answers.map((a) => a.bytes))).toBeLessThan(30 * 1024 * 1024);
+    expect((await call(`${base}/healthz`, {})).status).toBe(200);
+  });
+});
