@@ -7,6 +7,7 @@ import { ApprovalsOutbox1732406900000 } from './1732406900000-approvals-outbox';
 import { RuleFiring1732407000000 } from './1732407000000-rule-firing';
 import { WorkflowCounts1732407100000 } from './1732407100000-workflow-counts';
 import { WorkflowSizes1732407400000 } from './1732407400000-workflow-sizes';
+import { IdempotencyPerInstance1732407480000 } from './1732407480000-idempotency-per-instance';
 
 /** Every migration in order. Append only: a landed migration is never edited. */
 export const MIGRATIONS = [
@@ -19,4 +20,5 @@ export const MIGRATIONS = [
   RuleFiring1732407000000,
   WorkflowCounts1732407100000,
   WorkflowSizes1732407400000,
+  IdempotencyPerInstance1732407480000,
 ];

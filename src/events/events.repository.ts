@@ -49,8 +49,20 @@ export class EventsRepository {
     return { customerFound: row.customer_found, rulesVersion: Number(row.version) };
   }
 
+  /** Only what firing uses: descriptions and counters are not held in the cache's memory. */
   activeRules(tenantId: string): Promise<Rule[]> {
     return this.m.find(Rule, {
+      select: {
+        id: true,
+        name: true,
+        customerId: true,
+        instanceId: true,
+        ruleKey: true,
+        cooldownSeconds: true,
+        triggerEvent: true,
+        conditions: true,
+        actions: true,
+      },
       where: { tenantId, isActive: true },
       order: { priority: 'DESC', createdAt: 'ASC', id: 'ASC' },
     });
@@ -89,31 +101,41 @@ export class EventsRepository {
   }
 
   /**
-   * Claims an idempotency key. Returns null when this request claimed it; otherwise the first
-   * request's hash and answer (a concurrent first request is waited for by the unique key).
+   * Claims an idempotency key of this instance. Returns null when this request claimed it;
+   * otherwise the first request's hash and answer (a concurrent first request is waited for by
+   * the unique key). Another instance's use of the same key is another key: an answer names
+   * workflows and approvals of the instance that asked, and is never shown to another.
    */
   async claimReceipt(
     tenantId: string,
+    instanceId: string,
     key: string,
     requestHash: string,
   ): Promise<{ requestHash: string; response: unknown } | null> {
     const inserted = await this.m.query<unknown[]>(
-      `INSERT INTO event_receipts (tenant_id, idempotency_key, request_hash) VALUES ($1, $2, $3)
-       ON CONFLICT DO NOTHING RETURNING 1`,
-      [tenantId, key, requestHash],
+      `INSERT INTO event_receipts (tenant_id, instance_id, idempotency_key, request_hash)
+       VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING 1`,
+      [tenantId, instanceId, key, requestHash],
     );
     if (inserted.length > 0) return null;
     const rows = await this.m.query<{ request_hash: string; response: unknown }[]>(
-      `SELECT request_hash, response FROM event_receipts WHERE tenant_id = $1 AND idempotency_key = $2`,
-      [tenantId, key],
+      `SELECT request_hash, response FROM event_receipts
+        WHERE tenant_id = $1 AND instance_id = $2 AND idempotency_key = $3`,
+      [tenantId, instanceId, key],
     );
     return { requestHash: rows[0].request_hash, response: rows[0].response };
   }
 
-  async storeReceipt(tenantId: string, key: string, response: unknown): Promise<void> {
+  async storeReceipt(
+    tenantId: string,
+    instanceId: string,
+    key: string,
+    response: unknown,
+  ): Promise<void> {
     await this.m.query(
-      `UPDATE event_receipts SET response = $3::jsonb WHERE tenant_id = $1 AND idempotency_key = $2`,
-      [tenantId, key, JSON.stringify(response)],
+      `UPDATE event_receipts SET response = $4::jsonb
+        WHERE tenant_id = $1 AND instance_id = $2 AND idempotency_key = $3`,
+      [tenantId, instanceId, key, JSON.stringify(response)],
     );
   }
 }

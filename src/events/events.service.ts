@@ -5,7 +5,7 @@ import { Principal } from '../auth/principal';
 import { RequestValidationError, conflict } from '../common/errors';
 import { toWire } from '../common/wire';
 import { OutboxRepository } from '../outbox/outbox.repository';
-import { RuleAction } from '../rules/actions';
+import { RuleAction, eventEffects, eventEffectsError } from '../rules/actions';
 import { validatePayload } from '../rules/conditions';
 import { triggerType } from '../rules/trigger-catalog';
 import { WorkflowsService } from '../workflows/workflows.service';
@@ -59,7 +59,7 @@ export class EventsService {
       const requestHash = sha256(
         canonicalJson({ customer_id: dto.customerId, event: dto.event, payload: dto.payload }),
       );
-      const first = await this.repo.claimReceipt(principal.tenantId, key, requestHash);
+      const first = await this.repo.claimReceipt(principal.tenantId, instanceId, key, requestHash);
       if (first) {
         if (first.requestHash !== requestHash)
           throw conflict('idempotency_key was already used for a different event');
@@ -84,7 +84,7 @@ export class EventsService {
       payload: dto.payload,
       outcome,
     });
-    if (key) await this.repo.storeReceipt(principal.tenantId, key, toWire(outcome));
+    if (key) await this.repo.storeReceipt(principal.tenantId, instanceId, key, toWire(outcome));
     return outcome;
   }
 
@@ -115,6 +115,10 @@ export class EventsService {
     }
     const claimed = await this.repo.claimCooldowns(principal.tenantId, customerId, candidates);
     const firing = candidates.filter((rule) => claimed.has(rule.id));
+    // Counted on the rules that won their cooldown, so a held-back rule costs nothing; the
+    // refusal rolls the claims back with the rest of the request.
+    const tooMuch = eventEffectsError(eventEffects(firing));
+    if (tooMuch) throw new RequestValidationError([tooMuch]);
     await this.repo.countFirings(
       principal.tenantId,
       firing.map((rule) => rule.id),
