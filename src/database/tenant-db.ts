@@ -1,3 +1,4 @@
+import { getHeapStatistics } from 'node:v8';
 import { Inject, Injectable } from '@nestjs/common';
 import { ClsService } from 'nestjs-cls';
 import { DataSource, EntityManager, QueryRunner } from 'typeorm';
@@ -9,8 +10,12 @@ import { TenantGate } from './tenant-gate';
 const MANAGER = 'hydracore:tenant-manager';
 const RESPONSE = 'hydracore:response';
 
-/** Large documents in flight at once, per process: about a fifth of the 512 MB heap. */
-const RESPONSE_MEMORY_BYTES = 96 * 1024 * 1024;
+/**
+ * Large documents in flight at once: a fifth of this process's heap limit (about 100 MiB under
+ * start:prod's 512 MB), since one costs two to three times its size while it is read, spliced
+ * and sent.
+ */
+const RESPONSE_MEMORY_BYTES = Math.floor(getHeapStatistics().heap_size_limit / 5);
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import { EntityManager, FindOptionsWhere, IsNull } from 'typeorm';
+import { EntityManager } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
+import { RawJson } from '../common/raw-json';
 import { hydrate } from '../database/rows';
 import { TenantDb } from '../database/tenant-db';
 import { Rule } from './rule.entity';
@@ -24,6 +25,22 @@ export type RuleValues = Pick<
 /** Class of the advisory lock that serialises rule creation within a tenant ('RULE'). */
 const RULE_COUNT_LOCK = 0x52554c45;
 
+/** The list's columns, conditions and actions as text: sent as read, never parsed (RawJson). */
+const LIST_COLUMNS = `tenant_id, id, customer_id, instance_id, name, description, trigger_event,
+  conditions::text AS conditions, actions::text AS actions, priority, cooldown_seconds, is_active,
+  rule_key, trigger_count, last_triggered_at, created_at, updated_at`;
+
+/**
+ * What a rule can weigh as JSON, from its stored text: documents as they are, and the text
+ * fields as JSON spells their worst characters (six bytes, \u0001), plus the fixed fields.
+ */
+const RULE_BYTES = `octet_length(conditions::text) + octet_length(actions::text)
+  + 6 * (octet_length(name) + coalesce(octet_length(description), 0)
+         + coalesce(octet_length(rule_key), 0)) + 400`;
+
+/** Lists heavier than this wait for room in the process's response memory before being read. */
+const LARGE_LIST_BYTES = 1024 * 1024;
+
 // jsonb columns hold arrays of plain objects, which TypeORM's partial type cannot express.
 const partial = (values: Partial<RuleValues>) => values as QueryDeepPartialEntity<Rule>;
 
@@ -35,22 +52,38 @@ export class RulesRepository {
     return this.db.manager;
   }
 
-  /** `visibleTo` limits the list to one customer's rules plus the tenant defaults. */
-  list(
+  /**
+   * `visibleTo` limits the list to one customer's rules plus the tenant defaults. A tenant's
+   * whole rule set can be some 30 MiB, and the list has no pages: it is read with its documents
+   * as text, and one that is large first waits for room in the process's response memory.
+   */
+  async list(
     tenantId: string,
     filter: { instanceId?: string; activeOnly?: boolean; visibleTo?: string | null },
   ): Promise<Rule[]> {
-    const base: FindOptionsWhere<Rule> = { tenantId };
-    if (filter.instanceId) base.instanceId = filter.instanceId;
-    if (filter.activeOnly) base.isActive = true;
-    const where =
-      filter.visibleTo === undefined
-        ? base
-        : [
-            { ...base, customerId: IsNull() },
-            ...(filter.visibleTo ? [{ ...base, customerId: filter.visibleTo }] : []),
-          ];
-    return this.m.find(Rule, { where, order: { createdAt: 'DESC', id: 'DESC' } });
+    const params: unknown[] = [tenantId];
+    let where = 'tenant_id = $1';
+    if (filter.instanceId) where += ` AND instance_id = $${params.push(filter.instanceId)}`;
+    if (filter.activeOnly) where += ' AND is_active';
+    if (filter.visibleTo === null) where += ' AND customer_id IS NULL';
+    else if (filter.visibleTo !== undefined) {
+      where += ` AND (customer_id IS NULL OR customer_id = $${params.push(filter.visibleTo)})`;
+    }
+    const [{ bytes }] = await this.m.query<{ bytes: string }[]>(
+      `SELECT coalesce(sum(${RULE_BYTES}), 0)::bigint AS bytes FROM rules WHERE ${where}`,
+      params,
+    );
+    if (Number(bytes) > LARGE_LIST_BYTES) await this.db.holdForResponse(Number(bytes));
+    const rows = await this.m.query<Record<string, unknown>[]>(
+      `SELECT ${LIST_COLUMNS} FROM rules WHERE ${where} ORDER BY created_at DESC, id DESC`,
+      params,
+    );
+    return rows.map((row) => {
+      const rule = hydrate(this.m, Rule, row);
+      rule.conditions = new RawJson(row.conditions as string) as never;
+      rule.actions = new RawJson(row.actions as string) as never;
+      return rule;
+    });
   }
 
   find(tenantId: string, id: string): Promise<Rule | null> {
