@@ -1,4 +1,5 @@
 import { FieldError } from '../common/errors';
+import { isRfc3339 } from '../common/time';
 import { RULE_LIMITS } from './limits';
 import { FieldType, PayloadField, TriggerType } from './trigger-catalog';
 
@@ -44,7 +45,6 @@ export interface Condition {
   value?: unknown;
 }
 
-const ISO_DATETIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:\d\d)$/;
 const MAX_CONDITIONS = RULE_LIMITS.conditionsPerRule;
 const MAX_LIST = RULE_LIMITS.valuesPerList;
 const MAX_CHARS = RULE_LIMITS.charactersPerValue;
@@ -61,7 +61,7 @@ export function fitsType(field: PayloadField, v: unknown): boolean {
     case 'enum':
       return typeof v === 'string' && (field.values ?? []).includes(v);
     case 'datetime':
-      return typeof v === 'string' && ISO_DATETIME.test(v) && !Number.isNaN(Date.parse(v));
+      return isRfc3339(v); // the one spelling of a time the API accepts anywhere
   }
 }
 
@@ -72,7 +72,7 @@ const tooLong = (field: PayloadField) => (v: unknown) =>
 const describe = (field: PayloadField) =>
   field.type === 'enum'
     ? `one of ${(field.values ?? []).join(', ')}`
-    : `a ${field.type}${field.type === 'datetime' ? ' (ISO 8601)' : ''}`;
+    : `a ${field.type}${field.type === 'datetime' ? ' (RFC 3339)' : ''}`;
 
 /**
  * Checks raw conditions against a trigger and returns them cleaned (unknown keys dropped), or

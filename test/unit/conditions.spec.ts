@@ -189,6 +189,16 @@ describe('condition validation', () => {
     [[{ field: 'n', operator: 'in', value: [] }], ['body', 'conditions', 0, 'value']],
     [[{ field: 'e', operator: 'eq', value: 'medium' }], ['body', 'conditions', 0, 'value']],
     [[{ field: 'd', operator: 'gt', value: '2030-13-01' }], ['body', 'conditions', 0, 'value']],
+    // Times are RFC 3339 only, as everywhere: seconds required, real calendar days.
+    [
+      [{ field: 'd', operator: 'gt', value: '2030-01-01T00:00Z' }],
+      ['body', 'conditions', 0, 'value'],
+    ],
+    [
+      [{ field: 'd', operator: 'gt', value: '2030-02-30T00:00:00Z' }],
+      ['body', 'conditions', 0, 'value'],
+    ],
+    [[{ field: 'd', operator: 'gt', value: '2030-W01-1' }], ['body', 'conditions', 0, 'value']],
     [[{ field: 'b', operator: 'eq', value: 'true' }], ['body', 'conditions', 0, 'value']],
     [[{ field: 's', operator: 'exists', value: 'x' }], ['body', 'conditions', 0, 'value']],
     [[{ field: 'n', operator: 'eq', value: Infinity }], ['body', 'conditions', 0, 'value']],
@@ -196,6 +206,12 @@ describe('condition validation', () => {
     [{ field: 's' }, ['body', 'conditions']],
   ])('refuses %j at %j', (conditions, loc) => {
     expect(check(conditions).map((e) => e.loc)).toEqual([loc]);
+  });
+
+  it('accepts an RFC 3339 time with an offset', () => {
+    expect(check([{ field: 'd', operator: 'lt', value: '2030-01-01T09:30:00.5+01:00' }])).toEqual(
+      [],
+    );
   });
 
   it('knows every operator', () => {
