@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
 
 /**
  * JSON text read from the database and sent as it is, never parsed on the way through. A
@@ -20,6 +21,20 @@ export class RawJson {
 }
 
 /**
+ * How much raw document text a handler's result carries: the entities and lists it is made
+ * of are walked, the documents themselves are not.
+ */
+export function rawBytes(value: unknown, depth = 0): number {
+  if (value instanceof RawJson) return value.text.length;
+  if (value === null || typeof value !== 'object' || depth > 3) return 0;
+  let bytes = 0;
+  for (const item of Array.isArray(value) ? value : Object.values(value)) {
+    bytes += rawBytes(item, depth + 1);
+  }
+  return bytes;
+}
+
+/**
  * Placeholders for raw documents while the rest of a response is stringified: a string no
  * request can produce (it holds a NUL, which text and jsonb columns refuse, and a secret).
  */
@@ -38,8 +53,32 @@ export class RawSlots {
     return this.texts.length === 0;
   }
 
+  /** How much the held documents weigh, in characters. */
+  get size(): number {
+    return this.texts.reduce((n, text) => n + text.length, 0);
+  }
+
   /** The response's JSON with each placeholder replaced by its document. */
   stringify(value: unknown): string {
     return JSON.stringify(value).replace(MARKED, (_, i: string) => this.texts[Number(i)]);
+  }
+
+  /**
+   * The same JSON as a stream, a document at a time: a large response is never built as one
+   * string, and the event loop serves other requests between its pieces while the client reads.
+   */
+  stream(value: unknown): Readable {
+    const texts = this.texts;
+    const skeleton = JSON.stringify(value);
+    function* pieces(): Generator<string> {
+      let at = 0;
+      for (const mark of skeleton.matchAll(MARKED)) {
+        yield skeleton.slice(at, mark.index);
+        yield texts[Number(mark[1])];
+        at = mark.index + mark[0].length;
+      }
+      yield skeleton.slice(at);
+    }
+    return Readable.from(pieces(), { objectMode: false });
   }
 }

@@ -4,6 +4,9 @@ import { Observable, map } from 'rxjs';
 import { RawSlots } from './raw-json';
 import { toWire } from './wire';
 
+/** Responses whose documents weigh more than this are streamed rather than built whole. */
+const STREAM_FROM = 1024 * 1024;
+
 /**
  * Serialises every handler result through the wire mapping (camelCase → snake_case). A result
  * holding raw documents read from the database leaves as finished JSON text, the documents
@@ -19,7 +22,7 @@ export class WireInterceptor implements NestInterceptor {
         if (slots.empty) return wire;
         const reply = context.switchToHttp().getResponse<FastifyReply>();
         void reply.header('content-type', 'application/json; charset=utf-8');
-        return slots.stringify(wire);
+        return slots.size > STREAM_FROM ? slots.stream(wire) : slots.stringify(wire);
       }),
     );
   }

@@ -24,6 +24,8 @@ export interface AppConfig {
   /** Longest a request's statement may run, and wait on a row lock, before it is cancelled. */
   dbStatementTimeoutMs: number;
   dbLockTimeoutMs: number;
+  /** How fast one tenant may draw JSON documents (workflows, rule sets), in bytes a second. */
+  tenantDocumentBytesPerSecond: number;
   /** Longest a client may take to send a whole request, headers and body; then 408. */
   requestTimeoutMs: number;
   jwt: {
@@ -190,6 +192,13 @@ export function loadConfig(env: Env): AppConfig {
     ),
     dbStatementTimeoutMs: integer(env, 'DB_STATEMENT_TIMEOUT_MS', 5_000, 100, 600_000),
     dbLockTimeoutMs: integer(env, 'DB_LOCK_TIMEOUT_MS', 2_000, 10, 600_000),
+    tenantDocumentBytesPerSecond: integer(
+      env,
+      'TENANT_DOCUMENT_BYTES_PER_SECOND',
+      4 * 1024 * 1024,
+      1024 * 1024,
+      1024 * 1024 * 1024,
+    ),
     // No off switch: a request that never finishes arriving holds its socket forever.
     requestTimeoutMs: integer(env, 'REQUEST_TIMEOUT_MS', 30_000, 100, 600_000),
     jwt: {

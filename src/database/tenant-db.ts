@@ -2,13 +2,15 @@ import { getHeapStatistics } from 'node:v8';
 import { Inject, Injectable } from '@nestjs/common';
 import { ClsService } from 'nestjs-cls';
 import { DataSource, EntityManager, QueryRunner } from 'typeorm';
-import { commitOutcomeUnknown, databaseUnavailable } from '../common/errors';
+import { commitOutcomeUnknown, databaseUnavailable, tenantOverloaded } from '../common/errors';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { ResponseMemory } from './response-memory';
 import { TenantGate } from './tenant-gate';
+import { TenantPace } from './tenant-pace';
 
 const MANAGER = 'hydracore:tenant-manager';
 const RESPONSE = 'hydracore:response';
+const TENANT = 'hydracore:tenant';
 
 /**
  * Large documents in flight at once: a fifth of this process's heap limit (about 100 MiB under
@@ -16,6 +18,8 @@ const RESPONSE = 'hydracore:response';
  * and sent.
  */
 const RESPONSE_MEMORY_BYTES = Math.floor(getHeapStatistics().heap_size_limit / 5);
+/** A tenant at rest may draw this much at once, the largest page allowed included. */
+const DOCUMENT_BURST_BYTES = 32 * 1024 * 1024;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -63,6 +67,10 @@ export class TenantDb {
   readonly gate: TenantGate;
   /** The process's room for large responses: see holdForResponse. */
   readonly responseMemory: ResponseMemory;
+  /** One large response of a tenant at a time, and at its pace. */
+  private readonly largeResponses: TenantGate;
+  private readonly pace: TenantPace;
+  private readonly maxWaitMs: number;
 
   constructor(
     private readonly cls: ClsService,
@@ -73,20 +81,38 @@ export class TenantDb {
     // A queued request waits about as long as one statement may run, then is told to retry.
     this.gate = new TenantGate(config.dbTenantMaxConnections, config.dbStatementTimeoutMs);
     this.responseMemory = new ResponseMemory(RESPONSE_MEMORY_BYTES, config.dbStatementTimeoutMs);
+    this.largeResponses = new TenantGate(1, config.dbStatementTimeoutMs);
+    this.pace = new TenantPace(config.tenantDocumentBytesPerSecond, DOCUMENT_BURST_BYTES);
+    this.maxWaitMs = config.dbStatementTimeoutMs;
   }
 
   /**
-   * Waits until `bytes` of large documents fit in the process's budget and holds them until the
-   * current request's response is closed (sent, failed or abandoned). Outside a request there is
-   * no response to wait for, and nothing is held.
+   * Waits until the tenant has no other large response under way and `bytes` of large documents
+   * fit in the process's budget, and holds both until the current request's response is closed
+   * (sent, failed or abandoned). A large response costs the process far more than a small one
+   * (reading, sending and collecting megabytes), so a tenant's large reads take turns: they slow
+   * that tenant, not everyone. Outside a request there is no response to wait for, and nothing is
+   * held.
    */
   async holdForResponse(bytes: number): Promise<void> {
-    const release = await this.responseMemory.reserve(bytes);
-    const response = this.cls.isActive()
+    const active = this.cls.isActive();
+    const response = active
       ? this.cls.get<{ once(event: 'close', listener: () => void): unknown } | undefined>(RESPONSE)
       : undefined;
-    if (response) response.once('close', release);
-    else release();
+    const tenantId = active ? this.cls.get<string | undefined>(TENANT) : undefined;
+    if (!response || !tenantId) return;
+    await this.largeResponses.enter(tenantId);
+    let release: () => void;
+    try {
+      release = await this.responseMemory.reserve(bytes);
+    } catch (error) {
+      this.largeResponses.leave(tenantId);
+      throw error;
+    }
+    response.once('close', () => {
+      release();
+      this.largeResponses.leave(tenantId);
+    });
   }
 
   get manager(): EntityManager {
@@ -98,10 +124,32 @@ export class TenantDb {
     return manager;
   }
 
+  /**
+   * A tenant past its pace waits, inside its share so that its requests pay their debt one
+   * after another rather than all at once, and before taking a connection. One too far past it
+   * is still held as long as a request may wait before being told to retry: answered at once,
+   * a refusal would be retried at once, and a flood of refusals costs the process as much.
+   */
+  private async awaitPace(tenantId: string): Promise<void> {
+    const debt = this.pace.debtMs(tenantId);
+    if (debt === 0) return;
+    await new Promise((resolve) => setTimeout(resolve, Math.min(debt, this.maxWaitMs)));
+    if (debt > this.maxWaitMs) {
+      this.gate.leave(tenantId);
+      throw tenantOverloaded();
+    }
+  }
+
+  /** Charges a request's documents to its tenant's pace (see TenantPace). */
+  chargeDocuments(tenantId: string, bytes: number): void {
+    if (bytes > 0) this.pace.charge(tenantId, bytes);
+  }
+
   /** Opens a transaction bound to `tenantId`; the caller must finish it with `end`. */
   async begin(tenantId: string): Promise<QueryRunner> {
     if (!UUID.test(tenantId)) throw new Error('tenant id is not a lower-case UUID');
     await this.gate.enter(tenantId);
+    await this.awaitPace(tenantId);
     const runner = this.dataSource.createQueryRunner() as Runner;
     this.tenantOf.set(runner, tenantId);
     try {
@@ -165,6 +213,7 @@ export class TenantDb {
   bind<T>(runner: QueryRunner, work: () => T, response?: NodeJS.EventEmitter): T {
     return this.cls.run(() => {
       this.cls.set(MANAGER, runner.manager);
+      this.cls.set(TENANT, this.tenantOf.get(runner));
       if (response) this.cls.set(RESPONSE, response);
       return work();
     });

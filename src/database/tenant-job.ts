@@ -1,4 +1,6 @@
 import { Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { databaseLimitError } from '../common/connection-errors';
+import { DomainError } from '../common/errors';
 import { TenantDb } from './tenant-db';
 
 /**
@@ -39,10 +41,28 @@ export abstract class TenantJob implements OnApplicationBootstrap, OnApplication
     return this.running;
   }
 
+  /**
+   * One tenant whose share of connections is full, or whose rows are held past the lock
+   * timeout, is skipped until the next pass: it must not hold up every other tenant's work.
+   * Anything else (a database that cannot be reached, a fault) ends the pass as before.
+   */
   private async pass(): Promise<number> {
     let handled = 0;
-    for (const tenantId of await this.db.tenantIds()) handled += await this.forTenant(tenantId);
+    for (const tenantId of await this.db.tenantIds()) {
+      try {
+        handled += await this.forTenant(tenantId);
+      } catch (error) {
+        if (!tenantBusy(error)) throw error;
+        this.logger.warn({ tenantId, err: error }, 'tenant skipped until the next pass');
+      }
+    }
     if (handled > 0) this.logger.log({ handled }, 'pass done');
     return handled;
   }
+}
+
+/** The tenant's own load refused the work: its share was full, or its rows or statements ran long. */
+function tenantBusy(error: unknown): boolean {
+  const limit = databaseLimitError(error) ?? error;
+  return limit instanceof DomainError && ['overloaded', 'busy', 'unavailable'].includes(limit.kind);
 }

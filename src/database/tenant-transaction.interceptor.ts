@@ -2,6 +2,7 @@ import { CallHandler, ExecutionContext, Injectable, NestInterceptor } from '@nes
 import { Observable, lastValueFrom } from 'rxjs';
 import { requestPrincipal } from '../auth/principal';
 import { DomainError } from '../common/errors';
+import { rawBytes } from '../common/raw-json';
 import { TenantDb } from './tenant-db';
 
 /** Methods that change nothing (RFC 9110 §9.2.1). */
@@ -33,6 +34,7 @@ export class TenantTransactionInterceptor implements NestInterceptor {
             response,
           );
           ok = true;
+          this.db.chargeDocuments(principal.tenantId, rawBytes(result));
           return result;
         } catch (error) {
           ok = error instanceof DomainError && error.keepChanges;

@@ -4,125 +4,31 @@ import { RawJson } from '../common/raw-json';
 import { hydrate } from '../database/rows';
 import { prepared } from '../database/prepared';
 import { TenantDb } from '../database/tenant-db';
-import { WorkflowStatus } from './state-machine';
-import { Workflow, WorkflowHistoryEntry } from './workflow.entity';
+import { Workflow } from './workflow.entity';
 
-/** Marks a column to be set to the database's now(). */
-export const NOW = Symbol('now');
-
-/** Columns a change may set (names are fixed here, never taken from input). */
-export interface WorkflowChange {
-  status?: WorkflowStatus;
-  stage?: string | null;
-  assigned_to?: string | null;
-  approver_id?: string | null;
-  escalation_level?: number;
-  expires_at?: Date | null;
-  next_action_at?: Date | null;
-  workflow_state?: object;
-  completed_at?: typeof NOW;
-  suspended_step?: string | null;
-  suspended_payload?: unknown;
-  suspended_at?: typeof NOW | null;
-}
-
-const JSONB = new Set(['workflow_state', 'suspended_payload']);
-
-/** The entry minus `at`, which the database stamps with the same clock as the row. */
-export type NewHistoryEntry = Omit<WorkflowHistoryEntry, 'at'>;
-
-const ISO_NOW = `to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
-const entrySql = (param: string) =>
-  `jsonb_build_array(jsonb_build_object('at', ${ISO_NOW}) || ${param}::jsonb)`;
-/** What an entry adds to the history, as stored. */
-export const entryBytes = (e: NewHistoryEntry) => Buffer.byteLength(entryJson(e));
-const entryJson = (e: NewHistoryEntry) =>
-  JSON.stringify({
-    action: e.action,
-    action_detail: e.actionDetail ?? null,
-    actor: e.actor,
-    from_status: e.fromStatus,
-    to_status: e.toStatus,
-    from_stage: e.fromStage,
-    to_stage: e.toStage,
-  });
-
-/**
- * Every column the API reads, the JSON documents as text: they are sent as read, never parsed
- * (see RawJson). `at` prefixes each with a table alias.
- */
-const columns = (at = '', history = `${at}history::text AS history`) =>
-  `${at}tenant_id, ${at}id, ${at}instance_id, ${at}customer_id, ${at}workflow_type, ${at}status,
-   ${at}stage, ${at}title, ${at}reference, ${at}assigned_to, ${at}approver_id, ${at}escalation_level,
-   ${at}workflow_state::text AS workflow_state, ${history},
-   ${at}suspended_payload::text AS suspended_payload, ${at}expires_at, ${at}next_action_at,
-   ${at}last_action_at, ${at}completed_at, ${at}suspended_step, ${at}suspended_at, ${at}created_at,
-   ${at}updated_at`;
-const COLUMNS = columns();
-
-/** What may be written to a locked workflow's history before it is full. */
-export interface HistoryRoom {
-  entries: number;
-  bytes: number;
-}
-
-/** A list read refused because its documents are larger than one response may carry. */
-export class PageTooLarge {
-  constructor(readonly bytes: number) {}
-}
-
-export interface WorkflowFilter {
-  instanceId?: string;
-  customerId?: string;
-  workflowType?: string;
-  status?: WorkflowStatus;
-  reference?: string;
-}
-
-/** The filters the counters are kept by, with their columns. */
-const COUNTED = {
-  instanceId: 'instance_id',
-  customerId: 'customer_id',
-  workflowType: 'workflow_type',
-  status: 'status',
-} as const;
-
-/**
- * The filter as SQL conditions after `tenant_id = $1` (column names fixed here, values as
- * parameters), over `columns`: COUNTED for the counters, which are not kept by `reference`, or
- * FILTERED for the rows themselves.
- */
-function filterSql(tenantId: string, filter: WorkflowFilter, columns: Record<string, string>) {
-  const params: unknown[] = [tenantId];
-  let sql = 'tenant_id = $1';
-  for (const [key, column] of Object.entries(columns)) {
-    const value = filter[key as keyof WorkflowFilter];
-    if (value !== undefined) sql += ` AND ${column} = $${params.push(value)}`;
-  }
-  return { sql, params };
-}
-
-const FILTERED = { ...COUNTED, reference: 'reference' } as const;
-
-/**
- * The most a list may carry in JSON documents: with the rest of each row, a response stays
- * about 30 MiB at most, and so does what one request holds in memory.
- */
-export const PAGE_BUDGET_BYTES = 28 * 1024 * 1024;
-/** Pages up to this weight are read at once; heavier ones wait for room in response memory. */
-const SMALL_PAGE_BYTES = 1024 * 1024;
-
-/** The lock read: no history text, only how much of it there is. */
-const LOCK_COLUMNS = columns(
-  '',
-  'jsonb_array_length(history) AS history_entries, octet_length(history::text) AS history_bytes',
-);
-
-/** A workflow as created: its state is the caller's object; the database adds the rest. */
-export type NewWorkflow = Omit<
-  Workflow,
-  'history' | 'createdAt' | 'updatedAt' | 'lastActionAt' | 'workflowState' | 'suspendedPayload'
-> & { workflowState: object; suspendedPayload: null };
+import {
+  BATCH_BYTES,
+  BATCH_PAUSE_MS,
+  columns,
+  COLUMNS,
+  COUNTED,
+  entryJson,
+  entrySql,
+  FILTERED,
+  filterSql,
+  HistoryRoom,
+  ISO_NOW,
+  JSONB,
+  LOCK_COLUMNS,
+  NewHistoryEntry,
+  NewWorkflow,
+  NOW,
+  PAGE_BUDGET_BYTES,
+  PageTooLarge,
+  SMALL_PAGE_BYTES,
+  WorkflowChange,
+  WorkflowFilter,
+} from './workflow-sql';
 
 @Injectable()
 export class WorkflowsRepository {
@@ -173,16 +79,54 @@ export class WorkflowsRepository {
           ORDER BY page.created_at DESC, page.id DESC`,
         [...params, limit, offset, budget],
       );
-    let rows = await read(SMALL_PAGE_BYTES);
-    let bytes = Number(rows[0]?.page_bytes ?? 0);
-    if (bytes > SMALL_PAGE_BYTES) {
-      if (bytes > PAGE_BUDGET_BYTES) return new PageTooLarge(bytes);
-      await this.db.holdForResponse(bytes);
-      rows = await read(PAGE_BUDGET_BYTES);
-      bytes = Number(rows[0]?.page_bytes ?? 0);
-      if (bytes > PAGE_BUDGET_BYTES) return new PageTooLarge(bytes); // grew in between
+    const rows = await read(SMALL_PAGE_BYTES);
+    const bytes = Number(rows[0]?.page_bytes ?? 0);
+    if (bytes <= SMALL_PAGE_BYTES) {
+      return rows.filter((row) => row.id !== null).map((row) => this.toWorkflow(row));
     }
-    return rows.filter((row) => row.id !== null).map((row) => this.toWorkflow(row));
+    if (bytes > PAGE_BUDGET_BYTES) return new PageTooLarge(bytes);
+    await this.db.holdForResponse(bytes);
+    return this.inBatches(where, params, limit, offset);
+  }
+
+  /**
+   * A heavy page read a few MiB at a time, with a pause between: turning megabytes of jsonb
+   * into text is a burst of the database's CPU and the API's, and spread out it leaves room
+   * for every other tenant's requests meanwhile. The same work, at a lower peak.
+   */
+  private async inBatches(
+    where: string,
+    params: unknown[],
+    limit: number,
+    offset: number,
+  ): Promise<Workflow[] | PageTooLarge> {
+    const page = await this.m.query<{ id: string; document_bytes: number }[]>(
+      `SELECT id, document_bytes FROM workflows WHERE ${where}
+        ORDER BY created_at DESC, id DESC LIMIT $${params.length + 1} OFFSET $${params.length + 2}`,
+      [...params, limit, offset],
+    );
+    const total = page.reduce((n, row) => n + Number(row.document_bytes), 0);
+    if (total > PAGE_BUDGET_BYTES) return new PageTooLarge(total); // grew since it was weighed
+    const byId = new Map<string, Workflow>();
+    let batch: string[] = [];
+    let batchBytes = 0;
+    const flush = async () => {
+      const rows = await this.m.query<Record<string, unknown>[]>(
+        `SELECT ${COLUMNS} FROM workflows WHERE tenant_id = $1 AND id = ANY($2::uuid[])`,
+        [params[0], batch],
+      );
+      for (const row of rows) byId.set(row.id as string, this.toWorkflow(row));
+      batch = [];
+      batchBytes = 0;
+      await new Promise((resolve) => setTimeout(resolve, BATCH_PAUSE_MS));
+    };
+    for (const { id, document_bytes } of page) {
+      if (batch.length > 0 && batchBytes + Number(document_bytes) > BATCH_BYTES) await flush();
+      batch.push(id);
+      batchBytes += Number(document_bytes);
+    }
+    if (batch.length > 0) await flush();
+    return page.flatMap(({ id }) => byId.get(id) ?? []);
   }
 
   /** A raw row as an entity, its JSON documents kept as text. */
@@ -269,7 +213,13 @@ export class WorkflowsRepository {
   ): Promise<{ workflow: Workflow; history: HistoryRoom } | null> {
     const row = await this.one(tenantId, id, instanceId, LOCK_COLUMNS, ' FOR UPDATE');
     if (!row) return null;
-    const history = { entries: Number(row.history_entries), bytes: Number(row.history_bytes) };
+    // The history's size without turning it into text again: what the row weighs, less the
+    // documents this read has as text anyway.
+    const others = [row.workflow_state, row.suspended_payload].map((text) =>
+      typeof text === 'string' ? Buffer.byteLength(text) : 0,
+    );
+    const bytes = Number(row.document_bytes) - others[0] - others[1];
+    const history = { entries: Number(row.history_entries), bytes };
     return { workflow: this.toWorkflow(row), history };
   }
 

@@ -23,9 +23,9 @@ import {
   PAGE_BUDGET_BYTES,
   PageTooLarge,
   WorkflowChange,
-  WorkflowsRepository,
   entryBytes,
-} from './workflows.repository';
+} from './workflow-sql';
+import { WorkflowsRepository } from './workflows.repository';
 
 /**
  * A workflow's history is bounded: it is read whole with every workflow. The last entry and a

@@ -1,7 +1,8 @@
 import { PoolClient } from 'pg';
 import { TenantDb } from '../../src/database/tenant-db';
+import { WorkflowSweeper } from '../../src/workflows/workflow-sweeper';
 import { TestApp, startTestApp } from '../helpers/app';
-import { TenantSession } from '../helpers/factories';
+import { TenantSession, token } from '../helpers/factories';
 
 /** Tenant A with a workflow its runtime can change, and tenant B beside it. */
 async function world(t: TestApp) {
@@ -132,5 +133,50 @@ describe('one tenant holds at most its share of the pool', () => {
     }
     expect(await historyLength(t, workflowId)).toBe(1);
     expect(t.app.get(TenantDb).gate.load(a.tenantId)).toEqual({ held: 0, waiting: 0 });
+  });
+
+  it('lets a background job skip a tenant whose share is full and go on with the others', async () => {
+    // First in id order, so the sweep meets it before anyone else.
+    const first = '00000000-0000-4000-8000-000000000000';
+    await t.raw.query(`INSERT INTO tenants (id, name) VALUES ($1, 'First')`, [first]);
+    const admin = { Authorization: `Bearer ${token(first, 'admin')}` };
+    const post = async (path: string, body: object, headers = admin) =>
+      (await t.http().post(path).set(headers).send(body).expect(201)).body as {
+        id: string;
+        key: string;
+      };
+    const customer = (await post('/v1/customers', { name: 'C' })).id;
+    const instance = (await post('/v1/instances', { name: 'I' })).id;
+    const runtime = {
+      Authorization: `Bearer ${(await post(`/v1/instances/${instance}/proxy-keys`, {})).key}`,
+    };
+    const base = `/internal/v1/instances/${instance}/workflows`;
+    const held = (await post(base, { customer_id: customer, workflow_type: 'lead' }, runtime)).id;
+    const other = await world(t); // another tenant, with a workflow now past its expiry
+    await t.raw.query(
+      `UPDATE workflows SET expires_at = now() - interval '1 minute' WHERE id = $1`,
+      [other.workflowId],
+    );
+
+    const release = await hold(t, 'SELECT 1 FROM workflows WHERE id = $1 FOR UPDATE', [held]);
+    try {
+      const storm = Array.from({ length: 6 }, () =>
+        t
+          .http()
+          .patch(`${base}/${held}`)
+          .set(runtime)
+          .send({ action: 'noted' })
+          .then((r) => r),
+      );
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(await t.app.get(WorkflowSweeper).runOnce()).toBe(1);
+      await Promise.all(storm);
+    } finally {
+      await release();
+    }
+    const { rows } = await t.raw.query('SELECT status FROM workflows WHERE id = $1', [
+      other.workflowId,
+    ]);
+    expect(rows[0].status).toBe('expired');
   });
 });

@@ -207,6 +207,13 @@ describe('lists are bounded', () => {
     expect(page.body.workflows).toHaveLength(100);
     expect(page.body.workflows[0].workflow_state.s).toHaveLength(250 * 1024);
     expect(page.body.total).toBe(120);
+    // Read in batches and streamed, it is still the page, newest first.
+    const { rows } = await w.t.raw.query(
+      `SELECT id FROM workflows WHERE tenant_id = $1 AND status = 'active'
+        ORDER BY created_at DESC, id DESC LIMIT 100`,
+      [w.a.tenantId],
+    );
+    expect(page.body.workflows.map((x: { id: string }) => x.id)).toEqual(rows.map((r) => r.id));
     // Made heavier, the same page is over 28 MiB: refused, with what would fit.
     await w.t.raw.query(
       `UPDATE workflows SET workflow_state = jsonb_build_object('s', repeat('b', 300 * 1024))
