@@ -2,6 +2,7 @@ import { getHeapStatistics } from 'node:v8';
 import { Inject, Injectable } from '@nestjs/common';
 import { ClsService } from 'nestjs-cls';
 import { DataSource, EntityManager, QueryRunner } from 'typeorm';
+import { isConnectionError } from '../common/connection-errors';
 import { commitOutcomeUnknown, databaseUnavailable, tenantOverloaded } from '../common/errors';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { ResponseMemory } from './response-memory';
@@ -192,10 +193,11 @@ export class TenantDb {
     } catch (error) {
       r.isTransactionActive = false;
       r.transactionDepth = 0;
-      // TypeORM releases a runner by itself the moment its connection fails, so COMMIT or
-      // ROLLBACK found it released. Before a COMMIT the server rolls back; during one, whether
-      // it committed is unknown, and the client must be told so rather than invited to retry.
-      const lost = r.isReleased;
+      // The connection failed: TypeORM may have released the runner already, or the COMMIT
+      // itself met the broken socket (which of the two comes first is a race between pg's
+      // events). Before a COMMIT the server rolls back; during one, whether it committed is
+      // unknown, and the client must be told so rather than invited to retry.
+      const lost = r.isReleased || isConnectionError(error);
       await this.release(r, error);
       if (lost) throw ok && changes ? commitOutcomeUnknown() : databaseUnavailable();
       if (ok) throw error;

@@ -65,6 +65,8 @@ describe('connections lost at the worst moments', () => {
    */
   it('a write whose COMMIT is lost: 503 saying the outcome is unknown', async () => {
     const a = await TenantSession.create(t, 'Commit');
+    // A JWT's tenant is looked up once (then remembered): done here, before the cut is armed.
+    expect((await http().get('/v1/rules').set(a.admin)).status).toBe(200);
     proxy.cutNextCommits(1);
     const res = await http()
       .post('/v1/rules')
