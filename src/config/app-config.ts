@@ -195,7 +195,7 @@ export function loadConfig(env: Env): AppConfig {
     tenantDocumentBytesPerSecond: integer(
       env,
       'TENANT_DOCUMENT_BYTES_PER_SECOND',
-      4 * 1024 * 1024,
+      16 * 1024 * 1024,
       1024 * 1024,
       1024 * 1024 * 1024,
     ),
