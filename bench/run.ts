@@ -23,6 +23,7 @@ import {
   startProcess,
   stopProcess,
 } from './processes';
+import { NoisyNeighbour, noisyNeighbour, seedNoisyTenant } from './noisy-neighbour';
 import { compareRuleEngines } from './rule-engine';
 import { scenarios } from './scenarios';
 import { SeededTenant, seedRules, seedTenant } from './seed';
@@ -96,6 +97,7 @@ async function main(): Promise<void> {
       const small = await seedTenant(db, 'Scale 1k', 1000);
       const large = await seedTenant(db, 'Scale 100k', 100_000);
       await seedRules(db, tenants[0].tenantId);
+      const noisy = await seedNoisyTenant(db);
       const admin = new Client({ connectionString: adminUrl });
       await admin.connect();
       await admin.query('VACUUM ANALYZE');
@@ -141,6 +143,8 @@ async function main(): Promise<void> {
       for (const { name, server, options } of scenarios(urls, t0, token, small, large)) {
         results.push(await load(name, options, server === 'api' ? api : baseline, pgDir));
       }
+      log('\nNoisy neighbour: tenant A alone, then beside tenant B…');
+      const neighbours = await noisyNeighbour(urls.api, tenants[1], noisy, token, DURATION_S);
       const rss = peakRssMb(api.pid!);
       log(`\nPeak RSS of the API process: ${rss} MB`);
       log('Rule engine: 500 rules, one event, in process…');
@@ -165,6 +169,7 @@ async function main(): Promise<void> {
           apiNodeFlags: productionFlags().join(' '),
         },
         scenarios: results,
+        noisyNeighbour: neighbours,
         ruleEngine: engines,
         peakRssMb: rss,
         runSeconds: Math.round((Date.now() - started) / 1000),
@@ -190,6 +195,7 @@ type Report = {
     apiNodeFlags: string;
   };
   scenarios: Scenario[];
+  noisyNeighbour: NoisyNeighbour;
   ruleEngine: { ours: number; jsonRulesEngine: number };
   peakRssMb: number;
 };
@@ -197,6 +203,7 @@ type Report = {
 /** Replaces the generated part of BENCHMARKS.md (between the markers), keeping the notes. */
 async function writeTable(r: Report): Promise<void> {
   const base = r.scenarios[0];
+  const nn = r.noisyNeighbour;
   const byName = (prefix: string) => r.scenarios.find((s) => s.name.startsWith(prefix))!;
   const ratio = (s: Scenario) => (s.rps / base.rps).toFixed(2);
   const rows = r.scenarios.map(
@@ -217,6 +224,17 @@ async function writeTable(r: Report): Promise<void> {
     `| p99 at 100,000 workflows ≤ 2× p99 at 1,000 | ${s6b.p99} vs ${s6a.p99} ms | ${met(s6b.p99 <= 2 * s6a.p99)} |`,
     `| Zero errors and non-2xx everywhere | ${r.scenarios.reduce((n, s) => n + s.errors + s.non2xx, 0)} | ${met(r.scenarios.every((s) => s.errors + s.non2xx === 0))} |`,
     `| Peak RSS ≤ 300 MB | ${r.peakRssMb} MB | ${met(r.peakRssMb <= 300)} |`,
+    `| Noisy neighbour: A's p99 beside B ≤ 2× alone, 0 errors for A | ${nn.beside.p99} vs ${nn.alone.p99} ms, ${nn.beside.errors + nn.beside.non2xx} errors | ${met(nn.beside.p99 <= 2 * nn.alone.p99 && nn.beside.errors + nn.beside.non2xx === 0)} |`,
+  ];
+  const side = (name: string, s: NoisyNeighbour['alone']) =>
+    `| ${name} | ${s.rps} | ${s.p50} | ${s.p99} | ${s.errors} | ${s.non2xx} |`;
+  const neighbours = [
+    '| noisy neighbour (concurrently) | req/s | p50 ms | p99 ms | errors | non-2xx |',
+    '| --- | --- | --- | --- | --- | --- |',
+    side("A's GET /v1/workflows, 100 req/s steady, alone", nn.alone),
+    side("A's GET /v1/workflows, 100 req/s steady, beside B", nn.beside),
+    side("B's PATCH of one workflow (60 connections: a row-lock storm)", nn.storm),
+    side("B's pages of 70 workflows at the 256 KiB state cap (4 connections)", nn.heavy),
   ];
   const table = [
     `Run ${r.when} on ${r.machine.cores} cores (${r.machine.cpu}), Node ${r.machine.node}, PostgreSQL ${r.machine.postgres}.`,
@@ -225,6 +243,8 @@ async function writeTable(r: Report): Promise<void> {
     '| scenario | req/s | p50 ms | p99 ms | errors | non-2xx | server CPU ms/req | database CPU ms/req | vs baseline |',
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     ...rows,
+    '',
+    ...neighbours,
     '',
     '| target | measured | |',
     '| --- | --- | --- |',

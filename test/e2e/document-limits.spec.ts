@@ -235,3 +235,30 @@ describe('lists are bounded', () => {
     expect(smaller.body.workflows).toHaveLength(fits);
   });
 });
+
+describe('the limits in /openapi.json', () => {
+  let w: WorkflowWorld;
+  beforeAll(async () => {
+    w = await workflowWorld();
+  });
+  afterAll(() => w.t.close());
+
+  it('shows ranges, lengths, item counts and document caps to clients', async () => {
+    const doc = (await w.t.http().get('/openapi.json').expect(200)).body;
+    const suspended = doc.paths['/v1/workflows/suspended'].get.parameters;
+    expect(suspended).toContainEqual(
+      expect.objectContaining({
+        name: 'limit',
+        in: 'query',
+        schema: expect.objectContaining({ minimum: 1, maximum: 500, default: 100 }),
+      }),
+    );
+    const rule = doc.components.schemas.CreateRuleDto.properties;
+    expect(rule.conditions).toMatchObject({ maxItems: 50 });
+    expect(rule.actions).toMatchObject({ maxItems: 10 });
+    const state = doc.components.schemas.CreateWorkflowDto.properties.workflow_state;
+    expect(state.description).toMatch(/256 KiB/);
+    const payload = doc.components.schemas.EventDto.properties.payload;
+    expect(payload.description).toMatch(/64 KiB/);
+  });
+});

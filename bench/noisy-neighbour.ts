@@ -1,0 +1,114 @@
+/**
+ * The noisy-neighbour scenario of `npm run bench`: tenant A reads its workflow list alone, then
+ * again while tenant B storms one row with concurrent changes and reads pages of its heaviest
+ * workflows. A's p99 and errors side by side are what fairness means in numbers.
+ */
+import autocannon, { Options, Result } from 'autocannon';
+import { Client } from 'pg';
+import { log } from './processes';
+import { SeededTenant, seedTenant } from './seed';
+
+const A_CONNECTIONS = 8;
+/**
+ * A's requests a second, steady: about a third of what this machine serves A alone, as a tenant
+ * using the product sends, not as much as it can. A tenant driving the machine flat out would
+ * see its latency double beside any other by fair sharing alone, which measures the share, not
+ * whether B can hurt A.
+ */
+const A_RATE = 100;
+const STORM_CONNECTIONS = 60;
+const HEAVY_CONNECTIONS = 4;
+/** Empty objects per heavy state: about 256 KiB as the API measures it, the cap. */
+const HEAVY_ITEMS = 87_000;
+const HEAVY_WORKFLOWS = 70;
+
+export interface NoisyNeighbour {
+  alone: Side;
+  beside: Side;
+  storm: Side;
+  heavy: Side;
+}
+
+interface Side {
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  non2xx: number;
+}
+
+/**
+ * Tenant B: one active workflow to storm, and HEAVY_WORKFLOWS whose state is an array of empty
+ * objects (returned as the tenant's `workflowId`, the storm's target).
+ */
+export async function seedNoisyTenant(db: Client): Promise<SeededTenant> {
+  const b = await seedTenant(db, 'Noisy', 10);
+  await db.query('BEGIN');
+  await db.query(`SELECT set_config('app.tenant_id', $1, true)`, [b.tenantId]);
+  const { rows } = await db.query<{ id: string }>(
+    `INSERT INTO workflows (tenant_id, instance_id, customer_id, workflow_type, status, history)
+     VALUES ($1, $2, $3, 'lead', 'active', '[]') RETURNING id`,
+    [b.tenantId, b.instanceId, b.customerIds[0]],
+  );
+  await db.query(
+    `INSERT INTO workflows (tenant_id, instance_id, customer_id, workflow_type, status, workflow_state, history)
+     SELECT $1, $2, $3, 'custom', 'paused',
+            jsonb_build_object('items', (SELECT jsonb_agg('{}'::jsonb) FROM generate_series(1, $4))),
+            '[]'::jsonb
+       FROM generate_series(1, $5)`,
+    [b.tenantId, b.instanceId, b.customerIds[0], HEAVY_ITEMS, HEAVY_WORKFLOWS],
+  );
+  await db.query('COMMIT');
+  return { ...b, workflowId: rows[0].id };
+}
+
+const side = (r: Result): Side => ({
+  rps: Math.round(r.requests.average),
+  p50: r.latency.p50,
+  p99: r.latency.p99,
+  errors: r.errors + r.timeouts,
+  non2xx: r.non2xx,
+});
+
+export async function noisyNeighbour(
+  api: string,
+  a: SeededTenant,
+  b: SeededTenant,
+  token: (t: SeededTenant) => string,
+  duration: number,
+): Promise<NoisyNeighbour> {
+  const aList: Options = {
+    url: `${api}/v1/workflows`,
+    headers: { authorization: token(a) },
+    connections: A_CONNECTIONS,
+    overallRate: A_RATE,
+    duration,
+  };
+  await autocannon({ ...aList, duration: 3 }); // warm-up
+  const alone = side(await autocannon(aList));
+  const proxy = { authorization: `Bearer ${b.proxyKey}`, 'content-type': 'application/json' };
+  const [beside, storm, heavy] = await Promise.all([
+    autocannon(aList),
+    autocannon({
+      url: `${api}/internal/v1/instances/${b.instanceId}/workflows/${b.workflowId}`,
+      method: 'PATCH',
+      headers: proxy,
+      body: JSON.stringify({ action: 'noted', workflow_state: { n: 1 } }),
+      connections: STORM_CONNECTIONS,
+      duration,
+    }),
+    autocannon({
+      url: `${api}/v1/workflows?status=paused&per_page=${HEAVY_WORKFLOWS}`,
+      headers: { authorization: token(b) },
+      connections: HEAVY_CONNECTIONS,
+      duration,
+    }),
+  ]);
+  const result = { alone, beside: side(beside), storm: side(storm), heavy: side(heavy) };
+  const line = (s: Side) =>
+    `${s.rps} req/s, p50 ${s.p50} ms, p99 ${s.p99} ms, errors ${s.errors}, non-2xx ${s.non2xx}`;
+  log(`  N. tenant A alone: ${line(result.alone)}`);
+  log(`  N. tenant A beside B: ${line(result.beside)}`);
+  log(`     B's row-lock storm: ${line(result.storm)}; B's heavy pages: ${line(result.heavy)}`);
+  return result;
+}
