@@ -22,6 +22,12 @@ const RESPONSE_MEMORY_BYTES = Math.floor(getHeapStatistics().heap_size_limit / 5
 /** A tenant at rest may draw this much at once, the largest page allowed included. */
 const DOCUMENT_BURST_BYTES = 32 * 1024 * 1024;
 
+/** The raw HTTP response: whether it has closed, and the event when it does. */
+interface ClosingResponse {
+  closed: boolean;
+  once(event: 'close', listener: () => void): unknown;
+}
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /**
@@ -68,7 +74,7 @@ export class TenantDb {
   readonly gate: TenantGate;
   /** The process's room for large responses: see holdForResponse. */
   readonly responseMemory: ResponseMemory;
-  /** One large response of a tenant at a time, and at its pace. */
+  /** One large response of a tenant at a time. */
   private readonly largeResponses: TenantGate;
   private readonly pace: TenantPace;
   private readonly maxWaitMs: number;
@@ -97,9 +103,7 @@ export class TenantDb {
    */
   async holdForResponse(bytes: number): Promise<void> {
     const active = this.cls.isActive();
-    const response = active
-      ? this.cls.get<{ once(event: 'close', listener: () => void): unknown } | undefined>(RESPONSE)
-      : undefined;
+    const response = active ? this.cls.get<ClosingResponse | undefined>(RESPONSE) : undefined;
     const tenantId = active ? this.cls.get<string | undefined>(TENANT) : undefined;
     if (!response || !tenantId) return;
     await this.largeResponses.enter(tenantId);
@@ -110,10 +114,13 @@ export class TenantDb {
       this.largeResponses.leave(tenantId);
       throw error;
     }
-    response.once('close', () => {
+    const done = () => {
       release();
       this.largeResponses.leave(tenantId);
-    });
+    };
+    // A client gone while this waited has closed its response already: no 'close' is to come.
+    if (response.closed) done();
+    else response.once('close', done);
   }
 
   get manager(): EntityManager {

@@ -1,3 +1,6 @@
+import { ClientRequest, get as httpGet } from 'node:http';
+import { AddressInfo } from 'node:net';
+import { TenantDb } from '../../src/database/tenant-db';
 import { WorkflowWorld, workflowCalls, workflowWorld } from '../helpers/workflow-world';
 
 const KiB = 1024;
@@ -260,5 +263,53 @@ describe('the limits in /openapi.json', () => {
     expect(state.description).toMatch(/256 KiB/);
     const payload = doc.components.schemas.EventDto.properties.payload;
     expect(payload.description).toMatch(/64 KiB/);
+  });
+});
+
+describe('a heavy read whose client is gone', () => {
+  let w: WorkflowWorld;
+  beforeAll(async () => {
+    w = await workflowWorld();
+  });
+  afterAll(() => w.t.close());
+
+  /** A GET on a listening server whose body is not read until `drain` is called. */
+  const unread = (port: number, path: string, headers: Record<string, string>) =>
+    new Promise<{ status: number; drain(): void; request: ClientRequest }>((resolve, reject) => {
+      const request = httpGet({ port, host: '127.0.0.1', path, headers }, (res) => {
+        res.pause();
+        resolve({ status: res.statusCode ?? 0, drain: () => res.resume(), request });
+      });
+      request.on('error', reject);
+    });
+
+  it("gives its turn back, so the tenant's next heavy read is served at once", async () => {
+    await w.t.raw.query(
+      `INSERT INTO workflows (tenant_id, instance_id, customer_id, workflow_type, status, workflow_state)
+       SELECT $1, $2, $3, 'lead', 'active', jsonb_build_object('s', repeat('a', 250 * 1024))
+         FROM generate_series(1, 40)`,
+      [w.a.tenantId, w.instance, w.customer],
+    );
+    const server = w.t.app.getHttpServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    const path = '/v1/workflows?per_page=40';
+    // The first heavy read is answered but not read: its response stays open, holding the turn.
+    const first = await unread(port, path, w.a.admin);
+    expect(first.status).toBe(200);
+    // The second waits for the turn; its client gives up meanwhile.
+    const second = httpGet({ port, host: '127.0.0.1', path, headers: w.a.admin });
+    second.on('error', () => undefined);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    second.destroy();
+    first.drain();
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    // Both gone: nothing is held, and a third heavy read is served without waiting its turn out.
+    expect(w.t.app.get(TenantDb).responseMemory.inUse).toBe(0);
+    const started = Date.now();
+    const third = await w.t.http().get(path).set(w.a.admin);
+    expect(third.status).toBe(200);
+    expect(Date.now() - started).toBeLessThan(3000);
+    server.close();
   });
 });
