@@ -4,8 +4,9 @@ import { RequestValidationError } from './errors';
 export const KiB = 1024;
 
 /**
- * Caps on stored free-form JSON, in canonical (JSON.stringify) UTF-8 bytes. They bound what one
- * row can make the API read, parse and send: a page of 100 workflows, a rule set, an event.
+ * Caps on stored free-form JSON, in bytes of the text PostgreSQL keeps and sends for it (see
+ * jsonBytes). They bound what one row can make the API read, parse and send: a page of 100
+ * workflows, a rule set, an event.
  */
 export const JSON_CAPS = {
   workflowState: 256 * KiB,
@@ -15,9 +16,49 @@ export const JSON_CAPS = {
   eventPayload: 64 * KiB,
 } as const;
 
-/** Size of a value as the API stores and sends it. */
+/**
+ * A value's size as jsonb's text: what the database stores, sends and the API passes on, which
+ * is not JSON.stringify's. jsonb writes ": " and ", " between members, and a number as the
+ * decimal PostgreSQL's numeric prints: "5e-324" is six bytes to JavaScript and 326 to jsonb, so
+ * a cap measured in JavaScript's terms could be passed by a factor of fifty.
+ */
 export function jsonBytes(value: unknown): number {
-  return Buffer.byteLength(JSON.stringify(value) ?? 'null');
+  switch (typeof value) {
+    case 'boolean':
+      return value ? 4 : 5;
+    case 'number':
+      return numberBytes(value);
+    case 'string':
+      return Buffer.byteLength(JSON.stringify(value));
+    case 'object': {
+      if (value === null) return 4;
+      if (Array.isArray(value)) {
+        let bytes = 2 + 2 * Math.max(0, value.length - 1);
+        for (const item of value) bytes += jsonBytes(item);
+        return bytes;
+      }
+      const members = Object.entries(value).filter(([, item]) => item !== undefined);
+      let bytes = 2 + 2 * Math.max(0, members.length - 1);
+      for (const [key, item] of members)
+        bytes += Buffer.byteLength(JSON.stringify(key)) + 2 + jsonBytes(item);
+      return bytes;
+    }
+    default:
+      return 4; // undefined and the like are written as null
+  }
+}
+
+/** A number as numeric's text: the shortest JavaScript form, its exponent written out. */
+function numberBytes(value: number): number {
+  const text = JSON.stringify(value) ?? 'null';
+  const exponent = /^(-?)(\d)(?:\.(\d+))?e([+-])(\d+)$/.exec(text);
+  if (!exponent) return text.length;
+  const [, sign, first, rest = '', direction, power] = exponent;
+  const digits = 1 + rest.length;
+  // 1.5e-10 is 0.00000000015; 1e+21 is 1 and 21 zeros (refused elsewhere as unsafe).
+  return direction === '-'
+    ? sign.length + 2 + Number(power) - 1 + digits
+    : sign.length + first.length + Math.max(Number(power), rest.length);
 }
 
 const describe = (bytes: number) => (bytes % KiB === 0 ? `${bytes / KiB} KiB` : `${bytes} bytes`);

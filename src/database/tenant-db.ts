@@ -153,13 +153,20 @@ export class TenantDb {
     if (bytes > 0) this.pace.charge(tenantId, bytes);
   }
 
-  /** Opens a transaction bound to `tenantId`; the caller must finish it with `end`. */
-  async begin(tenantId: string): Promise<QueryRunner> {
+  /**
+   * Opens a transaction bound to `tenantId`; the caller must finish it with `end`. A request's
+   * transaction is `admitted` within its tenant's share and pace; the platform's own work for a
+   * tenant (background jobs, one connection at a time) is not, so one tenant's load never
+   * holds up every tenant's expiries and deliveries.
+   */
+  async begin(tenantId: string, admitted = true): Promise<QueryRunner> {
     if (!UUID.test(tenantId)) throw new Error('tenant id is not a lower-case UUID');
-    await this.gate.enter(tenantId);
-    await this.awaitPace(tenantId);
+    if (admitted) {
+      await this.gate.enter(tenantId);
+      await this.awaitPace(tenantId);
+    }
     const runner = this.dataSource.createQueryRunner() as Runner;
-    this.tenantOf.set(runner, tenantId);
+    if (admitted) this.tenantOf.set(runner, tenantId);
     try {
       await runner.connect();
       await runner.query(enterTenant(tenantId, this.limits));
@@ -248,10 +255,11 @@ export class TenantDb {
   }
 
   /**
-   * A whole unit of work in one tenant transaction (guards, platform calls, background jobs).
+   * A whole unit of work in one tenant transaction: the platform's own (background jobs, platform
+   * calls), outside the tenant's share and pace.
    */
   async run<T>(tenantId: string, work: (manager: EntityManager) => Promise<T>): Promise<T> {
-    const runner = await this.begin(tenantId);
+    const runner = await this.begin(tenantId, false);
     let ok = false;
     try {
       const result = await this.bind(runner, () => work(runner.manager));

@@ -1,5 +1,5 @@
-import { canonicalJson } from '../approvals/intent';
 import { FieldError } from '../common/errors';
+import { jsonBytes } from '../common/json-limits';
 
 /**
  * What one tenant may store in rules and make one event do. GET /v1/rules has no paging, so the
@@ -13,7 +13,7 @@ export const RULE_LIMITS = {
   valuesPerList: 100,
   charactersPerValue: 1000,
   /**
-   * Canonical JSON bytes of a rule's conditions and actions together. 1,000 rules at this size
+   * Bytes of a rule's conditions and actions together, as stored. 1,000 rules at this size
    * plus their other fields at their longest (a 2,000-character description of control
    * characters is 12 kB of JSON) answer GET /v1/rules in under 30 MiB.
    */
@@ -22,7 +22,7 @@ export const RULE_LIMITS = {
   approvalsPerEvent: 20,
 } as const;
 
-const byteLength = (value: unknown) => Buffer.byteLength(canonicalJson(value), 'utf8');
+const byteLength = jsonBytes; // as PostgreSQL stores and sends them
 
 /**
  * The byte cap on what a rule stores, measured on the cleaned values as they will be kept. The

@@ -1,3 +1,4 @@
+import { jsonBytes } from '../common/json-limits';
 import { WorkflowStatus } from './state-machine';
 import { Workflow, WorkflowHistoryEntry } from './workflow.entity';
 
@@ -34,18 +35,19 @@ export type NewHistoryEntry = Omit<WorkflowHistoryEntry, 'at'>;
 export const ISO_NOW = `to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
 export const entrySql = (param: string) =>
   `jsonb_build_array(jsonb_build_object('at', ${ISO_NOW}) || ${param}::jsonb)`;
-/** What an entry adds to the history, as stored. */
-export const entryBytes = (e: NewHistoryEntry) => Buffer.byteLength(entryJson(e));
-export const entryJson = (e: NewHistoryEntry) =>
-  JSON.stringify({
-    action: e.action,
-    action_detail: e.actionDetail ?? null,
-    actor: e.actor,
-    from_status: e.fromStatus,
-    to_status: e.toStatus,
-    from_stage: e.fromStage,
-    to_stage: e.toStage,
-  });
+const entryObject = (e: NewHistoryEntry) => ({
+  action: e.action,
+  action_detail: e.actionDetail ?? null,
+  actor: e.actor,
+  from_status: e.fromStatus,
+  to_status: e.toStatus,
+  from_stage: e.fromStage,
+  to_stage: e.toStage,
+});
+export const entryJson = (e: NewHistoryEntry) => JSON.stringify(entryObject(e));
+/** What an entry adds to the history as stored: its text with its stamp, and the ", " before it. */
+export const entryBytes = (e: NewHistoryEntry) =>
+  2 + jsonBytes({ at: '2030-01-01T00:00:00.000Z', ...entryObject(e) });
 
 /**
  * Every column the API reads, the JSON documents as text: they are sent as read, never parsed

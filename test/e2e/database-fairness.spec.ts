@@ -135,7 +135,7 @@ describe('one tenant holds at most its share of the pool', () => {
     expect(t.app.get(TenantDb).gate.load(a.tenantId)).toEqual({ held: 0, waiting: 0 });
   });
 
-  it('lets a background job skip a tenant whose share is full and go on with the others', async () => {
+  it("keeps background jobs serving every tenant, at once, while one tenant's share is full", async () => {
     // First in id order, so the sweep meets it before anyone else.
     const first = '00000000-0000-4000-8000-000000000000';
     await t.raw.query(`INSERT INTO tenants (id, name) VALUES ($1, 'First')`, [first]);
@@ -169,7 +169,10 @@ describe('one tenant holds at most its share of the pool', () => {
           .then((r) => r),
       );
       await new Promise((resolve) => setTimeout(resolve, 100));
+      // The job is the platform's work, not the tenant's: it does not queue behind the tenant.
+      const started = Date.now();
       expect(await t.app.get(WorkflowSweeper).runOnce()).toBe(1);
+      expect(Date.now() - started).toBeLessThan(1000);
       await Promise.all(storm);
     } finally {
       await release();

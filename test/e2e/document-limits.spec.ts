@@ -1,11 +1,12 @@
 import { ClientRequest, get as httpGet } from 'node:http';
 import { AddressInfo } from 'node:net';
+import { jsonBytes } from '../../src/common/json-limits';
 import { TenantDb } from '../../src/database/tenant-db';
 import { WorkflowWorld, workflowCalls, workflowWorld } from '../helpers/workflow-world';
 
 const KiB = 1024;
-/** A JSON object of about `bytes` bytes. */
-const doc = (bytes: number) => ({ text: 'x'.repeat(bytes - 11) });
+/** A JSON object of `bytes` bytes as stored (`{"text": "…"}`). */
+const doc = (bytes: number) => ({ text: 'x'.repeat(bytes - 12) });
 
 describe('stored JSON documents are bounded', () => {
   let w: WorkflowWorld;
@@ -311,5 +312,69 @@ describe('a heavy read whose client is gone', () => {
     expect(third.status).toBe(200);
     expect(Date.now() - started).toBeLessThan(3000);
     server.close();
+  });
+});
+
+describe('caps are measured as PostgreSQL stores and sends the JSON', () => {
+  let w: WorkflowWorld;
+  const { create } = workflowCalls(() => w);
+  beforeAll(async () => {
+    w = await workflowWorld();
+  });
+  afterAll(() => w.t.close());
+
+  it.each([
+    ['tiny numbers', [5e-324, -1.5e-10, 1e-7, 0.1, -0, 0, 9007199254740991, 123.456]],
+    ['nesting and spacing', { a: [1, [2, { b: [] }], {}], 'c d': { e: null, f: true, g: false } }],
+    ['text that escapes', { s: 'quote " backslash \\ tab \t nl \n ctl \u0001 é 東 😀 \u2028' }],
+    ['arrays of zeros', Array(500).fill(0)],
+  ])('agrees with jsonb on %s', async (_, value) => {
+    const { rows } = await w.t.raw.query('SELECT octet_length($1::jsonb::text) AS n', [
+      JSON.stringify(value),
+    ]);
+    expect(jsonBytes(value)).toBe(Number(rows[0].n));
+  });
+
+  it('refuses a state of tiny numbers that jsonb would write fifty times larger', async () => {
+    const tiny = Array(37_000).fill(5e-324); // 259 KB to JavaScript, 12 MB to jsonb
+    const res = await w.t
+      .http()
+      .post(w.base)
+      .set(w.runtime)
+      .send({ customer_id: w.customer, workflow_type: 'lead', workflow_state: { tiny } });
+    expect(res.status).toBe(422);
+    expect(res.body.detail[0].loc).toEqual(['body', 'workflow_state']);
+    // Nor can one change's detail fill a history at once, so that not even closing fits.
+    const wf = await create();
+    const detail = await w.t
+      .http()
+      .patch(`${w.base}/${wf.id}`)
+      .set(w.runtime)
+      .send({ action: 'noted', action_detail: { tiny: Array(8_500).fill(5e-324) } });
+    expect(detail.status).toBe(422);
+    expect(detail.body.detail[0].loc).toEqual(['body', 'action_detail']);
+  });
+
+  it('keeps room to close a workflow whatever the entries before it hold', async () => {
+    const wf = await create();
+    const detail = { zeros: Array(10_000).fill(0), tiny: Array(10).fill(5e-324) }; // ~33 KB stored
+    let status = 200;
+    for (let i = 0; status === 200 && i < 400; i++) {
+      status = (
+        await w.t
+          .http()
+          .patch(`${w.base}/${wf.id}`)
+          .set(w.runtime)
+          .send({ action: 'noted', action_detail: detail })
+      ).status;
+    }
+    expect(status).toBe(409); // full before 1,000 entries: by bytes
+    const { rows } = await w.t.raw.query(
+      'SELECT octet_length(history::text) AS n FROM workflows WHERE id = $1',
+      [wf.id],
+    );
+    expect(Number(rows[0].n)).toBeLessThanOrEqual(1024 * 1024);
+    const closed = await w.t.http().post(`/v1/workflows/${wf.id}/abort`).set(w.a.admin).send({});
+    expect(closed.status).toBe(200);
   });
 });

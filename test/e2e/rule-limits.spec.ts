@@ -1,4 +1,4 @@
-import { canonicalJson } from '../../src/approvals/intent';
+import { jsonBytes } from '../../src/common/json-limits';
 import { TenantSession } from '../helpers/factories';
 import { RuleWorld, ruleCalls, ruleWorld } from '../helpers/rule-world';
 
@@ -11,7 +11,7 @@ const MAX_CHARS = 1000;
 const MAX_RULE_BYTES = 16 * 1024;
 const MAX_RESPONSE_BYTES = 30 * 1024 * 1024;
 
-const bytes = (v: unknown) => Buffer.byteLength(canonicalJson(v), 'utf8');
+const bytes = jsonBytes; // as stored: the cap's own measure
 const long = (n: number, tag = '') => tag + 'x'.repeat(n - tag.length);
 const block = [{ type: 'block', reason: 'limits' }];
 
@@ -20,9 +20,9 @@ function conditionsOfSize(target: number, actions: object[] = block) {
   const values: string[] = [];
   const conditions = [{ field: 'skill_slug', operator: 'in', value: values }];
   const size = () => bytes(conditions) + bytes(actions);
-  while (size() + MAX_CHARS + 3 <= target) values.push(long(MAX_CHARS, `v${values.length}-`));
-  if (target - size() < 4) values[values.length - 1] = values[values.length - 1].slice(4);
-  values.push('y'.repeat(target - size() - 3)); // a quoted string and its comma
+  while (size() + MAX_CHARS + 4 <= target) values.push(long(MAX_CHARS, `v${values.length}-`));
+  if (target - size() < 5) values[values.length - 1] = values[values.length - 1].slice(5);
+  values.push('y'.repeat(target - size() - 4)); // a quoted string and the ", " before it
   expect(size()).toBe(target);
   return conditions;
 }
