@@ -10,7 +10,15 @@
  */
 const { TestEnvironment } = require('jest-environment-node');
 
-if (!process.listeners('exit').some((listener) => listener.name === 'exitWithoutTeardown')) {
+// Only in a worker (a forked child, with an IPC channel). Run in band, as the fault suite is, the
+// environment lives in Jest's own process, whose exit code Jest sets from an 'exit' listener of
+// its own: exiting first, with the code the event carries (0), would report a failed run as a
+// passed one.
+const inWorker = typeof process.send === 'function';
+if (
+  inWorker &&
+  !process.listeners('exit').some((listener) => listener.name === 'exitWithoutTeardown')
+) {
   process.on('exit', function exitWithoutTeardown(code) {
     process.exit(code); // already exiting: straight to the system call, same code
   });
