@@ -9,8 +9,11 @@ import { JWT_SECRET, PLATFORM_KEY, Started, startBuilt } from './built-server';
 const HEAP_MB = 192;
 const HOSTILE_READS = 30;
 
-/** An array of empty objects filling `bytes`: tiny as text, about 20 times that once parsed. */
-const emptyObjects = (bytes: number) => JSON.parse(`[${'{},'.repeat((bytes - 2) / 3 - 1)}{}]`);
+/**
+ * A state at the 256 KiB cap as stored ({"items": [{}, {}, …]}, four bytes an object): tiny as
+ * text, some twenty times that once parsed.
+ */
+const AT_CAP = { items: Array.from({ length: 65_500 }, () => ({})) };
 
 interface Answer {
   status: number;
@@ -79,8 +82,8 @@ describe('heavy documents under a small heap', () => {
     const key = (await hostile.post(`/v1/instances/${instance}/proxy-keys`, {})).key;
     const runtime = { Authorization: `Bearer ${key}` };
     const path = `${base}/internal/v1/instances/${instance}/workflows`;
-    // A hundred workflows at the state cap, each 87,000 empty objects.
-    const state = { items: emptyObjects(256 * 1024 - 20) };
+    // A hundred workflows at the state cap, each 65,500 empty objects.
+    const state = AT_CAP;
     for (let i = 0; i < 100; i++) {
       const created = await call(path, runtime, {
         customer_id: customer,
@@ -129,15 +132,11 @@ describe('heavy documents under a small heap', () => {
     expect(app.child.exitCode).toBeNull(); // alive, under its heap limit
     expect(app.output()).not.toMatch(/heap|FATAL/i);
     expect(bystander.map((a) => a.status)).toEqual(Array(20).fill(200));
-    // 70 per page fits the response budget and is served; 100 per page is refused before any
-    // document is read. Past its share of connections, the tenant's own requests wait their turn
-    // and, waiting too long, are told to retry (429).
+    // Pages are served; past its share of connections, its turn for large responses or its pace,
+    // the tenant's own requests wait and, waiting too long, are told to retry (429).
     expect(statuses.filter((s) => s === 200).length).toBeGreaterThan(0);
-    for (const [i, a] of answers.entries()) {
-      expect(i % 3 !== 2 && i % 4 === 0 ? [422, 429] : [200, 429, 503]).toContain(a.status);
-    }
+    for (const a of answers) expect([200, 429, 503]).toContain(a.status);
     expect(answers.filter((a, i) => i % 3 === 2 && a.status === 200).length).toBeGreaterThan(0);
-    expect(statuses).toContain(422);
     expect(Math.max(...answers.map((a) => a.bytes))).toBeLessThan(30 * 1024 * 1024);
     expect((await call(`${base}/healthz`, {})).status).toBe(200);
     await admin.end();
