@@ -90,7 +90,7 @@ export class ApprovalsService {
     throw new Error('could not allocate a unique approval reference');
   }
 
-  /** The checks of DESIGN.md §8, in order; a refused resolution changes nothing. */
+  /** The resolution's checks, in order (pending, not expired, PIN, role, person); a refused one changes nothing. */
   async resolve(p: Principal, dto: ResolveApprovalDto): Promise<Approval> {
     const approval = await this.repo.lockByRef(p.tenantId, dto.approvalRef.trim().toUpperCase());
     if (!approval) throw notFound('Approval');

@@ -85,7 +85,7 @@ const CUSTOMER_ADMINS = 'hydracore:customer-admins';
 /** Lets customer admins through TenantAdminGuard; the service then confines them. */
 export const AllowCustomerAdmins = () => SetMetadata(CUSTOMER_ADMINS, true);
 
-/** Role admin. Customer admins only where the route allows them (DESIGN.md §2). */
+/** Role admin. Customer admins only where the route allows them, confined to their customer. */
 @Injectable()
 export class TenantAdminGuard implements CanActivate {
   constructor(private readonly reflector: Reflector) {}

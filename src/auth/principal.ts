@@ -2,7 +2,7 @@ import { ExecutionContext, createParamDecorator } from '@nestjs/common';
 import { forbidden } from '../common/errors';
 import type { Role } from '../directory/directory.entities';
 
-/** Who is calling, resolved from the credential (DESIGN.md §2). */
+/** Who is calling, resolved from the credential: a user, an API key or an instance. */
 export interface Principal {
   kind: 'user' | 'api_key' | 'instance';
   tenantId: string;
@@ -15,7 +15,7 @@ export interface Principal {
 
 export const isTenantAdmin = (p: Principal) => p.role === 'admin' && p.customerId === null;
 
-/** A customer-scoped principal may touch its own customer only (DESIGN.md §2): else 403. */
+/** A customer-scoped principal may touch its own customer only: another customer's row is 403. */
 export function assertCustomerAccess(p: Principal, customerId: string): void {
   if (p.customerId !== null && p.customerId !== customerId)
     throw forbidden('Not allowed for this customer');

@@ -6,7 +6,7 @@ export interface ListEnvelope<T> {
 }
 
 /**
- * `{"<plural>": […], "count": n}` (DESIGN.md §4), as a named class so the OpenAPI schema shows
+ * `{"<plural>": […], "count": n}` (the envelope the existing clients read), as a named class so the OpenAPI schema shows
  * the item type. Usage: `const CustomerList = listEnvelope(Customer, 'customers')`.
  */
 export function listEnvelope<T extends object>(item: new () => T, plural: string) {

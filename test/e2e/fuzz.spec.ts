@@ -15,7 +15,7 @@ import {
 } from '../fuzz/world';
 
 /**
- * Property-based fuzzing of every route in /openapi.json (DESIGN.md §4): for requests made of
+ * Property-based fuzzing of every route in /openapi.json (the wire format): for requests made of
  * the route's own schema and of everything it forbids, sent with a valid credential for the
  * route (so they reach validation and the service, not just the guard),
  *   - the answer is never a 5xx;

@@ -11,7 +11,7 @@ const NOT_DASHBOARD: Caller[] = [
   'no_credential',
 ];
 
-/** What the access class of a route grants a caller (DESIGN.md §2–§3). */
+/** What the access class of a route grants a caller (who may call which route, by credential). */
 export function expectedStatus(r: MatrixRoute, caller: Caller): number {
   const exception = r.except?.[caller];
   if (exception !== undefined) return exception;

@@ -187,7 +187,7 @@ describe('row-level security', () => {
          WHERE c.relnamespace = 'public'::regnamespace
            AND EXISTS (SELECT 1 FROM pg_attribute t WHERE t.attrelid = c.oid AND t.attname = 'tenant_id')`);
       // Inbound webhooks find their endpoint by (channel_type, provider, external_identifier)
-      // before any tenant is known, so that key is unique across the platform (DESIGN.md §8).
+      // before any tenant is known, so that key is unique across the platform (inbound webhooks are routed by it).
       const exceptions = ['channel_endpoints_routing_key'];
       expect(indexes.rows.filter((r) => r.first !== 'tenant_id').map((r) => r.index)).toEqual(
         exceptions,

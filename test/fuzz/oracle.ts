@@ -1,7 +1,7 @@
 import { FuzzRequest, FuzzResponse } from './world';
 
 /**
- * What must hold for every fuzzed request, whatever it was (DESIGN.md §4):
+ * What must hold for every fuzzed request, whatever it was (the wire format):
  * - never a 5xx (and no 1xx/3xx either: nothing here redirects);
  * - a 4xx is JSON of exactly `{"detail": …}`: for 422 a non-empty list of `{loc, msg, type}`
  *   whose `loc` starts with body, path or query; for any other status a non-empty sentence;
