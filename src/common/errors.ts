@@ -81,6 +81,37 @@ export interface FieldError {
   type: string;
 }
 
+/**
+ * A problem with one request field, named as the code names it (`customerId`), with `path`
+ * reaching into its value (`[0, 'skill_slug']`: an index, or a key of free-form JSON, kept as
+ * written). Services throw these; the wire layer turns the name into the client's `loc`.
+ */
+export interface FieldProblem {
+  field: string;
+  path?: (string | number)[];
+  msg: string;
+  type: string;
+  /** Where the field came from; the body unless said. */
+  source?: 'body' | 'query' | 'path';
+}
+
+/** One or more field problems: answered 422, each at its own `loc`. */
+export class InvalidFields extends Error {
+  constructor(readonly problems: FieldProblem[]) {
+    super('Invalid fields');
+  }
+}
+
+/** A 422 for one field of the body (or of `source`), e.g. `invalidField('customerId', 'Customer not found')`. */
+export const invalidField = (
+  field: string,
+  msg: string,
+  type = 'value_error',
+  path: (string | number)[] = [],
+  source: FieldProblem['source'] = 'body',
+) => new InvalidFields([{ field, path, msg, type, source }]);
+
+/** Errors at client `loc`s, built by the wire layer (validation, and InvalidFields mapped). */
 export class RequestValidationError extends Error {
   constructor(readonly errors: FieldError[]) {
     super('Request validation failed');

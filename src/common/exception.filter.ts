@@ -4,11 +4,13 @@ import { databaseLimitError, isConnectionError } from './connection-errors';
 import {
   DomainError,
   FieldError,
+  InvalidFields,
   RequestValidationError,
   databaseUnavailable,
   statusOf,
 } from './errors';
 import { loggableError } from './loggable-error';
+import { wireLoc } from './wire';
 import { isUnknownTenantViolation, unknownTenant } from './unknown-tenant';
 
 interface ErrorResponse {
@@ -45,6 +47,7 @@ export class WireExceptionFilter implements ExceptionFilter {
     const limit = databaseLimitError(error);
     if (limit) return this.describe(limit);
     if (error instanceof RequestValidationError) return { status: 422, detail: error.errors };
+    if (error instanceof InvalidFields) return { status: 422, detail: error.problems.map(wireLoc) };
     if (error instanceof DomainError) {
       // A lock or a turn at the database is a moment away, not a restart away.
       const soon = error.kind === 'busy' || error.kind === 'overloaded';

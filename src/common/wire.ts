@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { applyDecorators } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptions } from '@nestjs/swagger';
 import { IsOptional, ValidateIf } from 'class-validator';
+import { FieldError, FieldProblem } from './errors';
 import { RawJson, RawSlots } from './raw-json';
 
 /**
@@ -169,3 +170,12 @@ function readQuery(v: string, kind: WireProp['query']): unknown {
 /** For `normalize`: trims and lower-cases strings, leaves anything else for validation to refuse. */
 export const trimLower = (value: unknown): unknown =>
   typeof value === 'string' ? value.trim().toLowerCase() : value;
+
+/** A field problem as the client sees it: the field's wire name, then the path into its value. */
+export function wireLoc(problem: FieldProblem): FieldError {
+  return {
+    loc: [problem.source ?? 'body', toSnake(problem.field), ...(problem.path ?? [])],
+    msg: problem.msg,
+    type: problem.type,
+  };
+}
