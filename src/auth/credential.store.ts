@@ -1,9 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { unauthorized } from '../common/errors';
 import { TenantDb, sqlLiteral } from '../database/tenant-db';
-import type { Role } from '../directory/directory.entities';
 import { KeyKind, hashKey, keyTenant } from './keys';
 import { Principal } from './principal';
+import type { Role } from './roles';
 
 /** The live (unrevoked) key of `table` with this tenant and hash. */
 const liveKey = (table: string, columns: string, tenantId: string, key: string) =>

@@ -5,8 +5,8 @@ import { isUUID } from 'class-validator';
 import { passportJwtSecret } from 'jwks-rsa';
 import { ExtractJwt, Strategy, StrategyOptionsWithoutRequest } from 'passport-jwt';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
-import { ROLES, Role } from '../directory/directory.entities';
 import { Principal } from './principal';
+import { ROLES, Role } from './roles';
 
 function strategyOptions(config: AppConfig): StrategyOptionsWithoutRequest {
   const common = {

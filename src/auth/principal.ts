@@ -1,6 +1,6 @@
 import { ExecutionContext, createParamDecorator } from '@nestjs/common';
 import { forbidden } from '../common/errors';
-import type { Role } from '../directory/directory.entities';
+import type { Role } from './roles';
 
 /** Who is calling, resolved from the credential: a user, an API key or an instance. */
 export interface Principal {

@@ -1,5 +1,5 @@
 import { sign } from 'jsonwebtoken';
-import type { Role } from '../directory/directory.entities';
+import type { Role } from './roles';
 
 export interface TokenClaims {
   sub: string;

@@ -1,4 +1,5 @@
 import { Column, CreateDateColumn, Entity, PrimaryColumn } from 'typeorm';
+import { ROLES, Role } from '../auth/roles';
 import { WireField } from '../common/wire';
 
 /**
@@ -56,9 +57,6 @@ export class ProxyKey {
   @Column('timestamptz', { nullable: true })
   revokedAt!: Date | null;
 }
-
-export const ROLES = ['admin', 'member'] as const;
-export type Role = (typeof ROLES)[number];
 
 @Entity('api_keys')
 export class ApiKey {

@@ -1,6 +1,7 @@
 import { IsBoolean, IsEmail, IsIn, IsString, IsUUID, MaxLength, MinLength } from 'class-validator';
 import { WireField, trimLower } from '../../common/wire';
-import { ApiKey, ProxyKey, ROLES, Role } from '../directory.entities';
+import { ROLES, Role } from '../../auth/roles';
+import { ApiKey, ProxyKey } from '../directory.entities';
 
 export class CreateNamedDto {
   @WireField({ minLength: 1, maxLength: 200 })
