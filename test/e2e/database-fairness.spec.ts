@@ -122,12 +122,23 @@ describe('one tenant holds at most its share of the pool', () => {
       expect(reads.map((r) => r.status)).toEqual(Array(10).fill(200));
       expect(Math.max(...reads.map((r) => r.ms))).toBeLessThan(500);
       const answers = await Promise.all(storm);
-      // Each of A's own requests waited its turn: busy (409) or, queued past its wait, 429.
-      for (const res of answers) {
-        expect([409, 429]).toContain(res.status);
-        expect(res.headers['retry-after']).toBe('1');
-        expect(typeof res.body.detail).toBe('string');
+      // Each of A's own requests waited its turn and is told to retry: busy (409), queued past
+      // its wait (429), or, on a machine too loaded to open a pooled connection in time, 503.
+      // Printed whole when one is anything else, so a rare failure says what it was.
+      const seen = answers.map((res) => ({
+        status: res.status,
+        detail: res.body.detail as unknown,
+        retryAfter: res.headers['retry-after'],
+      }));
+      for (const answer of seen) {
+        expect({ ...answer, retryable: [409, 429, 503].includes(answer.status) }).toEqual({
+          ...answer,
+          detail: expect.any(String),
+          retryAfter: answer.status === 503 ? expect.any(String) : '1',
+          retryable: true,
+        });
       }
+      expect(seen.filter((a) => a.status === 409).length).toBeGreaterThan(0);
     } finally {
       await release();
     }
