@@ -4,16 +4,18 @@ import { DomainError } from '../common/errors';
 import { TenantDb } from './tenant-db';
 
 /**
- * Background work done tenant by tenant on an interval (expiry sweeps, the outbox relay).
- * Each tenant's work runs in that tenant's own RLS transaction; a pass still running is joined
- * rather than doubled; any number of replicas may run the same job (the work claims rows with
- * FOR UPDATE SKIP LOCKED).
+ * The runner of background work done tenant by tenant on an interval (expiry sweeps, counter
+ * compaction, the outbox relay). A job is a Nest provider extending this class: it says what it
+ * does for one tenant and how often; the timer, the loop over tenants, skipping a busy tenant,
+ * joining a pass still running rather than doubling it, and stopping at shutdown are all here.
+ * Any number of replicas may run the same job (the work claims rows with FOR UPDATE SKIP LOCKED).
  */
 export abstract class TenantJob implements OnApplicationBootstrap, OnApplicationShutdown {
   protected readonly logger = new Logger(this.constructor.name);
   private timer?: NodeJS.Timeout;
   private running: Promise<number> | null = null;
 
+  /** @param intervalMs between passes; 0 or less runs no timer (runOnce still does a pass). */
   protected constructor(
     protected readonly db: TenantDb,
     private readonly intervalMs: number,
@@ -57,6 +59,43 @@ export abstract class TenantJob implements OnApplicationBootstrap, OnApplication
       }
     }
     if (handled > 0) this.logger.log({ handled }, 'pass done');
+    return handled;
+  }
+}
+
+/** When a batch job runs, and how much of a tenant's work one transaction takes on. */
+export interface BatchSchedule {
+  /** Between passes; 0 or less runs no timer. */
+  everyMs: number;
+  /**
+   * The most items one transaction handles: a tenant's work is repeated, each time in a new
+   * transaction, while it comes back full, so a backlog is drained in one pass without holding
+   * its rows in one long transaction. Unset: one call per tenant and pass.
+   */
+  batch?: number;
+}
+
+/** A job whose work for a tenant is done inside that tenant's own RLS transaction. */
+export abstract class TenantBatchJob extends TenantJob {
+  protected constructor(
+    db: TenantDb,
+    private readonly schedule: BatchSchedule,
+  ) {
+    super(db, schedule.everyMs);
+  }
+
+  /**
+   * One transaction's work for the tenant, at most `limit` items (Infinity when the schedule
+   * sets no batch); says how many it handled.
+   */
+  protected abstract inTransaction(tenantId: string, limit: number): Promise<number>;
+
+  protected async forTenant(tenantId: string): Promise<number> {
+    const limit = this.schedule.batch ?? Infinity;
+    let handled = 0;
+    for (let n = limit; n === limit; handled += n) {
+      n = await this.db.run(tenantId, () => this.inTransaction(tenantId, limit));
+    }
     return handled;
   }
 }
