@@ -12,6 +12,7 @@ import {
   WorkflowActionResult,
   WorkflowPage,
 } from './dto/workflows.dto';
+import { WorkflowChangesService } from './workflow-changes.service';
 import { Workflow } from './workflow.entity';
 import { WorkflowsService } from './workflows.service';
 
@@ -19,7 +20,10 @@ import { WorkflowsService } from './workflows.service';
 @Controller('internal/v1/instances/:instance_id/workflows')
 @InternalAuth()
 export class InternalWorkflowsController {
-  constructor(private readonly workflows: WorkflowsService) {}
+  constructor(
+    private readonly workflows: WorkflowsService,
+    private readonly changes: WorkflowChangesService,
+  ) {}
 
   @Get()
   @ApiOperation({
@@ -78,7 +82,7 @@ export class InternalWorkflowsController {
     @UuidParam('workflow_id') id: string,
     @Body() dto: AdvanceWorkflowDto,
   ): Promise<Workflow> {
-    return this.workflows.advance({ principal, instanceId }, id, dto);
+    return this.changes.advance({ principal, instanceId }, id, dto);
   }
 
   @Post(':workflow_id/resume')
@@ -94,7 +98,7 @@ export class InternalWorkflowsController {
     @UuidParam('workflow_id') id: string,
     @Body() dto: ResumeWorkflowDto,
   ): Promise<WorkflowActionResult> {
-    return this.workflows.resume({ principal, instanceId }, id, dto.resumeData);
+    return this.changes.resume({ principal, instanceId }, id, dto.resumeData);
   }
 
   @Post(':workflow_id/suspend')
@@ -110,6 +114,6 @@ export class InternalWorkflowsController {
     @UuidParam('workflow_id') id: string,
     @Body() dto: SuspendWorkflowDto,
   ): Promise<WorkflowActionResult> {
-    return this.workflows.suspend({ principal, instanceId }, id, dto);
+    return this.changes.suspend({ principal, instanceId }, id, dto);
   }
 }

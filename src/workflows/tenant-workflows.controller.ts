@@ -11,6 +11,7 @@ import {
   WorkflowActionResult,
   WorkflowPage,
 } from './dto/workflows.dto';
+import { WorkflowChangesService } from './workflow-changes.service';
 import { Workflow } from './workflow.entity';
 import { WorkflowsService } from './workflows.service';
 
@@ -20,7 +21,10 @@ const RLS = 'Auth: JWT (admin only). RLS scopes to tenant.';
 @Controller('v1/workflows')
 @DashboardAuth('admin')
 export class TenantWorkflowsController {
-  constructor(private readonly workflows: WorkflowsService) {}
+  constructor(
+    private readonly workflows: WorkflowsService,
+    private readonly changes: WorkflowChangesService,
+  ) {}
 
   @Get()
   @ApiOperation({
@@ -73,7 +77,7 @@ export class TenantWorkflowsController {
     @CurrentPrincipal() principal: Principal,
     @UuidParam('workflow_id') id: string,
   ): Promise<WorkflowActionResult> {
-    return this.workflows.abort({ principal }, id);
+    return this.changes.abort({ principal }, id);
   }
 
   @Post(':workflow_id/resume')
@@ -88,7 +92,7 @@ export class TenantWorkflowsController {
     @UuidParam('workflow_id') id: string,
     @Body() dto: ResumeWorkflowDto,
   ): Promise<WorkflowActionResult> {
-    return this.workflows.resume({ principal }, id, dto.resumeData);
+    return this.changes.resume({ principal }, id, dto.resumeData);
   }
 
   @Post(':workflow_id/suspend')
@@ -103,6 +107,6 @@ export class TenantWorkflowsController {
     @UuidParam('workflow_id') id: string,
     @Body() dto: SuspendWorkflowDto,
   ): Promise<WorkflowActionResult> {
-    return this.workflows.suspend({ principal }, id, dto);
+    return this.changes.suspend({ principal }, id, dto);
   }
 }

@@ -1,53 +1,73 @@
-import { jsonBytes } from '../common/json-limits';
+import { EntityManager } from 'typeorm';
+import { RawJson } from '../common/raw-json';
+import { hydrate } from '../database/rows';
 import { WorkflowStatus } from './state-machine';
-import { Workflow, WorkflowHistoryEntry } from './workflow.entity';
+import { Workflow } from './workflow.entity';
 
 /**
- * The workflow table's SQL, apart from the repository that runs it: the columns read (documents
- * as text), the history entry as the database stamps it, the list's filters and the size budgets
- * of a page.
+ * The workflow table's SQL, apart from the repositories that run it: the columns read (documents
+ * as text), the columns a change may set, the list's filters and the size budgets of a page.
+ * The history entry has its own module (workflow-history.ts).
  */
 
 /** Marks a column to be set to the database's now(). */
 export const NOW = Symbol('now');
 
-/** Columns a change may set (names are fixed here, never taken from input). */
+/** What a change may set, as the code names it; CHANGE_COLUMNS says where each goes. */
 export interface WorkflowChange {
   status?: WorkflowStatus;
   stage?: string | null;
-  assigned_to?: string | null;
-  approver_id?: string | null;
-  escalation_level?: number;
-  expires_at?: Date | null;
-  next_action_at?: Date | null;
-  workflow_state?: object;
-  completed_at?: typeof NOW;
-  suspended_step?: string | null;
-  suspended_payload?: unknown;
-  suspended_at?: typeof NOW | null;
+  assignedTo?: string | null;
+  approverId?: string | null;
+  escalationLevel?: number;
+  expiresAt?: Date | null;
+  nextActionAt?: Date | null;
+  workflowState?: object;
+  completedAt?: typeof NOW;
+  suspendedStep?: string | null;
+  suspendedPayload?: unknown;
+  suspendedAt?: typeof NOW | null;
 }
 
-export const JSONB = new Set(['workflow_state', 'suspended_payload']);
+/**
+ * Each field a change may set, with its column: the only names a change brings into SQL. A
+ * field is read from the change by this table, never the other way round, so no key of the
+ * object reaches the statement.
+ */
+const CHANGE_COLUMNS: { readonly [K in keyof WorkflowChange]-?: string } = {
+  status: 'status',
+  stage: 'stage',
+  assignedTo: 'assigned_to',
+  approverId: 'approver_id',
+  escalationLevel: 'escalation_level',
+  expiresAt: 'expires_at',
+  nextActionAt: 'next_action_at',
+  workflowState: 'workflow_state',
+  completedAt: 'completed_at',
+  suspendedStep: 'suspended_step',
+  suspendedPayload: 'suspended_payload',
+  suspendedAt: 'suspended_at',
+};
+const CHANGEABLE = Object.entries(CHANGE_COLUMNS) as [keyof WorkflowChange, string][];
+const JSONB: ReadonlySet<keyof WorkflowChange> = new Set(['workflowState', 'suspendedPayload']);
 
-/** The entry minus `at`, which the database stamps with the same clock as the row. */
-export type NewHistoryEntry = Omit<WorkflowHistoryEntry, 'at'>;
-
-export const ISO_NOW = `to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
-export const entrySql = (param: string) =>
-  `jsonb_build_array(jsonb_build_object('at', ${ISO_NOW}) || ${param}::jsonb)`;
-const entryObject = (e: NewHistoryEntry) => ({
-  action: e.action,
-  action_detail: e.actionDetail ?? null,
-  actor: e.actor,
-  from_status: e.fromStatus,
-  to_status: e.toStatus,
-  from_stage: e.fromStage,
-  to_stage: e.toStage,
-});
-export const entryJson = (e: NewHistoryEntry) => JSON.stringify(entryObject(e));
-/** What an entry adds to the history as stored: its text with its stamp, and the ", " before it. */
-export const entryBytes = (e: NewHistoryEntry) =>
-  2 + jsonBytes({ at: '2030-01-01T00:00:00.000Z', ...entryObject(e) });
+/** The `column = value` assignments of a change, its values appended to `params`. */
+export function changeSets(change: WorkflowChange, params: unknown[]): string[] {
+  const sets: string[] = [];
+  for (const [field, column] of CHANGEABLE) {
+    const value = change[field];
+    if (value === undefined) continue;
+    if (value === NOW) {
+      sets.push(`${column} = now()`);
+    } else if (JSONB.has(field)) {
+      const text = value === null ? null : JSON.stringify(value);
+      sets.push(`${column} = $${params.push(text)}::jsonb`);
+    } else {
+      sets.push(`${column} = $${params.push(value)}`);
+    }
+  }
+  return sets;
+}
 
 /**
  * Every column the API reads, the JSON documents as text: they are sent as read, never parsed
@@ -62,11 +82,27 @@ export const columns = (at = '', history = `${at}history::text AS history`) =>
    ${at}updated_at`;
 export const COLUMNS = columns();
 
-/** What may be written to a locked workflow's history before it is full. */
-export interface HistoryRoom {
-  entries: number;
-  bytes: number;
+/** The lock read: no history text, only how much of it there is. */
+export const LOCK_COLUMNS = columns(
+  '',
+  'jsonb_array_length(history) AS history_entries, document_bytes',
+);
+
+/** A raw row as an entity, its JSON documents kept as text. */
+export function toWorkflow(manager: EntityManager, row: Record<string, unknown>): Workflow {
+  const workflow = hydrate(manager, Workflow, row);
+  for (const key of ['workflowState', 'history', 'suspendedPayload'] as const) {
+    const text = workflow[key] as unknown;
+    workflow[key] = (typeof text === 'string' ? new RawJson(text) : null) as never;
+  }
+  return workflow;
 }
+
+/** A workflow as created: its state is the caller's object; the database adds the rest. */
+export type NewWorkflow = Omit<
+  Workflow,
+  'history' | 'createdAt' | 'updatedAt' | 'lastActionAt' | 'workflowState' | 'suspendedPayload'
+> & { workflowState: object; suspendedPayload: null };
 
 /** A list read refused because its documents are larger than one response may carry. */
 export class PageTooLarge {
@@ -89,6 +125,8 @@ export const COUNTED = {
   status: 'status',
 } as const;
 
+export const FILTERED = { ...COUNTED, reference: 'reference' } as const;
+
 /**
  * The filter as SQL conditions after `tenant_id = $1` (column names fixed here, values as
  * parameters), over `columns`: COUNTED for the counters, which are not kept by `reference`, or
@@ -108,8 +146,6 @@ export function filterSql(
   return { sql, params };
 }
 
-export const FILTERED = { ...COUNTED, reference: 'reference' } as const;
-
 /**
  * The most a list may carry in JSON documents: with the rest of each row, a response stays
  * about 30 MiB at most, and so does what one request holds in memory.
@@ -120,15 +156,3 @@ export const SMALL_PAGE_BYTES = 1024 * 1024;
 /** A heavy page is read this much at a time, with this pause between reads. */
 export const BATCH_BYTES = 2 * 1024 * 1024;
 export const BATCH_PAUSE_MS = 50;
-
-/** The lock read: no history text, only how much of it there is. */
-export const LOCK_COLUMNS = columns(
-  '',
-  'jsonb_array_length(history) AS history_entries, document_bytes',
-);
-
-/** A workflow as created: its state is the caller's object; the database adds the rest. */
-export type NewWorkflow = Omit<
-  Workflow,
-  'history' | 'createdAt' | 'updatedAt' | 'lastActionAt' | 'workflowState' | 'suspendedPayload'
-> & { workflowState: object; suspendedPayload: null };

@@ -15,6 +15,18 @@ export class WorkflowHistoryEntry {
   @WireField({ nullable: true, type: 'string' }) toStage!: string | null;
 }
 
+/** The action_detail of a `suspended` entry, written by the API. */
+export class SuspendedDetail {
+  @WireField() step!: string;
+  @WireField({ json: true, nullable: true }) payload!: unknown;
+}
+
+/** The action_detail of a `resumed` entry, written by the API. */
+export class ResumedDetail {
+  @WireField({ nullable: true, type: 'string' }) resumedFromStep!: string | null;
+  @WireField({ json: true, nullable: true }) resumeData!: Record<string, unknown> | null;
+}
+
 /**
  * A long-running business case. Also the response schema. Its JSON documents are read as text
  * and sent as read (RawJson); the OpenAPI schema still describes their shape.

@@ -2,7 +2,9 @@ import { Module } from '@nestjs/common';
 import { DirectoryModule } from '../directory/directory.module';
 import { InternalWorkflowsController } from './internal-workflows.controller';
 import { TenantWorkflowsController } from './tenant-workflows.controller';
+import { WorkflowChangesService } from './workflow-changes.service';
 import { WorkflowCountCompactor } from './workflow-count-compactor';
+import { WorkflowListsRepository } from './workflow-lists.repository';
 import { WorkflowSweeper } from './workflow-sweeper';
 import { WorkflowsRepository } from './workflows.repository';
 import { WorkflowsService } from './workflows.service';
@@ -10,7 +12,14 @@ import { WorkflowsService } from './workflows.service';
 @Module({
   imports: [DirectoryModule],
   controllers: [InternalWorkflowsController, TenantWorkflowsController],
-  providers: [WorkflowsService, WorkflowsRepository, WorkflowSweeper, WorkflowCountCompactor],
+  providers: [
+    WorkflowsService,
+    WorkflowChangesService,
+    WorkflowsRepository,
+    WorkflowListsRepository,
+    WorkflowSweeper,
+    WorkflowCountCompactor,
+  ],
   exports: [WorkflowsService],
 })
 export class WorkflowsModule {}

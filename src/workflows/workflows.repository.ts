@@ -1,35 +1,18 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
-import { RawJson } from '../common/raw-json';
-import { hydrate } from '../database/rows';
-import { prepared } from '../database/prepared';
 import { TenantDb } from '../database/tenant-db';
 import { Workflow } from './workflow.entity';
-
+import { entryParams, entrySql, HistoryRoom, NewHistoryEntry } from './workflow-history';
 import {
-  BATCH_BYTES,
-  BATCH_PAUSE_MS,
-  columns,
+  changeSets,
   COLUMNS,
-  COUNTED,
-  entryJson,
-  entrySql,
-  FILTERED,
-  filterSql,
-  HistoryRoom,
-  ISO_NOW,
-  JSONB,
   LOCK_COLUMNS,
-  NewHistoryEntry,
   NewWorkflow,
-  NOW,
-  PAGE_BUDGET_BYTES,
-  PageTooLarge,
-  SMALL_PAGE_BYTES,
+  toWorkflow,
   WorkflowChange,
-  WorkflowFilter,
 } from './workflow-sql';
 
+/** One workflow at a time: read, row-locked, created, changed; and expiry. */
 @Injectable()
 export class WorkflowsRepository {
   constructor(private readonly db: TenantDb) {}
@@ -38,180 +21,29 @@ export class WorkflowsRepository {
     return this.db.manager;
   }
 
-  /**
-   * A page, newest first. Read by hand rather than through `find`: this is the API's busiest
-   * read, and TypeORM's query building and hydration cost it about 0.4 ms of CPU a request, an
-   * eighth of the whole (BENCHMARKS.md).
-   */
-  async page(
-    tenantId: string,
-    filter: WorkflowFilter,
-    page: number,
-    perPage: number,
-  ): Promise<[Workflow[], number] | PageTooLarge> {
-    const { sql, params } = filterSql(tenantId, filter, FILTERED);
-    const rows = await this.bounded(sql, params, perPage, (page - 1) * perPage);
-    if (rows instanceof PageTooLarge) return rows;
-    return [rows, await this.total(tenantId, filter)];
-  }
-
-  /**
-   * Newest first, at most `limit` after `offset`, in one statement: the page's ids and sizes
-   * (kept by PostgreSQL on every write) first, the rows only when their documents weigh at most
-   * SMALL_PAGE_BYTES. A heavier page waits for room in the process's response memory and is read
-   * again; one over PAGE_BUDGET_BYTES is refused without reading a document.
-   */
-  private async bounded(
-    where: string,
-    params: unknown[],
-    limit: number,
-    offset: number,
-  ): Promise<Workflow[] | PageTooLarge> {
-    const read = (budget: number) =>
-      this.m.query<Record<string, unknown>[]>(
-        `WITH page AS (
-           SELECT id, created_at, document_bytes FROM workflows WHERE ${where}
-            ORDER BY created_at DESC, id DESC LIMIT $${params.length + 1} OFFSET $${params.length + 2}),
-         size AS (SELECT coalesce(sum(document_bytes), 0)::bigint AS page_bytes FROM page)
-         SELECT size.page_bytes, ${columns('w.')}
-           FROM size LEFT JOIN (page JOIN workflows w ON w.tenant_id = $1 AND w.id = page.id)
-             ON size.page_bytes <= $${params.length + 3}
-          ORDER BY page.created_at DESC, page.id DESC`,
-        [...params, limit, offset, budget],
-      );
-    const rows = await read(SMALL_PAGE_BYTES);
-    const bytes = Number(rows[0]?.page_bytes ?? 0);
-    if (bytes <= SMALL_PAGE_BYTES) {
-      return rows.filter((row) => row.id !== null).map((row) => this.toWorkflow(row));
-    }
-    if (bytes > PAGE_BUDGET_BYTES) return new PageTooLarge(bytes);
-    await this.db.holdForResponse(bytes);
-    return this.inBatches(where, params, limit, offset);
-  }
-
-  /**
-   * A heavy page read a few MiB at a time, with a pause between: turning megabytes of jsonb
-   * into text is a burst of the database's CPU and the API's, and spread out it leaves room
-   * for every other tenant's requests meanwhile. The same work, at a lower peak.
-   */
-  private async inBatches(
-    where: string,
-    params: unknown[],
-    limit: number,
-    offset: number,
-  ): Promise<Workflow[] | PageTooLarge> {
-    const page = await this.m.query<{ id: string; document_bytes: number }[]>(
-      `SELECT id, document_bytes FROM workflows WHERE ${where}
-        ORDER BY created_at DESC, id DESC LIMIT $${params.length + 1} OFFSET $${params.length + 2}`,
-      [...params, limit, offset],
-    );
-    const total = page.reduce((n, row) => n + Number(row.document_bytes), 0);
-    if (total > PAGE_BUDGET_BYTES) return new PageTooLarge(total); // grew since it was weighed
-    const byId = new Map<string, Workflow>();
-    let batch: string[] = [];
-    let batchBytes = 0;
-    const flush = async () => {
-      const rows = await this.m.query<Record<string, unknown>[]>(
-        `SELECT ${COLUMNS} FROM workflows WHERE tenant_id = $1 AND id = ANY($2::uuid[])`,
-        [params[0], batch],
-      );
-      for (const row of rows) byId.set(row.id as string, this.toWorkflow(row));
-      batch = [];
-      batchBytes = 0;
-      await new Promise((resolve) => setTimeout(resolve, BATCH_PAUSE_MS));
-    };
-    for (const { id, document_bytes } of page) {
-      if (batch.length > 0 && batchBytes + Number(document_bytes) > BATCH_BYTES) await flush();
-      batch.push(id);
-      batchBytes += Number(document_bytes);
-    }
-    if (batch.length > 0) await flush();
-    return page.flatMap(({ id }) => byId.get(id) ?? []);
-  }
-
-  /** A raw row as an entity, its JSON documents kept as text. */
-  private toWorkflow(row: Record<string, unknown>): Workflow {
-    const workflow = hydrate(this.m, Workflow, row);
-    for (const key of ['workflowState', 'history', 'suspendedPayload'] as const) {
-      const text = workflow[key] as unknown;
-      workflow[key] = (typeof text === 'string' ? new RawJson(text) : null) as never;
-    }
-    return workflow;
-  }
-
-  /** From the trigger-kept counters; a reference filter (not counted there) counts rows. */
-  private async total(tenantId: string, filter: WorkflowFilter): Promise<number> {
-    const counted = filter.reference === undefined;
-    const { sql, params } = filterSql(tenantId, filter, counted ? COUNTED : FILTERED);
-    const [row] = await this.m.query<{ total: string }[]>(
-      prepared(
-        counted
-          ? `SELECT COALESCE(sum(n), 0) AS total FROM workflow_counts WHERE ${sql}`
-          : `SELECT count(*) AS total FROM workflows WHERE ${sql}`,
-      ),
-      params,
-    );
-    return Number(row.total);
-  }
-
-  /**
-   * Folds the tenant's counter rows into one per key, touching only keys with more than one
-   * row (or a zero sum), so an idle tenant costs one index read. Rows appended meanwhile are
-   * not in the statement's snapshot and stay; the advisory lock keeps replicas from folding
-   * the same tenant at once.
-   */
-  async compactCounts(tenantId: string): Promise<number> {
-    const [{ locked }] = await this.m.query<{ locked: boolean }[]>(
-      `SELECT pg_try_advisory_xact_lock(hashtext('workflow_counts'), hashtext($1)) AS locked`,
-      [tenantId],
-    );
-    if (!locked) return 0;
-    const [{ folded }] = await this.m.query<{ folded: string }[]>(
-      `WITH loose AS (
-         SELECT instance_id, customer_id, workflow_type, status FROM workflow_counts
-          WHERE tenant_id = $1 GROUP BY 1, 2, 3, 4 HAVING count(*) > 1 OR sum(n) = 0),
-       gone AS (
-         DELETE FROM workflow_counts c USING loose l
-          WHERE c.tenant_id = $1 AND c.instance_id = l.instance_id AND c.customer_id = l.customer_id
-            AND c.workflow_type = l.workflow_type AND c.status = l.status
-         RETURNING c.*),
-       kept AS (
-         INSERT INTO workflow_counts
-         SELECT tenant_id, instance_id, customer_id, workflow_type, status, sum(n) FROM gone
-          GROUP BY 1, 2, 3, 4, 5 HAVING sum(n) <> 0
-         RETURNING 1)
-       SELECT (SELECT count(*) FROM gone) - (SELECT count(*) FROM kept) AS folded`,
-      [tenantId],
-    );
-    return Number(folded);
-  }
-
-  suspended(
-    tenantId: string,
-    customerId: string | null,
-    limit: number,
-  ): Promise<Workflow[] | PageTooLarge> {
-    const params: unknown[] = [tenantId];
-    const ofCustomer = customerId ? ` AND customer_id = $${params.push(customerId)}` : '';
-    return this.bounded(`tenant_id = $1 AND status = 'suspended'${ofCustomer}`, params, limit, 0);
-  }
-
+  /** Read by hand, as the page is: `findOneBy` cost a single-row read a seventh of its CPU. */
   async find(tenantId: string, id: string, instanceId?: string): Promise<Workflow | null> {
-    const row = await this.one(tenantId, id, instanceId, COLUMNS, '');
-    return row && this.toWorkflow(row);
+    const [row] = await this.m.query<Record<string, unknown>[]>(
+      `SELECT ${COLUMNS} FROM workflows WHERE ${byId(instanceId)}`,
+      idParams(tenantId, id, instanceId),
+    );
+    return row ? toWorkflow(this.m, row) : null;
   }
 
   /**
    * Row-locked until the request's transaction ends: changes to one workflow queue up (for at
    * most the lock timeout). With the room its history has left; the history itself is not
-   * read, since a change appends to it in SQL.
+   * read, since a change appends to it in SQL. Hand-written like `find`: every change reads it.
    */
   async lock(
     tenantId: string,
     id: string,
     instanceId?: string,
   ): Promise<{ workflow: Workflow; history: HistoryRoom } | null> {
-    const row = await this.one(tenantId, id, instanceId, LOCK_COLUMNS, ' FOR UPDATE');
+    const [row] = await this.m.query<Record<string, unknown>[]>(
+      `SELECT ${LOCK_COLUMNS} FROM workflows WHERE ${byId(instanceId)} FOR UPDATE`,
+      idParams(tenantId, id, instanceId),
+    );
     if (!row) return null;
     // The history's size without turning it into text again: what the row weighs, less the
     // documents this read has as text anyway.
@@ -220,54 +52,38 @@ export class WorkflowsRepository {
     );
     const bytes = Number(row.document_bytes) - others[0] - others[1];
     const history = { entries: Number(row.history_entries), bytes };
-    return { workflow: this.toWorkflow(row), history };
-  }
-
-  /** Read by hand, as the page is: `findOneBy` cost a single-row read a seventh of its CPU. */
-  private async one(
-    tenantId: string,
-    id: string,
-    instanceId: string | undefined,
-    select: string,
-    lock: '' | ' FOR UPDATE',
-  ): Promise<Record<string, unknown> | null> {
-    const params = [tenantId, id];
-    const ofInstance = instanceId ? ` AND instance_id = $${params.push(instanceId)}` : '';
-    const [row] = await this.m.query<Record<string, unknown>[]>(
-      `SELECT ${select} FROM workflows WHERE tenant_id = $1 AND id = $2${ofInstance}${lock}`,
-      params,
-    );
-    return row ?? null;
+    return { workflow: toWorkflow(this.m, row), history };
   }
 
   async insert(values: NewWorkflow, entry: NewHistoryEntry): Promise<Workflow> {
+    const params: unknown[] = [
+      values.tenantId,
+      values.id,
+      values.instanceId,
+      values.customerId,
+      values.workflowType,
+      values.status,
+      values.stage,
+      values.title,
+      values.reference,
+      values.assignedTo,
+      values.approverId,
+      values.escalationLevel,
+      JSON.stringify(values.workflowState),
+      values.expiresAt,
+      values.nextActionAt,
+    ];
+    const history = entrySql(entryParams(entry, params));
     const [row] = await this.m.query<Record<string, unknown>[]>(
       `INSERT INTO workflows (tenant_id, id, instance_id, customer_id, workflow_type, status, stage, title,
           reference, assigned_to, approver_id, escalation_level, workflow_state, expires_at, next_action_at,
           completed_at, suspended_step, suspended_payload, suspended_at, history, last_action_at)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::jsonb, $14, $15, NULL, NULL, NULL, NULL,
-          ${entrySql('$16')}, now())
+          ${history}, now())
        RETURNING ${COLUMNS}`,
-      [
-        values.tenantId,
-        values.id,
-        values.instanceId,
-        values.customerId,
-        values.workflowType,
-        values.status,
-        values.stage,
-        values.title,
-        values.reference,
-        values.assignedTo,
-        values.approverId,
-        values.escalationLevel,
-        JSON.stringify(values.workflowState),
-        values.expiresAt,
-        values.nextActionAt,
-        entryJson(entry),
-      ],
+      params,
     );
-    return this.toWorkflow(row);
+    return toWorkflow(this.m, row);
   }
 
   /** One statement: the change, its history entry, last_action_at and updated_at. */
@@ -276,26 +92,18 @@ export class WorkflowsRepository {
     change: WorkflowChange,
     entry: NewHistoryEntry,
   ): Promise<Workflow> {
-    const params: unknown[] = [workflow.tenantId, workflow.id, entryJson(entry)];
+    const params: unknown[] = [workflow.tenantId, workflow.id];
     const sets = [
-      `history = history || ${entrySql('$3')}`,
+      `history = history || ${entrySql(entryParams(entry, params))}`,
       'last_action_at = now()',
       'updated_at = now()',
+      ...changeSets(change, params),
     ];
-    for (const [column, value] of Object.entries(change)) {
-      if (value === undefined) continue;
-      if (value === NOW) {
-        sets.push(`${column} = now()`);
-        continue;
-      }
-      params.push(JSONB.has(column) && value !== null ? JSON.stringify(value) : value);
-      sets.push(`${column} = $${params.length}${JSONB.has(column) ? '::jsonb' : ''}`);
-    }
     const [rows] = await this.m.query<[Record<string, unknown>[], number]>(
       `UPDATE workflows SET ${sets.join(', ')} WHERE tenant_id = $1 AND id = $2 RETURNING ${COLUMNS}`,
       params,
     );
-    return this.toWorkflow(rows[0]);
+    return toWorkflow(this.m, rows[0]);
   }
 
   /**
@@ -313,9 +121,7 @@ export class WorkflowsRepository {
           LIMIT $2
           FOR UPDATE SKIP LOCKED)
        UPDATE workflows w
-          SET history = w.history || jsonb_build_array(jsonb_build_object(
-                'at', ${ISO_NOW}, 'action', 'expired', 'action_detail', NULL, 'actor', 'system',
-                'from_status', w.status, 'to_status', 'expired', 'from_stage', w.stage, 'to_stage', w.stage)),
+          SET history = w.history || ${EXPIRY},
               status = 'expired', last_action_at = now(), updated_at = now(),
               suspended_step = NULL, suspended_payload = NULL, suspended_at = NULL
          FROM due
@@ -325,3 +131,20 @@ export class WorkflowsRepository {
     return count;
   }
 }
+
+/** One workflow of the tenant, within the caller's instance when it has one. */
+const byId = (instanceId?: string) =>
+  instanceId ? 'tenant_id = $1 AND id = $2 AND instance_id = $3' : 'tenant_id = $1 AND id = $2';
+const idParams = (tenantId: string, id: string, instanceId?: string) =>
+  instanceId ? [tenantId, id, instanceId] : [tenantId, id];
+
+/** The sweep's entry, from each row's own status and stage. */
+const EXPIRY = entrySql({
+  action: `'expired'`,
+  actionDetail: 'NULL',
+  actor: `'system'`,
+  fromStatus: 'w.status',
+  toStatus: `'expired'`,
+  fromStage: 'w.stage',
+  toStage: 'w.stage',
+});

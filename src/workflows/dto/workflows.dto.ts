@@ -18,6 +18,9 @@ import { Workflow } from '../workflow.entity';
 const STATE_CAP = `At most ${JSON_CAPS.workflowState / KiB} KiB as JSON`;
 const DETAIL_CAP = `At most ${JSON_CAPS.workflowDetail / KiB} KiB as JSON.`;
 
+/** What a list query means when a field is left out: stated in the schema, applied by the service. */
+export const LIST_DEFAULTS = { page: 1, perPage: 20, suspendedLimit: 100 } as const;
+
 const text = (max: number, description?: string) =>
   WireField({ optional: true, nullable: true, maxLength: max, type: 'string', description });
 
@@ -130,7 +133,7 @@ export class ListWorkflowsQuery {
     type: 'integer',
     minimum: 1,
     maximum: 100000,
-    default: 1,
+    default: LIST_DEFAULTS.page,
   })
   @IsInt()
   @Min(1)
@@ -142,7 +145,7 @@ export class ListWorkflowsQuery {
     type: 'integer',
     minimum: 1,
     maximum: 100,
-    default: 20,
+    default: LIST_DEFAULTS.perPage,
   })
   @IsInt()
   @Min(1)
@@ -161,7 +164,7 @@ export class ListSuspendedQuery {
     type: 'integer',
     minimum: 1,
     maximum: 500,
-    default: 100,
+    default: LIST_DEFAULTS.suspendedLimit,
     description: 'At most this many, newest first',
   })
   @IsInt()

@@ -1,0 +1,177 @@
+import { Injectable } from '@nestjs/common';
+import { EntityManager } from 'typeorm';
+import { prepared } from '../database/prepared';
+import { TenantDb } from '../database/tenant-db';
+import { Workflow } from './workflow.entity';
+import {
+  BATCH_BYTES,
+  BATCH_PAUSE_MS,
+  columns,
+  COLUMNS,
+  COUNTED,
+  FILTERED,
+  filterSql,
+  PAGE_BUDGET_BYTES,
+  PageTooLarge,
+  SMALL_PAGE_BYTES,
+  toWorkflow,
+  WorkflowFilter,
+} from './workflow-sql';
+
+/** The workflow lists: pages bounded by the weight of their documents, and their totals. */
+@Injectable()
+export class WorkflowListsRepository {
+  constructor(private readonly db: TenantDb) {}
+
+  private get m(): EntityManager {
+    return this.db.manager;
+  }
+
+  /**
+   * A page, newest first. Read by hand rather than through `find`: this is the API's busiest
+   * read, and TypeORM's query building and hydration cost it about 0.4 ms of CPU a request, an
+   * eighth of the whole (BENCHMARKS.md).
+   */
+  async page(
+    tenantId: string,
+    filter: WorkflowFilter,
+    page: number,
+    perPage: number,
+  ): Promise<[Workflow[], number] | PageTooLarge> {
+    const { sql, params } = filterSql(tenantId, filter, FILTERED);
+    const rows = await this.bounded(sql, params, perPage, (page - 1) * perPage);
+    if (rows instanceof PageTooLarge) return rows;
+    return [rows, await this.total(tenantId, filter)];
+  }
+
+  suspended(
+    tenantId: string,
+    customerId: string | null,
+    limit: number,
+  ): Promise<Workflow[] | PageTooLarge> {
+    const params: unknown[] = [tenantId];
+    const ofCustomer = customerId ? ` AND customer_id = $${params.push(customerId)}` : '';
+    return this.bounded(`tenant_id = $1 AND status = 'suspended'${ofCustomer}`, params, limit, 0);
+  }
+
+  /**
+   * Newest first, at most `limit` after `offset`, in one statement: the page's ids and sizes
+   * (kept by PostgreSQL on every write) first, the rows only when their documents weigh at most
+   * SMALL_PAGE_BYTES. A heavier page waits for room in the process's response memory and is read
+   * again; one over PAGE_BUDGET_BYTES is refused without reading a document.
+   */
+  private async bounded(
+    where: string,
+    params: unknown[],
+    limit: number,
+    offset: number,
+  ): Promise<Workflow[] | PageTooLarge> {
+    const read = (budget: number) =>
+      this.m.query<Record<string, unknown>[]>(
+        `WITH page AS (
+           SELECT id, created_at, document_bytes FROM workflows WHERE ${where}
+            ORDER BY created_at DESC, id DESC LIMIT $${params.length + 1} OFFSET $${params.length + 2}),
+         size AS (SELECT coalesce(sum(document_bytes), 0)::bigint AS page_bytes FROM page)
+         SELECT size.page_bytes, ${columns('w.')}
+           FROM size LEFT JOIN (page JOIN workflows w ON w.tenant_id = $1 AND w.id = page.id)
+             ON size.page_bytes <= $${params.length + 3}
+          ORDER BY page.created_at DESC, page.id DESC`,
+        [...params, limit, offset, budget],
+      );
+    const rows = await read(SMALL_PAGE_BYTES);
+    const bytes = Number(rows[0]?.page_bytes ?? 0);
+    if (bytes <= SMALL_PAGE_BYTES) {
+      return rows.filter((row) => row.id !== null).map((row) => toWorkflow(this.m, row));
+    }
+    if (bytes > PAGE_BUDGET_BYTES) return new PageTooLarge(bytes);
+    await this.db.holdForResponse(bytes);
+    return this.inBatches(where, params, limit, offset);
+  }
+
+  /**
+   * A heavy page read a few MiB at a time, with a pause between: turning megabytes of jsonb
+   * into text is a burst of the database's CPU and the API's, and spread out it leaves room
+   * for every other tenant's requests meanwhile. The same work, at a lower peak.
+   */
+  private async inBatches(
+    where: string,
+    params: unknown[],
+    limit: number,
+    offset: number,
+  ): Promise<Workflow[] | PageTooLarge> {
+    const page = await this.m.query<{ id: string; document_bytes: number }[]>(
+      `SELECT id, document_bytes FROM workflows WHERE ${where}
+        ORDER BY created_at DESC, id DESC LIMIT $${params.length + 1} OFFSET $${params.length + 2}`,
+      [...params, limit, offset],
+    );
+    const total = page.reduce((n, row) => n + Number(row.document_bytes), 0);
+    if (total > PAGE_BUDGET_BYTES) return new PageTooLarge(total); // grew since it was weighed
+    const byId = new Map<string, Workflow>();
+    let batch: string[] = [];
+    let batchBytes = 0;
+    const flush = async () => {
+      const rows = await this.m.query<Record<string, unknown>[]>(
+        `SELECT ${COLUMNS} FROM workflows WHERE tenant_id = $1 AND id = ANY($2::uuid[])`,
+        [params[0], batch],
+      );
+      for (const row of rows) byId.set(row.id as string, toWorkflow(this.m, row));
+      batch = [];
+      batchBytes = 0;
+      await new Promise((resolve) => setTimeout(resolve, BATCH_PAUSE_MS));
+    };
+    for (const { id, document_bytes } of page) {
+      if (batch.length > 0 && batchBytes + Number(document_bytes) > BATCH_BYTES) await flush();
+      batch.push(id);
+      batchBytes += Number(document_bytes);
+    }
+    if (batch.length > 0) await flush();
+    return page.flatMap(({ id }) => byId.get(id) ?? []);
+  }
+
+  /** From the trigger-kept counters; a reference filter (not counted there) counts rows. */
+  private async total(tenantId: string, filter: WorkflowFilter): Promise<number> {
+    const counted = filter.reference === undefined;
+    const { sql, params } = filterSql(tenantId, filter, counted ? COUNTED : FILTERED);
+    const [row] = await this.m.query<{ total: string }[]>(
+      prepared(
+        counted
+          ? `SELECT COALESCE(sum(n), 0) AS total FROM workflow_counts WHERE ${sql}`
+          : `SELECT count(*) AS total FROM workflows WHERE ${sql}`,
+      ),
+      params,
+    );
+    return Number(row.total);
+  }
+
+  /**
+   * Folds the tenant's counter rows into one per key, touching only keys with more than one
+   * row (or a zero sum), so an idle tenant costs one index read. Rows appended meanwhile are
+   * not in the statement's snapshot and stay; the advisory lock keeps replicas from folding
+   * the same tenant at once.
+   */
+  async compactCounts(tenantId: string): Promise<number> {
+    const [{ locked }] = await this.m.query<{ locked: boolean }[]>(
+      `SELECT pg_try_advisory_xact_lock(hashtext('workflow_counts'), hashtext($1)) AS locked`,
+      [tenantId],
+    );
+    if (!locked) return 0;
+    const [{ folded }] = await this.m.query<{ folded: string }[]>(
+      `WITH loose AS (
+         SELECT instance_id, customer_id, workflow_type, status FROM workflow_counts
+          WHERE tenant_id = $1 GROUP BY 1, 2, 3, 4 HAVING count(*) > 1 OR sum(n) = 0),
+       gone AS (
+         DELETE FROM workflow_counts c USING loose l
+          WHERE c.tenant_id = $1 AND c.instance_id = l.instance_id AND c.customer_id = l.customer_id
+            AND c.workflow_type = l.workflow_type AND c.status = l.status
+         RETURNING c.*),
+       kept AS (
+         INSERT INTO workflow_counts
+         SELECT tenant_id, instance_id, customer_id, workflow_type, status, sum(n) FROM gone
+          GROUP BY 1, 2, 3, 4, 5 HAVING sum(n) <> 0
+         RETURNING 1)
+       SELECT (SELECT count(*) FROM gone) - (SELECT count(*) FROM kept) AS folded`,
+      [tenantId],
+    );
+    return Number(folded);
+  }
+}
