@@ -1,12 +1,20 @@
 import { CallHandler, ExecutionContext, Injectable, NestInterceptor } from '@nestjs/common';
 import { Observable, lastValueFrom } from 'rxjs';
-import { requestPrincipal } from '../auth/principal';
 import { DomainError } from '../common/errors';
 import { rawBytes } from '../common/raw-json';
 import { TenantDb } from './tenant-db';
 
 /** Methods that change nothing (RFC 9110 §9.2.1). */
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/**
+ * All this layer needs of the authenticated caller, which the authentication guards leave on
+ * `request.user` (Passport's place for it). Declared here rather than imported from auth, which
+ * itself uses the database: the database layer stays below every domain.
+ */
+interface TenantCaller {
+  tenantId: string;
+}
 
 /**
  * Every request with a tenant principal runs in one transaction on one connection: committed
@@ -17,10 +25,9 @@ export class TenantTransactionInterceptor implements NestInterceptor {
   constructor(private readonly db: TenantDb) {}
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
-    const principal = requestPrincipal(context);
-    if (!principal) return next.handle();
     const http = context.switchToHttp();
-    const { method } = http.getRequest<{ method: string }>();
+    const { method, user: principal } = http.getRequest<{ method: string; user?: TenantCaller }>();
+    if (!principal) return next.handle();
     const { raw: response } = http.getResponse<{ raw: NodeJS.EventEmitter }>();
     const changes = !SAFE_METHODS.has(method);
     return new Observable((subscriber) => {
