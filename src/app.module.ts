@@ -13,6 +13,7 @@ import { APP_CONFIG, AppConfig } from './config/app-config';
 import { DatabaseModule } from './database/database.module';
 import { TenantTransactionInterceptor } from './database/tenant-transaction.interceptor';
 import { DirectoryModule } from './directory/directory.module';
+import { ENTITIES } from './entities';
 import { ChannelsModule } from './channels/channels.module';
 import { HealthController } from './health/health.controller';
 import { WorkerBindingsModule } from './worker-bindings/worker-bindings.module';
@@ -56,7 +57,7 @@ export class AppModule {
           forRoutes: [{ path: '{*path}', method: 0 /* RequestMethod.ALL */ }],
         }),
         rateLimitModule(config),
-        DatabaseModule,
+        DatabaseModule.forRoot(ENTITIES),
         AuthModule,
         DirectoryModule,
         WorkerBindingsModule,

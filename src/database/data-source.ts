@@ -1,7 +1,6 @@
 import type { ClientBase } from 'pg';
 import { DataSource, DataSourceOptions } from 'typeorm';
 import { MIGRATIONS } from '../../migrations';
-import { ENTITIES } from './entities';
 import { SnakeNamingStrategy } from './snake-naming.strategy';
 
 /**
@@ -23,12 +22,20 @@ const CONNECT_TIMEOUT_MS = 2000;
  */
 const listenForErrors = (client: ClientBase) => void client.on('error', () => undefined);
 
-/** The one DataSource definition, shared by the app, the tests and the migration CLI. */
-export function dataSourceOptions(url: string, poolSize = 10): DataSourceOptions {
+/**
+ * The one DataSource definition, shared by the app, the tests and the migration CLI. The
+ * entities come from the caller (the app's list is src/entities.ts): this layer sits below the
+ * domains and imports none of them. A DataSource that only runs migrations needs none.
+ */
+export function dataSourceOptions(
+  url: string,
+  poolSize = 10,
+  entities: DataSourceOptions['entities'] = [],
+): DataSourceOptions {
   return {
     type: 'postgres',
     url,
-    entities: ENTITIES,
+    entities,
     migrations: MIGRATIONS,
     migrationsTableName: 'schema_migrations',
     namingStrategy: new SnakeNamingStrategy(),

@@ -1,5 +1,6 @@
 import { DataSource } from 'typeorm';
-import { dataSourceOptions } from './data-source';
+import { dataSourceOptions } from './database/data-source';
+import { ENTITIES } from './entities';
 
 /**
  * For the TypeORM CLI (npm run migration:*). It needs DATABASE_URL: in embedded mode `npm start`
@@ -11,4 +12,4 @@ if (!url) {
     'DATABASE_URL is not set (npm start prints the embedded database URL; it also migrates on start)',
   );
 }
-export default new DataSource(dataSourceOptions(url, 1));
+export default new DataSource(dataSourceOptions(url, 1, ENTITIES));
