@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import { RequestValidationError, notFound } from '../common/errors';
+import { invalidField, notFound } from '../common/errors';
 import { SecretBox } from '../common/secret-box';
 import { DirectoryService } from '../directory/directory.service';
 import { PHONE_CHANNELS, normalisePhone } from '../worker-bindings/addresses';
@@ -61,10 +61,7 @@ export class ChannelsService {
     const endpoint = await this.repo.lock(tenantId, instanceId, id);
     if (!endpoint) throw notFound('Channel endpoint');
     if (dto.channelType !== undefined && dto.channelType !== endpoint.channelType) {
-      throw RequestValidationError.at(
-        ['body', 'channel_type'],
-        'channel_type cannot change; create a new endpoint',
-      );
+      throw invalidField('channelType', 'channel_type cannot change; create a new endpoint');
     }
     if (dto.provider !== undefined) assertProvider(endpoint.channelType, dto.provider);
     const patch: ChannelPatch = {};
@@ -95,8 +92,8 @@ export class ChannelsService {
 function assertProvider(channelType: ChannelType, provider: string): void {
   const allowed = PROVIDERS[channelType];
   if (!allowed.includes(provider)) {
-    throw RequestValidationError.at(
-      ['body', 'provider'],
+    throw invalidField(
+      'provider',
       `provider for ${channelType} must be one of: ${allowed.join(', ')}`,
       'enum',
     );
@@ -118,10 +115,7 @@ function canonicalIdentifier(channelType: ChannelType, raw: string): string {
   if (!WRITTEN_AS_PHONE.test(raw)) return raw;
   const result = normalisePhone(raw);
   if (!result.ok) {
-    throw RequestValidationError.at(
-      ['body', 'external_identifier'],
-      `external_identifier ${result.reason}`,
-    );
+    throw invalidField('externalIdentifier', `external_identifier ${result.reason}`);
   }
   return result.address;
 }

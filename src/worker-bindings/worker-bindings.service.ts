@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Principal, assertCustomerAccess } from '../auth/principal';
-import { RequestValidationError, conflict, notFound } from '../common/errors';
+import { conflict, invalidField, notFound } from '../common/errors';
 import { DirectoryService } from '../directory/directory.service';
 import { BindingChannel, normaliseAddress } from './addresses';
 import { CreateBindingDto } from './dto/worker-bindings.dto';
@@ -16,6 +16,10 @@ export interface BindingCaller {
   instanceId: string | null;
   pathCustomerId?: string;
 }
+
+/** The request fields that carry an address, and how their messages name them to the client. */
+const ADDRESS_LABELS = { channelAddress: 'channel_address', newAddress: 'new_address' } as const;
+type AddressField = keyof typeof ADDRESS_LABELS;
 
 /** Bindings belong to a customer and are visible to every instance of the tenant. */
 @Injectable()
@@ -37,19 +41,16 @@ export class WorkerBindingsService {
       assertCustomerAccess(caller.principal, caller.pathCustomerId);
       await this.directory.getCustomer(tenantId, caller.pathCustomerId);
       if (dto.customerId !== caller.pathCustomerId) {
-        throw RequestValidationError.at(
-          ['body', 'customer_id'],
-          'must equal the customer_id in the path',
-        );
+        throw invalidField('customerId', 'must equal the customer_id in the path');
       }
     }
     assertCustomerAccess(caller.principal, dto.customerId);
-    const address = this.normalise(dto.channelType, dto.channelAddress, 'channel_address');
+    const address = this.normalise(dto.channelType, dto.channelAddress, 'channelAddress');
     if (!(await this.directory.findPerson(tenantId, dto.customerId, dto.personId))) {
       const customerFound = await this.directory.customerExists(tenantId, dto.customerId);
       throw customerFound
-        ? RequestValidationError.at(['body', 'person_id'], 'Person not found for this customer')
-        : RequestValidationError.at(['body', 'customer_id'], 'Customer not found');
+        ? invalidField('personId', 'Person not found for this customer')
+        : invalidField('customerId', 'Customer not found');
     }
     return this.repo.insert(tenantId, {
       customerId: dto.customerId,
@@ -68,7 +69,7 @@ export class WorkerBindingsService {
     newAddress: string,
   ): Promise<WorkerBinding> {
     const old = await this.liveBinding(caller, bindingId);
-    const address = this.normalise(old.channelType, newAddress, 'new_address');
+    const address = this.normalise(old.channelType, newAddress, 'newAddress');
     await this.repo.setStatus(old, 'revoked');
     return this.repo.insert(caller.principal.tenantId, {
       customerId: old.customerId,
@@ -106,9 +107,9 @@ export class WorkerBindingsService {
     return binding;
   }
 
-  private normalise(channel: BindingChannel, raw: string, field: string): string {
+  private normalise(channel: BindingChannel, raw: string, field: AddressField): string {
     const result = normaliseAddress(channel, raw);
-    if (!result.ok) throw RequestValidationError.at(['body', field], `${field} ${result.reason}`);
+    if (!result.ok) throw invalidField(field, `${ADDRESS_LABELS[field]} ${result.reason}`);
     return result.address;
   }
 }
