@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
 import { conflict } from '../common/errors';
-import { hydrate, isUniqueViolation } from '../database/rows';
+import { isUniqueViolation } from '../database/rows';
 import { TenantDb } from '../database/tenant-db';
 import { ChannelEndpoint } from './channel-endpoint.entity';
 
@@ -52,23 +52,17 @@ export class ChannelsRepository {
     return endpoint;
   }
 
+  /** Called with the row locked (`lock`), so the read after the write sees this update. */
   async update(endpoint: ChannelEndpoint, patch: ChannelPatch): Promise<ChannelEndpoint> {
+    const key = { tenantId: endpoint.tenantId, id: endpoint.id };
     try {
-      const result = await this.m
-        .createQueryBuilder()
-        .update(ChannelEndpoint)
-        .set(patch)
-        .where('tenant_id = :tenantId AND id = :id', {
-          tenantId: endpoint.tenantId,
-          id: endpoint.id,
-        })
-        .returning('*')
-        .execute();
-      return hydrate(this.m, ChannelEndpoint, (result.raw as Record<string, unknown>[])[0]);
+      // jsonb `config` is a plain object; TypeORM's partial type cannot express that
+      await this.m.update(ChannelEndpoint, key, patch as QueryDeepPartialEntity<ChannelEndpoint>);
     } catch (error) {
       if (isUniqueViolation(error, ROUTING_KEY)) throw duplicate({ ...endpoint, ...patch });
       throw error;
     }
+    return this.m.findOneByOrFail(ChannelEndpoint, key); // updated_at as the database set it
   }
 
   async delete(tenantId: string, instanceId: string, id: string): Promise<boolean> {
