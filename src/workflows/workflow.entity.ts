@@ -3,7 +3,10 @@ import { RawJson } from '../common/raw-json';
 import { WireField } from '../common/wire';
 import { WORKFLOW_STATUSES, WORKFLOW_TYPES, WorkflowStatus, WorkflowType } from './state-machine';
 
-/** One audit entry; stored as written (snake_case JSON) and never rewritten. */
+/**
+ * One audit entry, never rewritten. Stored as JSON under these fields' wire names, since the
+ * stored history is what responses carry: workflow-history.ts builds it from this declaration.
+ */
 export class WorkflowHistoryEntry {
   @WireField({ format: 'date-time' }) at!: string;
   @WireField({ example: 'escalated' }) action!: string;
