@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import { RequestValidationError, notFound } from '../common/errors';
+import { invalidField, notFound } from '../common/errors';
 import { TenantDb } from '../database/tenant-db';
 import { issueKey } from '../auth/keys';
 import {
@@ -112,7 +112,7 @@ export class DirectoryService {
   async createApiKey(tenantId: string, dto: CreateApiKeyDto): Promise<IssuedApiKey> {
     const customerId = dto.customerId ?? null;
     if (customerId && !(await this.repo.customerExists(tenantId, customerId))) {
-      throw RequestValidationError.at(['body', 'customer_id'], 'Customer not found in this tenant');
+      throw invalidField('customerId', 'Customer not found in this tenant');
     }
     const { key, hash, hint } = issueKey('api', tenantId);
     const row = await this.repo.insertApiKey(tenantId, {
