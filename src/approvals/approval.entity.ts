@@ -1,6 +1,6 @@
 import { Column, CreateDateColumn, Entity, PrimaryColumn, UpdateDateColumn } from 'typeorm';
 import { WireField } from '../common/wire';
-import { APPROVER_ROLES, ApproverRole } from '../rules/actions';
+import { APPROVER_ROLES, ApproverRole } from './approval-request';
 
 export const APPROVAL_STATUSES = ['pending', 'approved', 'rejected', 'expired'] as const;
 export type ApprovalStatus = (typeof APPROVAL_STATUSES)[number];

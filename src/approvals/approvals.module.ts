@@ -1,7 +1,6 @@
 import { Module } from '@nestjs/common';
 import { DirectoryModule } from '../directory/directory.module';
 import { OutboxModule } from '../outbox/outbox.module';
-import { RulesModule } from '../rules/rules.module';
 import { ApprovalSweeper } from './approval-sweeper';
 import { ApprovalsRepository } from './approvals.repository';
 import { ApprovalsService } from './approvals.service';
@@ -9,7 +8,7 @@ import { InternalApprovalsController } from './internal-approvals.controller';
 import { TenantApprovalsController } from './tenant-approvals.controller';
 
 @Module({
-  imports: [DirectoryModule, RulesModule, OutboxModule],
+  imports: [DirectoryModule, OutboxModule],
   controllers: [InternalApprovalsController, TenantApprovalsController],
   providers: [ApprovalsService, ApprovalsRepository, ApprovalSweeper],
   exports: [ApprovalsService],

@@ -1,14 +1,18 @@
 import { Injectable } from '@nestjs/common';
-import { EntityManager } from 'typeorm';
+import { EntityManager, QueryFailedError } from 'typeorm';
+import { invalidField } from '../common/errors';
 import { hydrate } from '../database/rows';
 import { TenantDb } from '../database/tenant-db';
 import { Approval, ApprovalStatus } from './approval.entity';
 
-/** Approvals with the delivery state of their replay (from the outbox) attached. */
-const SELECT = `
-  SELECT a.*, o.status AS replay_status, COALESCE(o.attempts, 0) AS replay_attempts
-    FROM approvals a
-    LEFT JOIN outbox o ON o.tenant_id = a.tenant_id AND o.approval_id = a.id AND o.kind = 'approval.replay'`;
+/** The approvals table's reference to the rule that asked for one (see insertUnlessTaken). */
+const RULE_REFERENCE = 'approvals_tenant_id_rule_id_fkey';
+
+const isForeignKeyViolation = (error: unknown, constraint: string): boolean => {
+  if (!(error instanceof QueryFailedError)) return false;
+  const driver = error.driverError as { code?: string; constraint?: string };
+  return driver.code === '23503' && driver.constraint === constraint;
+};
 
 export type NewApproval = Omit<
   Approval,
@@ -41,19 +45,28 @@ export class ApprovalsRepository {
     return this.db.manager;
   }
 
+  /** The replay's delivery state is the outbox's: the service attaches it where it can exist. */
   private read(row: Record<string, unknown>): Approval {
-    return Object.assign(hydrate(this.m, Approval, row), {
-      replayStatus: row.replay_status ?? null,
-      replayAttempts: Number(row.replay_attempts ?? 0),
-    });
+    return hydrate(this.m, Approval, row);
   }
 
   /**
    * Inserts unless a unique key is taken (its idempotency key, or by rare chance its reference).
    * A concurrent insert of the same key makes this one wait for it, so the loser sees the winner.
+   * A rule id the tenant has no rule of is refused by the table's foreign key, here rather than
+   * by a read of the rules beforehand; a taken key inserts nothing and checks no reference.
    */
   async insertUnlessTaken(a: NewApproval): Promise<Approval | null> {
-    const rows = await this.m.query<Record<string, unknown>[]>(
+    const rows = await this.insertRow(a).catch((error: unknown) => {
+      if (isForeignKeyViolation(error, RULE_REFERENCE))
+        throw invalidField('ruleId', 'Rule not found');
+      throw error;
+    });
+    return rows[0] ? this.read(rows[0]) : null;
+  }
+
+  private insertRow(a: NewApproval): Promise<Record<string, unknown>[]> {
+    return this.m.query<Record<string, unknown>[]>(
       `INSERT INTO approvals (tenant_id, id, approval_ref, customer_id, instance_id, rule_id, skill_slug, action,
           serialized_intent, intent_hash, approver_role, approver_person_id, notify_channel, idempotency_key,
           request_hash, expires_at)
@@ -79,12 +92,11 @@ export class ApprovalsRepository {
         a.expiresInHours,
       ],
     );
-    return rows[0] ? this.read(rows[0]) : null;
   }
 
   async byIdempotencyKey(tenantId: string, key: string): Promise<Approval | null> {
     const rows = await this.m.query<Record<string, unknown>[]>(
-      `${SELECT} WHERE a.tenant_id = $1 AND a.idempotency_key = $2`,
+      `SELECT * FROM approvals WHERE tenant_id = $1 AND idempotency_key = $2`,
       [tenantId, key],
     );
     return rows[0] ? this.read(rows[0]) : null;
@@ -124,8 +136,9 @@ export class ApprovalsRepository {
   /** Pending and not yet past expires_at (the sweeper may not have been by yet). */
   async pending(tenantId: string, customerId: string): Promise<Approval[]> {
     const rows = await this.m.query<Record<string, unknown>[]>(
-      `${SELECT} WHERE a.tenant_id = $1 AND a.customer_id = $2 AND a.status = 'pending' AND a.expires_at > now()
-        ORDER BY a.created_at DESC, a.id DESC`,
+      `SELECT * FROM approvals
+        WHERE tenant_id = $1 AND customer_id = $2 AND status = 'pending' AND expires_at > now()
+        ORDER BY created_at DESC, id DESC`,
       [tenantId, customerId],
     );
     return rows.map((r) => this.read(r));
@@ -138,15 +151,15 @@ export class ApprovalsRepository {
     offset: number,
   ): Promise<[Approval[], number]> {
     const params: unknown[] = [tenantId];
-    let where = 'a.tenant_id = $1';
-    if (filter.customerId) where += ` AND a.customer_id = $${params.push(filter.customerId)}`;
-    if (filter.status) where += ` AND a.status = $${params.push(filter.status)}`;
+    let where = 'tenant_id = $1';
+    if (filter.customerId) where += ` AND customer_id = $${params.push(filter.customerId)}`;
+    if (filter.status) where += ` AND status = $${params.push(filter.status)}`;
     const [rows, count] = await Promise.all([
       this.m.query<Record<string, unknown>[]>(
-        `${SELECT} WHERE ${where} ORDER BY a.created_at DESC, a.id DESC LIMIT $${params.length + 1} OFFSET $${params.length + 2}`,
+        `SELECT * FROM approvals WHERE ${where} ORDER BY created_at DESC, id DESC LIMIT $${params.length + 1} OFFSET $${params.length + 2}`,
         [...params, limit, offset],
       ),
-      this.m.query<{ count: string }[]>(`SELECT count(*) FROM approvals a WHERE ${where}`, params),
+      this.m.query<{ count: string }[]>(`SELECT count(*) FROM approvals WHERE ${where}`, params),
     ]);
     return [rows.map((r) => this.read(r)), Number(count[0].count)];
   }

@@ -3,21 +3,24 @@ import { Injectable } from '@nestjs/common';
 import { Principal, customerScope } from '../auth/principal';
 import {
   DomainError,
-  RequestValidationError,
+  InvalidFields,
   conflict,
   forbidden,
+  invalidField,
   notFound,
 } from '../common/errors';
+import { toWire } from '../common/wire';
 import { DirectoryService } from '../directory/directory.service';
 import { OutboxRepository } from '../outbox/outbox.repository';
-import { REPLAYABLE_SERVICES, isReplayable } from '../rules/replayable-services';
-import { RulesRepository } from '../rules/rules.repository';
 import { Approval } from './approval.entity';
+import { ApprovalTerms, checkApprovalTerms } from './approval-request';
 import { ApprovalsRepository } from './approvals.repository';
 import {
+  APPROVAL_PAGE,
   ApprovalPage,
   CreateApprovalDto,
   ListApprovalsQuery,
+  ReplayMessage,
   ResolveApprovalDto,
 } from './dto/approvals.dto';
 import { approvalRef, canonicalJson, intentHash, sha256 } from './intent';
@@ -30,7 +33,6 @@ export class ApprovalsService {
     private readonly repo: ApprovalsRepository,
     private readonly outbox: OutboxRepository,
     private readonly directory: DirectoryService,
-    private readonly rules: RulesRepository,
   ) {}
 
   /**
@@ -42,9 +44,15 @@ export class ApprovalsService {
     instanceId: string,
     dto: CreateApprovalDto,
   ): Promise<{ approval: Approval; created: boolean }> {
-    await this.checkReferences(p.tenantId, dto);
-    const approverRole = dto.approverRole ?? 'customer';
-    const expiresInHours = dto.expiresInHours ?? 24;
+    const { approverRole, expiresInHours } = this.checkTerms(dto);
+    if (!(await this.directory.customerExists(p.tenantId, dto.customerId)))
+      throw invalidField('customerId', 'Customer not found');
+    // The rule is checked by the insert (see insertUnlessTaken), the person before it; a request
+    // naming neither a known rule nor a known person is refused for the rule, as it always was:
+    // an unknown person is left out of the insert and refused once the rule has passed.
+    const personId = dto.approverPersonId ?? null;
+    const personFound =
+      personId === null || (await this.directory.findPersonInTenant(p.tenantId, personId)) !== null;
     const requestHash = sha256(
       canonicalJson({
         action: dto.action,
@@ -72,14 +80,15 @@ export class ApprovalsService {
         serializedIntent: dto.serializedIntent,
         intentHash: intentHash(dto.skillSlug, dto.action, dto.serializedIntent),
         approverRole,
-        approverPersonId: dto.approverPersonId ?? null,
+        approverPersonId: personFound ? personId : null,
         notifyChannel: dto.notifyChannel ?? null,
         idempotencyKey: key,
         requestHash,
         expiresInHours,
       });
+      if (!personFound) throw invalidField('approverPersonId', 'Person not found');
       if (created) return { approval: created, created: true };
-      const first = key ? await this.repo.byIdempotencyKey(p.tenantId, key) : null;
+      const first = key ? await this.byIdempotencyKey(p.tenantId, key) : null;
       if (first) {
         if (first.requestHash !== requestHash)
           throw conflict('idempotency_key was already used for a different request');
@@ -117,30 +126,32 @@ export class ApprovalsService {
       },
     );
     if (dto.action !== 'approve') return resolved;
+    const replay = Object.assign(new ReplayMessage(), {
+      approvalId: approval.id,
+      approvalRef: approval.approvalRef,
+      customerId: approval.customerId,
+      skillSlug: approval.skillSlug,
+      action: approval.action,
+      serializedIntent: approval.serializedIntent,
+      intentHash: approval.intentHash,
+    });
     await this.outbox.add(
       p.tenantId,
       'approval.replay',
-      {
-        approval_id: approval.id,
-        approval_ref: approval.approvalRef,
-        customer_id: approval.customerId,
-        skill_slug: approval.skillSlug,
-        action: approval.action,
-        serialized_intent: approval.serializedIntent,
-        intent_hash: approval.intentHash,
-      },
+      toWire(replay) as Record<string, unknown>,
       approval.id,
     );
     return Object.assign(resolved, { replayStatus: 'pending', replayAttempts: 0 });
   }
 
+  /** Pending approvals have no replay yet (it is written when one is approved): none to attach. */
   async pending(p: Principal, customerId: string): Promise<Approval[]> {
     await this.directory.getCustomer(p.tenantId, customerId);
     return this.repo.pending(p.tenantId, customerId);
   }
 
   async list(p: Principal, query: ListApprovalsQuery): Promise<ApprovalPage> {
-    const limit = query.limit ?? 50;
+    const limit = query.limit ?? APPROVAL_PAGE.defaultLimit;
     const offset = query.offset ?? 0;
     const [approvals, total] = await this.repo.page(
       p.tenantId,
@@ -148,35 +159,33 @@ export class ApprovalsService {
       limit,
       offset,
     );
+    await this.withReplays(p.tenantId, approvals);
     return Object.assign(new ApprovalPage(), { approvals, total, limit, offset });
   }
 
-  private async checkReferences(tenantId: string, dto: CreateApprovalDto): Promise<void> {
-    if (!isReplayable(dto.skillSlug, dto.action)) {
-      const skill = REPLAYABLE_SERVICES.find((s) => s.skillSlug === dto.skillSlug);
-      throw skill
-        ? RequestValidationError.at(
-            ['body', 'action'],
-            `action of ${skill.skillSlug} must be one of ${skill.actions.map((a) => a.action).join(', ')}`,
-            'enum',
-          )
-        : RequestValidationError.at(
-            ['body', 'skill_slug'],
-            'skill_slug must be one of GET /v1/rules/replayable-services',
-            'enum',
-          );
+  private async byIdempotencyKey(tenantId: string, key: string): Promise<Approval | null> {
+    const first = await this.repo.byIdempotencyKey(tenantId, key);
+    if (first) await this.withReplays(tenantId, [first]);
+    return first;
+  }
+
+  /** Attaches the delivery state of each approval's replay, which the outbox keeps. */
+  private async withReplays(tenantId: string, approvals: Approval[]): Promise<void> {
+    const states = await this.outbox.replayStates(
+      tenantId,
+      approvals.map((a) => a.id),
+    );
+    for (const approval of approvals) {
+      const state = states.get(approval.id);
+      if (state)
+        Object.assign(approval, { replayStatus: state.status, replayAttempts: state.attempts });
     }
-    if (!(await this.directory.customerExists(tenantId, dto.customerId))) {
-      throw RequestValidationError.at(['body', 'customer_id'], 'Customer not found');
-    }
-    if (dto.ruleId && !(await this.rules.find(tenantId, dto.ruleId))) {
-      throw RequestValidationError.at(['body', 'rule_id'], 'Rule not found');
-    }
-    if (
-      dto.approverPersonId &&
-      !(await this.directory.findPersonInTenant(tenantId, dto.approverPersonId))
-    ) {
-      throw RequestValidationError.at(['body', 'approver_person_id'], 'Person not found');
-    }
+  }
+
+  /** The skill, action and defaults, as a rule's require_approval action has them checked. */
+  private checkTerms(dto: CreateApprovalDto): ApprovalTerms {
+    const checked = checkApprovalTerms(dto, 'route');
+    if (!checked.terms) throw new InvalidFields(checked.problems);
+    return checked.terms;
   }
 }

@@ -7,15 +7,10 @@ import { ApiKey, Customer, Instance, Person, ProxyKey, Tenant } from './director
 
 type New<T> = Omit<T, 'id' | 'tenantId' | 'createdAt'>;
 
-/**
- * Whether a customer exists, as a SQL expression over two parameter placeholders ('$1', never a
- * value). Exported so that a hot path (an event) can fold the check into a statement of its own
- * and save a round trip, while what "exists" means stays written here.
- */
-export const customerExistsSql = (tenantParam: `$${number}`, customerParam: `$${number}`) =>
-  `EXISTS (SELECT 1 FROM customers WHERE tenant_id = ${tenantParam} AND id = ${customerParam})`;
-
-const CUSTOMER_EXISTS = prepared(`SELECT ${customerExistsSql('$1', '$2')} AS found`);
+/** Prepared: every event and most writes that name a customer ask it first. */
+const CUSTOMER_EXISTS = prepared(
+  `SELECT EXISTS (SELECT 1 FROM customers WHERE tenant_id = $1 AND id = $2) AS found`,
+);
 
 /** Directory rows. Every query names its tenant; RLS enforces the same underneath. */
 @Injectable()

@@ -1,15 +1,16 @@
 import { Module } from '@nestjs/common';
 import { ApprovalsModule } from '../approvals/approvals.module';
+import { DirectoryModule } from '../directory/directory.module';
 import { OutboxModule } from '../outbox/outbox.module';
+import { RulesModule } from '../rules/rules.module';
 import { WorkflowsModule } from '../workflows/workflows.module';
 import { EventsController } from './events.controller';
 import { EventsRepository } from './events.repository';
 import { EventsService } from './events.service';
-import { RuleCache } from './rule-cache';
 
 @Module({
-  imports: [ApprovalsModule, WorkflowsModule, OutboxModule],
+  imports: [RulesModule, DirectoryModule, ApprovalsModule, WorkflowsModule, OutboxModule],
   controllers: [EventsController],
-  providers: [EventsService, EventsRepository, RuleCache],
+  providers: [EventsService, EventsRepository],
 })
 export class EventsModule {}

@@ -2,21 +2,29 @@ import { Injectable } from '@nestjs/common';
 import { ApprovalsService } from '../approvals/approvals.service';
 import { canonicalJson, sha256 } from '../approvals/intent';
 import { Principal } from '../auth/principal';
-import { RequestValidationError, conflict } from '../common/errors';
+import { InvalidFields, conflict, invalidField } from '../common/errors';
 import { toWire } from '../common/wire';
+import { DirectoryService } from '../directory/directory.service';
 import { OutboxRepository } from '../outbox/outbox.repository';
-import { RuleAction, eventEffects, eventEffectsError } from '../rules/actions';
-import { validatePayload } from '../rules/conditions';
+import { RuleAction } from '../rules/actions';
+import { validatePayload } from '../rules/condition-validation';
+import { FiringRule, RuleEngine } from '../rules/engine/rule-engine';
 import { triggerType } from '../rules/trigger-catalog';
 import { WorkflowsService } from '../workflows/workflows.service';
+import {
+  ActionResult,
+  ApprovalRequested,
+  Blocked,
+  NotificationQueued,
+  NotifyMessage,
+  WorkflowCreated,
+} from './dto/action-results';
 import { EventDto, EventOutcome, FiredRule, RuleNotFired } from './dto/events.dto';
 import { EventsRepository } from './events.repository';
-import { CompiledRule, RuleCache } from './rule-cache';
 
 interface Firing {
   principal: Principal;
   instanceId: string;
-  rulesVersion: number;
   customerId: string;
   event: string;
   payload: Record<string, unknown>;
@@ -24,7 +32,8 @@ interface Firing {
 }
 
 /**
- * The runtime reports an event; the tenant's rules decide. Everything an event does (cooldown
+ * The runtime reports an event; the tenant's rules decide (RuleEngine) and this carries out what
+ * they decided, each action through the domain it belongs to. Everything an event does (cooldown
  * claims, counters, approvals, workflows, outbox messages) happens in the request's one
  * transaction: if any action fails, nothing of the event is kept.
  */
@@ -32,7 +41,8 @@ interface Firing {
 export class EventsService {
   constructor(
     private readonly repo: EventsRepository,
-    private readonly cache: RuleCache,
+    private readonly rules: RuleEngine,
+    private readonly directory: DirectoryService,
     private readonly approvals: ApprovalsService,
     private readonly workflows: WorkflowsService,
     private readonly outbox: OutboxRepository,
@@ -41,19 +51,11 @@ export class EventsService {
   async handle(principal: Principal, instanceId: string, dto: EventDto): Promise<unknown> {
     const trigger = triggerType(dto.event);
     if (!trigger)
-      throw RequestValidationError.at(
-        ['body', 'event'],
-        'event must be one of GET /v1/rules/trigger-types',
-        'enum',
-      );
-    const errors = validatePayload(trigger, dto.payload);
-    if (errors.length > 0) throw new RequestValidationError(errors);
-    const { customerFound, rulesVersion } = await this.repo.eventContext(
-      principal.tenantId,
-      dto.customerId,
-    );
-    if (!customerFound)
-      throw RequestValidationError.at(['body', 'customer_id'], 'Customer not found');
+      throw invalidField('event', 'event must be one of GET /v1/rules/trigger-types', 'enum');
+    const problems = validatePayload(trigger, dto.payload);
+    if (problems.length > 0) throw new InvalidFields(problems);
+    if (!(await this.directory.customerExists(principal.tenantId, dto.customerId)))
+      throw invalidField('customerId', 'Customer not found');
     const key = dto.idempotencyKey ?? null;
     if (key) {
       const requestHash = sha256(
@@ -78,7 +80,6 @@ export class EventsService {
     await this.fire({
       principal,
       instanceId,
-      rulesVersion,
       customerId: dto.customerId,
       event: dto.event,
       payload: dto.payload,
@@ -89,46 +90,20 @@ export class EventsService {
   }
 
   private async fire(f: Firing): Promise<void> {
-    const { principal, instanceId, customerId, payload, outcome } = f;
-    // Rules of other instances or customers are not this event's business: not even listed.
-    const effective = (
-      await this.cache.rulesFor(principal.tenantId, f.rulesVersion, f.event)
-    ).filter(
-      (r) =>
-        (r.instanceId === null || r.instanceId === instanceId) &&
-        (r.customerId === null || r.customerId === customerId),
-    );
-    const overridden = new Set(
-      effective.filter((r) => r.customerId !== null && r.ruleKey).map((r) => r.ruleKey),
-    );
-    const held = (rule: CompiledRule, reason: string) =>
-      Object.assign(new RuleNotFired(), { ruleId: rule.id, reason });
-    const candidates: CompiledRule[] = [];
-    for (const rule of effective) {
-      if (rule.customerId === null && rule.ruleKey !== null && overridden.has(rule.ruleKey)) {
-        outcome.suppressed.push(held(rule, 'overridden'));
-      } else if (!rule.matches(payload)) {
-        outcome.skipped.push(held(rule, 'conditions_not_met'));
-      } else {
-        candidates.push(rule);
-      }
-    }
-    const claimed = await this.repo.claimCooldowns(principal.tenantId, customerId, candidates);
-    const firing = candidates.filter((rule) => claimed.has(rule.id));
-    // Counted on the rules that won their cooldown, so a held-back rule costs nothing; the
-    // refusal rolls the claims back with the rest of the request.
-    const tooMuch = eventEffectsError(eventEffects(firing));
-    if (tooMuch) throw new RequestValidationError([tooMuch]);
-    await this.repo.countFirings(
-      principal.tenantId,
-      firing.map((rule) => rule.id),
-    );
-    for (const rule of candidates) {
-      if (!claimed.has(rule.id)) {
-        outcome.suppressed.push(held(rule, 'cooldown'));
-        continue;
-      }
-      const results: unknown[] = [];
+    const { outcome } = f;
+    const decided = await this.rules.fire({
+      tenantId: f.principal.tenantId,
+      instanceId: f.instanceId,
+      customerId: f.customerId,
+      event: f.event,
+      payload: f.payload,
+    });
+    const notFired = (held: { ruleId: string; reason: string }) =>
+      Object.assign(new RuleNotFired(), held);
+    outcome.suppressed.push(...decided.suppressed.map(notFired));
+    outcome.skipped.push(...decided.skipped.map(notFired));
+    for (const rule of decided.fired) {
+      const results: ActionResult[] = [];
       for (const action of rule.actions) results.push(await this.run(f, rule, action));
       outcome.fired.push(
         Object.assign(new FiredRule(), {
@@ -141,7 +116,7 @@ export class EventsService {
     }
   }
 
-  private async run(f: Firing, rule: CompiledRule, action: RuleAction): Promise<unknown> {
+  private async run(f: Firing, rule: FiringRule, action: RuleAction): Promise<ActionResult> {
     const { principal, instanceId, customerId, outcome } = f;
     switch (action.type) {
       case 'require_approval': {
@@ -156,7 +131,10 @@ export class EventsService {
         });
         outcome.approvals.push(approval);
         if (outcome.decision === 'allow') outcome.decision = 'require_approval';
-        return { type: action.type, approval_id: approval.id, approval_ref: approval.approvalRef };
+        return Object.assign(new ApprovalRequested(), {
+          approvalId: approval.id,
+          approvalRef: approval.approvalRef,
+        });
       }
       case 'create_workflow': {
         const workflow = await this.workflows.create(
@@ -169,22 +147,27 @@ export class EventsService {
           },
         );
         outcome.workflows.push(workflow);
-        return { type: action.type, workflow_id: workflow.id };
+        return Object.assign(new WorkflowCreated(), { workflowId: workflow.id });
       }
       case 'notify': {
-        const outboxId = await this.outbox.add(principal.tenantId, 'notify', {
+        const message = Object.assign(new NotifyMessage(), {
           to: action.to,
           message: action.message,
           event: f.event,
-          customer_id: customerId,
-          rule_id: rule.id,
+          customerId,
+          ruleId: rule.id,
           payload: f.payload,
         });
-        return { type: action.type, outbox_id: outboxId };
+        const outboxId = await this.outbox.add(
+          principal.tenantId,
+          'notify',
+          toWire(message) as Record<string, unknown>,
+        );
+        return Object.assign(new NotificationQueued(), { outboxId });
       }
       case 'block':
         outcome.decision = 'block';
-        return { type: action.type, reason: action.reason };
+        return Object.assign(new Blocked(), { reason: action.reason });
     }
   }
 }

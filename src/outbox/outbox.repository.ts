@@ -3,7 +3,7 @@ import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { hydrate } from '../database/rows';
 import { TenantDb } from '../database/tenant-db';
-import { OutboxKind, OutboxMessage } from './outbox-message.entity';
+import { OutboxKind, OutboxMessage, OutboxStatus } from './outbox-message.entity';
 
 @Injectable()
 export class OutboxRepository {
@@ -32,6 +32,25 @@ export class OutboxRepository {
       ],
     );
     return id;
+  }
+
+  /**
+   * How far the replays of these approvals have got, by approval id. Only an approved approval
+   * has a replay; the others are absent from the map.
+   */
+  async replayStates(
+    tenantId: string,
+    approvalIds: readonly string[],
+  ): Promise<Map<string, { status: OutboxStatus; attempts: number }>> {
+    if (approvalIds.length === 0) return new Map();
+    const rows = await this.m.query<
+      { approval_id: string; status: OutboxStatus; attempts: number }[]
+    >(
+      `SELECT approval_id, status, attempts FROM outbox
+        WHERE tenant_id = $1 AND approval_id = ANY($2::uuid[]) AND kind = 'approval.replay'`,
+      [tenantId, approvalIds],
+    );
+    return new Map(rows.map((r) => [r.approval_id, { status: r.status, attempts: r.attempts }]));
   }
 
   /**

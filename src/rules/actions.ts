@@ -1,12 +1,11 @@
-import { FieldError } from '../common/errors';
-import { RULE_LIMITS } from './limits';
+import { ApproverRole, checkApprovalTerms } from '../approvals/approval-request';
+import { FieldProblem } from '../common/errors';
+import { toSnake } from '../common/wire';
 import { WORKFLOW_TYPES, WorkflowType } from '../workflows/state-machine';
-import { REPLAYABLE_SERVICES } from './replayable-services';
+import { RULE_LIMITS } from './limits';
 
 export const ACTION_TYPES = ['require_approval', 'notify', 'create_workflow', 'block'] as const;
 export type ActionType = (typeof ACTION_TYPES)[number];
-export const APPROVER_ROLES = ['owner', 'customer'] as const;
-export type ApproverRole = (typeof APPROVER_ROLES)[number];
 
 export type RuleAction =
   | {
@@ -29,35 +28,32 @@ const MAX_ACTIONS = RULE_LIMITS.actionsPerRule;
 
 /**
  * Checks raw actions and returns them cleaned (defaults applied, unknown keys dropped), or the
- * errors, each at ["body", "actions", i, …]. Stored actions are always of RuleAction's shape.
+ * problems, each on the field `actions` at [i, key]. Stored actions are always of RuleAction's
+ * shape, with the keys as written in the rule's JSON.
  */
-export function validateActions(raw: unknown): { actions: RuleAction[]; errors: FieldError[] } {
-  const at = (...path: (string | number)[]) => ['body', 'actions', ...path];
-  if (!Array.isArray(raw))
-    return {
-      actions: [],
-      errors: [{ loc: at(), msg: 'Input should be a valid list', type: 'list_type' }],
-    };
-  if (raw.length < 1)
-    return {
-      actions: [],
-      errors: [{ loc: at(), msg: 'At least one action is required', type: 'too_short' }],
-    };
-  if (raw.length > MAX_ACTIONS)
-    return {
-      actions: [],
-      errors: [{ loc: at(), msg: `At most ${MAX_ACTIONS} actions`, type: 'too_long' }],
-    };
-  const errors: FieldError[] = [];
+export function validateActions(raw: unknown): { actions: RuleAction[]; errors: FieldProblem[] } {
+  const whole = (msg: string, type: string) => ({
+    actions: [],
+    errors: [{ field: 'actions', path: [], msg, type }],
+  });
+  if (!Array.isArray(raw)) return whole('Input should be a valid list', 'list_type');
+  if (raw.length < 1) return whole('At least one action is required', 'too_short');
+  if (raw.length > MAX_ACTIONS) return whole(`At most ${MAX_ACTIONS} actions`, 'too_long');
+  const errors: FieldProblem[] = [];
   const actions: RuleAction[] = [];
   raw.forEach((item: unknown, i) => {
     if (item === null || typeof item !== 'object' || Array.isArray(item)) {
-      errors.push({ loc: at(i), msg: 'Input should be an object {type, …}', type: 'dict_type' });
+      errors.push({
+        field: 'actions',
+        path: [i],
+        msg: 'Input should be an object {type, …}',
+        type: 'dict_type',
+      });
       return;
     }
     const a = item as Record<string, unknown>;
     const fail = (key: string, msg: string, type = 'value_error') =>
-      errors.push({ loc: at(i, key), msg, type });
+      errors.push({ field: 'actions', path: [i, key], msg, type });
     const text = (
       key: string,
       min: number,
@@ -83,37 +79,27 @@ export function validateActions(raw: unknown): { actions: RuleAction[]; errors: 
     };
     switch (a.type) {
       case 'require_approval': {
-        const skill = REPLAYABLE_SERVICES.find((s) => s.skillSlug === a.skill_slug);
-        if (!skill) {
-          fail(
-            'skill_slug',
-            `skill_slug must be one of ${REPLAYABLE_SERVICES.map((s) => s.skillSlug).join(', ')}`,
-            'enum',
-          );
-          return;
+        const checked = checkApprovalTerms(
+          {
+            skillSlug: a.skill_slug,
+            action: a.action,
+            approverRole: a.approver_role,
+            expiresInHours: a.expires_in_hours,
+          },
+          'listed',
+        );
+        // The terms' problems name ApprovalTerms' fields; here they are keys of the action.
+        for (const p of checked.problems) fail(toSnake(p.field), p.msg, p.type);
+        if (checked.terms) {
+          const { skillSlug, action, approverRole, expiresInHours } = checked.terms;
+          actions.push({
+            type: 'require_approval',
+            skill_slug: skillSlug,
+            action,
+            approver_role: approverRole,
+            expires_in_hours: expiresInHours,
+          });
         }
-        if (!skill.actions.some((x) => x.action === a.action)) {
-          fail(
-            'action',
-            `action of ${skill.skillSlug} must be one of ${skill.actions.map((x) => x.action).join(', ')}`,
-            'enum',
-          );
-          return;
-        }
-        const role = a.approver_role ?? 'customer';
-        if (!APPROVER_ROLES.includes(role as ApproverRole))
-          return fail('approver_role', 'approver_role must be owner or customer', 'enum');
-        const hours = a.expires_in_hours ?? 24;
-        if (typeof hours !== 'number' || !Number.isInteger(hours) || hours < 1 || hours > 168) {
-          return fail('expires_in_hours', 'expires_in_hours must be an integer from 1 to 168');
-        }
-        actions.push({
-          type: 'require_approval',
-          skill_slug: skill.skillSlug,
-          action: a.action as string,
-          approver_role: role as ApproverRole,
-          expires_in_hours: hours,
-        });
         return;
       }
       case 'notify': {
@@ -177,11 +163,11 @@ export function eventEffects(fired: readonly { actions: readonly RuleAction[] }[
 export function eventEffectsError(effects: {
   workflows: number;
   approvals: number;
-}): FieldError | null {
+}): FieldProblem | null {
   const { workflowsPerEvent, approvalsPerEvent } = RULE_LIMITS;
   if (effects.workflows <= workflowsPerEvent && effects.approvals <= approvalsPerEvent) return null;
   return {
-    loc: ['body', 'event'],
+    field: 'event',
     msg: `one event creates at most ${workflowsPerEvent} workflows and ${approvalsPerEvent} approvals; the rules it fires would create ${effects.workflows} workflows and ${effects.approvals} approvals`,
     type: 'value_error',
   };

@@ -1,5 +1,5 @@
 import { WireField } from '../common/wire';
-import { REPLAYABLE_SERVICES } from './replayable-services';
+import { REPLAYABLE_SERVICES } from '../approvals/replayable-services';
 import { FIELD_TYPES, FieldType, TRIGGER_TYPES } from './trigger-catalog';
 
 /** Wire shapes of the two catalogs, built once: they never change while the process runs. */

@@ -1,4 +1,4 @@
-import { FieldError } from '../common/errors';
+import { FieldProblem } from '../common/errors';
 import { jsonBytes } from '../common/json-limits';
 
 /**
@@ -33,7 +33,7 @@ export function checkRuleSize(
   conditions: unknown[],
   actions: unknown[],
   sent: { conditions: boolean; actions: boolean },
-): FieldError | null {
+): FieldProblem | null {
   const sizes = { conditions: byteLength(conditions), actions: byteLength(actions) };
   const total = sizes.conditions + sizes.actions;
   if (total <= RULE_LIMITS.bytesPerRule) return null;
@@ -41,7 +41,7 @@ export function checkRuleSize(
   const candidates = blamable.length > 0 ? blamable : (['conditions', 'actions'] as const);
   const field = candidates.reduce((a, b) => (sizes[b] > sizes[a] ? b : a));
   return {
-    loc: ['body', field],
+    field,
     msg: `conditions and actions together may take at most ${RULE_LIMITS.bytesPerRule} bytes as JSON; this rule takes ${total}`,
     type: 'too_long',
   };

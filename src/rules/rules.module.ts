@@ -1,5 +1,8 @@
 import { Module } from '@nestjs/common';
 import { DirectoryModule } from '../directory/directory.module';
+import { RuleCache } from './engine/rule-cache';
+import { RuleEngine } from './engine/rule-engine';
+import { RuleFiringRepository } from './engine/rule-firing.repository';
 import { RulesController } from './rules.controller';
 import { RulesRepository } from './rules.repository';
 import { RulesService } from './rules.service';
@@ -7,7 +10,7 @@ import { RulesService } from './rules.service';
 @Module({
   imports: [DirectoryModule],
   controllers: [RulesController],
-  providers: [RulesService, RulesRepository],
-  exports: [RulesService, RulesRepository],
+  providers: [RulesService, RulesRepository, RuleEngine, RuleCache, RuleFiringRepository],
+  exports: [RulesService, RuleEngine],
 })
 export class RulesModule {}

@@ -1,16 +1,24 @@
 import { Injectable } from '@nestjs/common';
 import { Principal, isTenantAdmin } from '../auth/principal';
 import {
-  FieldError,
-  RequestValidationError,
+  FieldProblem,
+  InvalidFields,
   conflict,
   forbidden,
+  invalidField,
   notFound,
 } from '../common/errors';
 import { DirectoryService } from '../directory/directory.service';
 import { RuleAction, validateActions } from './actions';
-import { Condition, allPassed, compileConditions, validateConditions } from './conditions';
-import { CreateRuleDto, ListRulesQuery, TestRuleResult, UpdateRuleDto } from './dto/rules.dto';
+import { validateConditions } from './condition-validation';
+import { Condition, allPassed, compileConditions } from './conditions';
+import {
+  CreateRuleDto,
+  DEFAULT_COOLDOWN_SECONDS,
+  ListRulesQuery,
+  TestRuleResult,
+  UpdateRuleDto,
+} from './dto/rules.dto';
 import { RULE_LIMITS, checkRuleSize } from './limits';
 import { Rule } from './rule.entity';
 import { RuleValues, RulesRepository } from './rules.repository';
@@ -70,7 +78,7 @@ export class RulesService {
       conditions,
       actions,
       priority: dto.priority ?? 0,
-      cooldownSeconds: dto.cooldownSeconds ?? 300,
+      cooldownSeconds: dto.cooldownSeconds ?? DEFAULT_COOLDOWN_SECONDS,
       isActive: dto.isActive ?? true,
       ruleKey: dto.ruleKey ?? null,
     });
@@ -151,12 +159,12 @@ export class RulesService {
     rawActions: unknown,
     sent: { conditions: boolean; actions: boolean },
   ): { conditions: Condition[]; actions: RuleAction[] } {
-    const errors: FieldError[] = [];
+    const errors: FieldProblem[] = [];
     const trigger = triggerType(event);
     let conditions: Condition[] = [];
     if (!trigger) {
       errors.push({
-        loc: ['body', 'trigger_event'],
+        field: 'triggerEvent',
         msg: 'trigger_event must be one of GET /v1/rules/trigger-types',
         type: 'enum',
       });
@@ -165,7 +173,7 @@ export class RulesService {
       conditions = checked.conditions;
       if (checked.errors.length > 0 && !sent.conditions) {
         errors.push({
-          loc: ['body', 'trigger_event'],
+          field: 'triggerEvent',
           msg: `the rule's conditions do not fit ${event}: send conditions for it too`,
           type: 'value_error',
         });
@@ -173,9 +181,9 @@ export class RulesService {
     }
     const checkedActions = validateActions(rawActions);
     errors.push(...checkedActions.errors);
-    if (errors.length > 0) throw new RequestValidationError(errors);
+    if (errors.length > 0) throw new InvalidFields(errors);
     const tooBig = checkRuleSize(conditions, checkedActions.actions, sent);
-    if (tooBig) throw new RequestValidationError([tooBig]);
+    if (tooBig) throw new InvalidFields([tooBig]);
     return { conditions, actions: checkedActions.actions };
   }
 
@@ -185,10 +193,10 @@ export class RulesService {
     instanceId: string | null,
   ): Promise<void> {
     if (customerId && !(await this.directory.customerExists(tenantId, customerId))) {
-      throw RequestValidationError.at(['body', 'customer_id'], 'Customer not found');
+      throw invalidField('customerId', 'Customer not found');
     }
     if (instanceId && !(await this.directory.findInstance(tenantId, instanceId))) {
-      throw RequestValidationError.at(['body', 'instance_id'], 'Instance not found');
+      throw invalidField('instanceId', 'Instance not found');
     }
   }
 }

@@ -1,7 +1,7 @@
 import { QueryRunner } from 'typeorm';
 import { IdempotencyPerInstance1732407480000 as Migration } from '../../migrations/1732407480000-idempotency-per-instance';
-import { EventsRepository } from '../../src/events/events.repository';
-import { RuleCache } from '../../src/events/rule-cache';
+import { RuleFiringRepository } from '../../src/rules/engine/rule-firing.repository';
+import { RuleCache } from '../../src/rules/engine/rule-cache';
 import { TestApp, startTestApp } from '../helpers/app';
 import { TenantSession } from '../helpers/factories';
 
@@ -154,7 +154,7 @@ describe('event limits', () => {
 
     it('drops the least recently used tenants past its byte budget', async () => {
       const cache = t.app.get(RuleCache);
-      const loads = jest.spyOn(EventsRepository.prototype, 'activeRules');
+      const loads = jest.spyOn(RuleFiringRepository.prototype, 'activeRules');
       const saved = cache.budgetBytes;
       cache.budgetBytes = 1.5 * 2 ** 20; // two tenants of 40 large rules, not three
       try {
@@ -180,16 +180,16 @@ describe('event limits', () => {
 
     it('reads a tenant’s rules once for a burst of events after a change', async () => {
       const w = await tenantWithRules('Burst', 100);
-      const { activeRules: read } = EventsRepository.prototype as {
+      const { activeRules: read } = RuleFiringRepository.prototype as {
         activeRules: (
-          this: EventsRepository,
+          this: RuleFiringRepository,
           tenantId: string,
-        ) => ReturnType<EventsRepository['activeRules']>;
+        ) => ReturnType<RuleFiringRepository['activeRules']>;
       };
       // A slow read, so the whole burst arrives while the first one is under way.
       const loads = jest
-        .spyOn(EventsRepository.prototype, 'activeRules')
-        .mockImplementation(async function (this: EventsRepository, tenantId: string) {
+        .spyOn(RuleFiringRepository.prototype, 'activeRules')
+        .mockImplementation(async function (this: RuleFiringRepository, tenantId: string) {
           await new Promise((resolve) => setTimeout(resolve, 300));
           return read.call(this, tenantId);
         });

@@ -11,9 +11,17 @@ import {
   MinLength,
 } from 'class-validator';
 import { WireField } from '../../common/wire';
-import { APPROVER_ROLES, ApproverRole } from '../../rules/actions';
-import { APPROVAL_STATUSES, Approval, ApprovalStatus } from '../approval.entity';
 import { JSON_CAPS, KiB, MaxJsonBytes } from '../../common/json-limits';
+import { APPROVAL_STATUSES, Approval, ApprovalStatus } from '../approval.entity';
+import {
+  APPROVER_ROLES,
+  ApproverRole,
+  DEFAULT_APPROVER_ROLE,
+  EXPIRES_IN_HOURS,
+} from '../approval-request';
+
+/** A page of GET /v1/approvals: fifty unless asked, at most two hundred. */
+export const APPROVAL_PAGE = { defaultLimit: 50, maxLimit: 200, maxOffset: 10_000_000 } as const;
 
 export class CreateApprovalDto {
   @WireField({ minLength: 1, maxLength: 100 })
@@ -26,16 +34,22 @@ export class CreateApprovalDto {
   @WireField({
     optional: true,
     enum: APPROVER_ROLES,
-    default: 'customer',
+    default: DEFAULT_APPROVER_ROLE,
     description: "Must be 'owner' or 'customer'",
   })
   @IsIn(APPROVER_ROLES)
   approverRole?: ApproverRole;
   @WireField({ format: 'uuid' }) @IsUUID() customerId!: string;
-  @WireField({ optional: true, type: 'integer', minimum: 1, maximum: 168, default: 24 })
+  @WireField({
+    optional: true,
+    type: 'integer',
+    minimum: EXPIRES_IN_HOURS.min,
+    maximum: EXPIRES_IN_HOURS.max,
+    default: EXPIRES_IN_HOURS.default,
+  })
   @IsInt()
-  @Min(1)
-  @Max(168)
+  @Min(EXPIRES_IN_HOURS.min)
+  @Max(EXPIRES_IN_HOURS.max)
   expiresInHours?: number;
   @WireField({
     optional: true,
@@ -115,24 +129,24 @@ export class ListApprovalsQuery {
     query: 'int',
     type: 'integer',
     minimum: 1,
-    maximum: 200,
-    default: 50,
+    maximum: APPROVAL_PAGE.maxLimit,
+    default: APPROVAL_PAGE.defaultLimit,
   })
   @IsInt()
   @Min(1)
-  @Max(200)
+  @Max(APPROVAL_PAGE.maxLimit)
   limit?: number;
   @WireField({
     optional: true,
     query: 'int',
     type: 'integer',
     minimum: 0,
-    maximum: 10_000_000,
+    maximum: APPROVAL_PAGE.maxOffset,
     default: 0,
   })
   @IsInt()
   @Min(0)
-  @Max(10_000_000)
+  @Max(APPROVAL_PAGE.maxOffset)
   offset?: number;
 }
 
@@ -141,4 +155,15 @@ export class ApprovalPage {
   @WireField({ type: 'integer' }) total!: number;
   @WireField({ type: 'integer' }) limit!: number;
   @WireField({ type: 'integer' }) offset!: number;
+}
+
+/** The outbox payload of an approved approval: what the receiver replays, and proof of it. */
+export class ReplayMessage {
+  @WireField({ format: 'uuid' }) approvalId!: string;
+  @WireField() approvalRef!: string;
+  @WireField({ format: 'uuid' }) customerId!: string;
+  @WireField() skillSlug!: string;
+  @WireField() action!: string;
+  @WireField({ json: true }) serializedIntent!: Record<string, unknown>;
+  @WireField() intentHash!: string;
 }

@@ -3,6 +3,7 @@ import { Approval } from '../../approvals/approval.entity';
 import { WireField } from '../../common/wire';
 import { Workflow } from '../../workflows/workflow.entity';
 import { JSON_CAPS, KiB, MaxJsonBytes } from '../../common/json-limits';
+import { ActionResult } from './action-results';
 
 export class EventDto {
   @WireField({ description: 'One of GET /v1/rules/trigger-types', example: 'skill.invoked' })
@@ -37,13 +38,9 @@ export class FiredRule {
   @WireField({ format: 'uuid' }) ruleId!: string;
   @WireField() ruleName!: string;
   @WireField({ json: true, type: 'array', items: { type: 'object' } }) actions!: unknown[];
-  @WireField({
-    json: true,
-    type: 'array',
-    items: { type: 'object' },
-    description: 'What each action did',
-  })
-  results!: unknown[];
+  // Not `json`: the results are wire classes, mapped field by field like the rest of the answer.
+  @WireField({ type: 'array', items: { type: 'object' }, description: 'What each action did' })
+  results!: ActionResult[];
 }
 
 export class RuleNotFired {

@@ -11,11 +11,14 @@ import {
   MinLength,
 } from 'class-validator';
 import { WireField, WireFieldOptions } from '../../common/wire';
-import { ACTION_TYPES, APPROVER_ROLES } from '../actions';
+import { APPROVER_ROLES, EXPIRES_IN_HOURS } from '../../approvals/approval-request';
+import { ACTION_TYPES } from '../actions';
 import { OPERATORS, Operator } from '../conditions';
 import { RULE_LIMITS } from '../limits';
 
 const INT4_MAX = 2_147_483_647;
+/** A rule fires at most once per customer in this many seconds unless it says otherwise. */
+export const DEFAULT_COOLDOWN_SECONDS = 300;
 
 const { actionsPerRule, bytesPerRule, charactersPerValue, conditionsPerRule, valuesPerList } =
   RULE_LIMITS;
@@ -63,7 +66,11 @@ const actionsDoc: WireFieldOptions = {
       skill_slug: { type: 'string' },
       action: { type: 'string' },
       approver_role: { type: 'string', enum: [...APPROVER_ROLES] },
-      expires_in_hours: { type: 'integer', minimum: 1, maximum: 168 },
+      expires_in_hours: {
+        type: 'integer',
+        minimum: EXPIRES_IN_HOURS.min,
+        maximum: EXPIRES_IN_HOURS.max,
+      },
       to: text(255),
       message: text(charactersPerValue),
       workflow_type: { type: 'string' },
@@ -78,7 +85,13 @@ const actionsDoc: WireFieldOptions = {
 /** Fields shared by create and update; conditions and actions are checked by the service. */
 class RuleFields {
   @WireField({ optional: true, ...conditionsDoc }) conditions?: unknown;
-  @WireField({ optional: true, type: 'integer', minimum: 0, maximum: INT4_MAX, default: 300 })
+  @WireField({
+    optional: true,
+    type: 'integer',
+    minimum: 0,
+    maximum: INT4_MAX,
+    default: DEFAULT_COOLDOWN_SECONDS,
+  })
   @IsInt()
   @Min(0)
   @Max(INT4_MAX)

@@ -1,9 +1,9 @@
 import { Injectable } from '@nestjs/common';
-import { RuleAction } from '../rules/actions';
-import { compileMatcher } from '../rules/conditions';
-import { Rule } from '../rules/rule.entity';
-import { triggerType } from '../rules/trigger-catalog';
-import { EventsRepository } from './events.repository';
+import { RuleAction } from '../actions';
+import { compileMatcher } from '../conditions';
+import { Rule } from '../rule.entity';
+import { triggerType } from '../trigger-catalog';
+import { RuleFiringRepository } from './rule-firing.repository';
 
 export interface CompiledRule {
   id: string;
@@ -35,8 +35,8 @@ export const RULE_CACHE_BUDGET_BYTES = 24 * 1024 * 1024;
 const RULE_OVERHEAD_BYTES = 512;
 
 /**
- * Compiled active rules per tenant, grouped by trigger and in priority order. Each event reads
- * its tenant's rule version (bumped by a trigger on every rule write) in its own transaction
+ * Compiled active rules per tenant, grouped by trigger and in priority order. The engine reads
+ * the tenant's rule version (bumped by a trigger on every rule write) in the event's transaction
  * and passes it here; a mismatch recompiles, so a rule written on any replica is in force on
  * the next event. Tenants least recently used are dropped past a byte budget.
  */
@@ -52,7 +52,7 @@ export class RuleCache {
    */
   private readonly loading = new Map<string, { version: number; rules: Promise<TenantRules> }>();
 
-  constructor(private readonly repo: EventsRepository) {}
+  constructor(private readonly repo: RuleFiringRepository) {}
 
   /** What the cached tenants hold, by the estimate the budget is kept by. */
   get bytes(): number {

@@ -1,8 +1,9 @@
-import { FieldType } from './trigger-catalog';
+/** The kinds of value a replayed call takes: a subset of the rules' payload field types. */
+export type ParamType = 'string' | 'number' | 'boolean' | 'datetime';
 
 export interface ServiceParam {
   name: string;
-  type: FieldType;
+  type: ParamType;
   label: string;
   required: boolean;
 }
@@ -20,7 +21,7 @@ export interface ReplayableService {
   actions: ReplayableAction[];
 }
 
-const p = (name: string, type: FieldType, label: string, required = true): ServiceParam => ({
+const p = (name: string, type: ParamType, label: string, required = true): ServiceParam => ({
   name,
   type,
   label,
@@ -106,9 +107,3 @@ export const REPLAYABLE_SERVICES: ReplayableService[] = [
     ],
   },
 ];
-
-export function isReplayable(skillSlug: string, action: string): boolean {
-  return REPLAYABLE_SERVICES.some(
-    (s) => s.skillSlug === skillSlug && s.actions.some((a) => a.action === action),
-  );
-}
