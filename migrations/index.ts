@@ -8,6 +8,7 @@ import { RuleFiring1732407000000 } from './1732407000000-rule-firing';
 import { WorkflowCounts1732407100000 } from './1732407100000-workflow-counts';
 import { WorkflowSizes1732407400000 } from './1732407400000-workflow-sizes';
 import { IdempotencyPerInstance1732407480000 } from './1732407480000-idempotency-per-instance';
+import { EventLog1732407500000 } from './1732407500000-event-log';
 
 /** Every migration in order. Append only: a landed migration is never edited. */
 export const MIGRATIONS = [
@@ -21,4 +22,5 @@ export const MIGRATIONS = [
   WorkflowCounts1732407100000,
   WorkflowSizes1732407400000,
   IdempotencyPerInstance1732407480000,
+  EventLog1732407500000,
 ];

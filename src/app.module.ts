@@ -21,6 +21,7 @@ import { WorkflowsModule } from './workflows/workflows.module';
 import { RulesModule } from './rules/rules.module';
 import { ApprovalsModule } from './approvals/approvals.module';
 import { EventsModule } from './events/events.module';
+import { EventLogModule } from './event-log/event-log.module';
 
 @Module({})
 export class AppModule {
@@ -66,6 +67,7 @@ export class AppModule {
         RulesModule,
         ApprovalsModule,
         EventsModule,
+        EventLogModule,
       ],
       controllers: [HealthController],
       providers: [

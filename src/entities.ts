@@ -12,6 +12,7 @@ import { Workflow } from './workflows/workflow.entity';
 import { Rule } from './rules/rule.entity';
 import { Approval } from './approvals/approval.entity';
 import { OutboxMessage } from './outbox/outbox-message.entity';
+import { LoggedEvent } from './event-log/logged-event.entity';
 
 /**
  * Every entity, listed rather than globbed so ts-jest, ts-node and dist all load the same set.
@@ -32,4 +33,5 @@ export const ENTITIES = [
   Rule,
   Approval,
   OutboxMessage,
+  LoggedEvent,
 ];

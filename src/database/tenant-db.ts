@@ -258,15 +258,32 @@ export class TenantDb {
    * A whole unit of work in one tenant transaction: the platform's own (background jobs, platform
    * calls), outside the tenant's share and pace.
    */
-  async run<T>(tenantId: string, work: (manager: EntityManager) => Promise<T>): Promise<T> {
-    const runner = await this.begin(tenantId, false);
+  run<T>(tenantId: string, work: (manager: EntityManager) => Promise<T>): Promise<T> {
+    return this.within(tenantId, false, true, work);
+  }
+
+  /**
+   * A read of a request in a transaction of its own, admitted like the request's would be: for
+   * a request that must not hold a connection from start to end, such as a long poll.
+   */
+  read<T>(tenantId: string, work: () => Promise<T>): Promise<T> {
+    return this.within(tenantId, true, false, work);
+  }
+
+  private async within<T>(
+    tenantId: string,
+    admitted: boolean,
+    changes: boolean,
+    work: (manager: EntityManager) => Promise<T>,
+  ): Promise<T> {
+    const runner = await this.begin(tenantId, admitted);
     let ok = false;
     try {
       const result = await this.bind(runner, () => work(runner.manager));
       ok = true;
       return result;
     } finally {
-      await this.end(runner, ok);
+      await this.end(runner, ok, changes);
     }
   }
 

@@ -1,7 +1,9 @@
 import { CallHandler, ExecutionContext, Injectable, NestInterceptor } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
 import { Observable, lastValueFrom } from 'rxjs';
 import { DomainError } from '../common/errors';
 import { rawBytes } from '../common/raw-json';
+import { OWN_TRANSACTIONS } from './own-transactions';
 import { TenantDb } from './tenant-db';
 
 /** Methods that change nothing (RFC 9110 §9.2.1). */
@@ -22,12 +24,17 @@ interface TenantCaller {
  */
 @Injectable()
 export class TenantTransactionInterceptor implements NestInterceptor {
-  constructor(private readonly db: TenantDb) {}
+  constructor(
+    private readonly db: TenantDb,
+    private readonly reflector: Reflector,
+  ) {}
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
     const http = context.switchToHttp();
     const { method, user: principal } = http.getRequest<{ method: string; user?: TenantCaller }>();
-    if (!principal) return next.handle();
+    if (!principal || this.reflector.get<boolean>(OWN_TRANSACTIONS, context.getHandler())) {
+      return next.handle();
+    }
     const { raw: response } = http.getResponse<{ raw: NodeJS.EventEmitter }>();
     const changes = !SAFE_METHODS.has(method);
     return new Observable((subscriber) => {

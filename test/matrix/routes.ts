@@ -439,4 +439,10 @@ export const MATRIX: MatrixRoute[] = [
       body: { event: 'skill.invoked', customer_id: w.c1, payload: { skill_slug: 'payments' } },
     }),
   },
+  {
+    route: 'GET /internal/v1/instances/{instance_id}/events',
+    access: 'internal',
+    ok: 200,
+    call: (w) => ({ url: `${internal(w)}/events` }),
+  },
 ];

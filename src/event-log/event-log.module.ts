@@ -1,0 +1,14 @@
+import { Module } from '@nestjs/common';
+import { EventLogRepository } from './event-log.repository';
+import { EventLogService } from './event-log.service';
+import { EventSequencer } from './event-sequencer';
+import { FeedSignals } from './feed-signals';
+import { InternalEventFeedController } from './internal-event-feed.controller';
+
+/** The tenant's event log and its feed. Domains record their events through EventLogService. */
+@Module({
+  controllers: [InternalEventFeedController],
+  providers: [EventLogService, EventLogRepository, EventSequencer, FeedSignals],
+  exports: [EventLogService],
+})
+export class EventLogModule {}

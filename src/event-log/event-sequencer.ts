@@ -1,0 +1,122 @@
+import {
+  Inject,
+  Injectable,
+  Logger,
+  OnApplicationBootstrap,
+  OnApplicationShutdown,
+} from '@nestjs/common';
+import { Client } from 'pg';
+import { APP_CONFIG, AppConfig } from '../config/app-config';
+import { TenantDb } from '../database/tenant-db';
+import { EventLogRepository } from './event-log.repository';
+import { FeedSignals } from './feed-signals';
+
+/** A look for events a missed notification left without a position (a listener reconnecting). */
+const SWEEP_MS = 5_000;
+const RECONNECT_MS = 1_000;
+
+/**
+ * Gives committed events their feed positions, soon after they commit. Each commit that wrote
+ * events notifies `hydracore_events` with its tenant; every replica listens, and whichever takes
+ * the tenant's counter first numbers them (the others find nothing left). The numbering commits
+ * with a `hydracore_feed` notification that wakes every replica's long polls of that tenant.
+ * A sweep catches what a notification missed while a listener was reconnecting.
+ */
+@Injectable()
+export class EventSequencer implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(EventSequencer.name);
+  private listener: Client | null = null;
+  private stopped = false;
+  private sweepTimer?: NodeJS.Timeout;
+  private reconnectTimer?: NodeJS.Timeout;
+  /** Per tenant: the pass under way, and whether another was asked for meanwhile. */
+  private readonly passes = new Map<string, { again: boolean; done: Promise<void> }>();
+
+  constructor(
+    private readonly db: TenantDb,
+    private readonly repo: EventLogRepository,
+    private readonly signals: FeedSignals,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.listen();
+    this.sweepTimer = setInterval(() => void this.sweep(), SWEEP_MS);
+    this.sweepTimer.unref();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.sweepTimer);
+    clearTimeout(this.reconnectTimer);
+    await this.listener?.end().catch(() => undefined);
+    await Promise.all([...this.passes.values()].map((p) => p.done));
+  }
+
+  /** Numbers the tenant's waiting events; a call during a pass runs one more pass after it. */
+  sequence(tenantId: string): Promise<void> {
+    const current = this.passes.get(tenantId);
+    if (current) {
+      current.again = true;
+      return current.done;
+    }
+    const pass = { again: false, done: Promise.resolve() };
+    pass.done = (async () => {
+      try {
+        do {
+          pass.again = false;
+          await this.db.run(tenantId, () => this.repo.sequence(tenantId));
+        } while (pass.again && !this.stopped);
+      } catch (error) {
+        this.logger.warn({ tenantId, err: error }, 'events left for the next sweep');
+      } finally {
+        this.passes.delete(tenantId);
+      }
+    })();
+    this.passes.set(tenantId, pass);
+    return pass.done;
+  }
+
+  /** Sequences every tenant with events waiting; for the sweep and for tests. */
+  async sweep(): Promise<void> {
+    if (this.stopped) return;
+    try {
+      const tenants = await this.repo.tenantsWaiting();
+      await Promise.all(tenants.map((tenantId) => this.sequence(tenantId)));
+    } catch (error) {
+      this.logger.warn({ err: error }, 'event sweep failed; retrying at the next');
+    }
+  }
+
+  private async listen(): Promise<void> {
+    if (this.stopped) return;
+    const client = new Client({ connectionString: this.config.databaseUrl });
+    client.on('notification', (message) => {
+      if (!message.payload) return;
+      if (message.channel === 'hydracore_events') void this.sequence(message.payload);
+      else if (message.channel === 'hydracore_feed') this.signals.wake(message.payload);
+    });
+    const retry = () => {
+      if (this.listener !== client) return;
+      this.listener = null;
+      client.end().catch(() => undefined);
+      if (this.stopped) return;
+      this.reconnectTimer = setTimeout(() => void this.listen(), RECONNECT_MS);
+      this.reconnectTimer.unref();
+    };
+    client.on('error', retry);
+    client.on('end', retry);
+    this.listener = client;
+    try {
+      await client.connect();
+      await client.query('LISTEN hydracore_events; LISTEN hydracore_feed');
+    } catch (error) {
+      this.logger.warn({ err: error }, 'event listener could not connect; retrying');
+      retry();
+      return;
+    }
+    // Whatever was committed while nobody listened is numbered now, and polls look again.
+    void this.sweep();
+    this.signals.wakeAll();
+  }
+}
