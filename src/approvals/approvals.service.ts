@@ -152,7 +152,7 @@ export class ApprovalsService {
 
   async list(p: Principal, query: ListApprovalsQuery): Promise<ApprovalPage> {
     const limit = query.limit ?? APPROVAL_PAGE.defaultLimit;
-    const offset = query.offset ?? 0;
+    const offset = query.offset ?? APPROVAL_PAGE.defaultOffset;
     const [approvals, total] = await this.repo.page(
       p.tenantId,
       { customerId: customerScope(p, query.customerId), status: query.status },

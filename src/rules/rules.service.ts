@@ -14,8 +14,8 @@ import { validateConditions } from './condition-validation';
 import { Condition, allPassed, compileConditions } from './conditions';
 import {
   CreateRuleDto,
-  DEFAULT_COOLDOWN_SECONDS,
   ListRulesQuery,
+  RULE_DEFAULTS,
   TestRuleResult,
   UpdateRuleDto,
 } from './dto/rules.dto';
@@ -77,9 +77,9 @@ export class RulesService {
       triggerEvent: dto.triggerEvent,
       conditions,
       actions,
-      priority: dto.priority ?? 0,
-      cooldownSeconds: dto.cooldownSeconds ?? DEFAULT_COOLDOWN_SECONDS,
-      isActive: dto.isActive ?? true,
+      priority: dto.priority ?? RULE_DEFAULTS.priority,
+      cooldownSeconds: dto.cooldownSeconds ?? RULE_DEFAULTS.cooldownSeconds,
+      isActive: dto.isActive ?? RULE_DEFAULTS.isActive,
       ruleKey: dto.ruleKey ?? null,
     });
   }

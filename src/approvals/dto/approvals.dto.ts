@@ -20,8 +20,13 @@ import {
   EXPIRES_IN_HOURS,
 } from '../approval-request';
 
-/** A page of GET /v1/approvals: fifty unless asked, at most two hundred. */
-export const APPROVAL_PAGE = { defaultLimit: 50, maxLimit: 200, maxOffset: 10_000_000 } as const;
+/** A page of GET /v1/approvals: the first fifty unless asked, at most two hundred. */
+export const APPROVAL_PAGE = {
+  defaultLimit: 50,
+  maxLimit: 200,
+  defaultOffset: 0,
+  maxOffset: 10_000_000,
+} as const;
 
 export class CreateApprovalDto {
   @WireField({ minLength: 1, maxLength: 100 })
@@ -142,7 +147,7 @@ export class ListApprovalsQuery {
     type: 'integer',
     minimum: 0,
     maximum: APPROVAL_PAGE.maxOffset,
-    default: 0,
+    default: APPROVAL_PAGE.defaultOffset,
   })
   @IsInt()
   @Min(0)

@@ -17,8 +17,11 @@ import { OPERATORS, Operator } from '../conditions';
 import { RULE_LIMITS } from '../limits';
 
 const INT4_MAX = 2_147_483_647;
-/** A rule fires at most once per customer in this many seconds unless it says otherwise. */
-export const DEFAULT_COOLDOWN_SECONDS = 300;
+/**
+ * What a new rule is unless its request says otherwise: active, priority 0, and firing at most
+ * once per customer in five minutes.
+ */
+export const RULE_DEFAULTS = { cooldownSeconds: 300, priority: 0, isActive: true } as const;
 
 const { actionsPerRule, bytesPerRule, charactersPerValue, conditionsPerRule, valuesPerList } =
   RULE_LIMITS;
@@ -90,7 +93,7 @@ class RuleFields {
     type: 'integer',
     minimum: 0,
     maximum: INT4_MAX,
-    default: DEFAULT_COOLDOWN_SECONDS,
+    default: RULE_DEFAULTS.cooldownSeconds,
   })
   @IsInt()
   @Min(0)
@@ -110,8 +113,14 @@ class RuleFields {
   description?: string | null;
   @WireField({ optional: true, nullable: true, format: 'uuid' }) @IsUUID() instanceId?:
     string | null;
-  @WireField({ optional: true, default: true }) @IsBoolean() isActive?: boolean;
-  @WireField({ optional: true, type: 'integer', minimum: 0, maximum: INT4_MAX, default: 0 })
+  @WireField({ optional: true, default: RULE_DEFAULTS.isActive }) @IsBoolean() isActive?: boolean;
+  @WireField({
+    optional: true,
+    type: 'integer',
+    minimum: 0,
+    maximum: INT4_MAX,
+    default: RULE_DEFAULTS.priority,
+  })
   @IsInt()
   @Min(0)
   @Max(INT4_MAX)
