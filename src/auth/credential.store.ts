@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { unauthorized } from '../common/errors';
-import { TenantDb, sqlLiteral } from '../database/tenant-db';
+import { TenantDb } from '../database/tenant-db';
+import { sqlLiteral } from '../database/tenant-sql';
 import { KeyKind, hashKey, keyTenant } from './keys';
 import { Principal } from './principal';
 import type { Role } from './roles';

@@ -8,6 +8,7 @@ import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { ResponseMemory } from './response-memory';
 import { TenantGate } from './tenant-gate';
 import { TenantPace } from './tenant-pace';
+import { UUID, enterTenant, timeouts } from './tenant-sql';
 
 const MANAGER = 'hydracore:tenant-manager';
 const RESPONSE = 'hydracore:response';
@@ -26,32 +27,6 @@ const DOCUMENT_BURST_BYTES = 32 * 1024 * 1024;
 interface ClosingResponse {
   closed: boolean;
   once(event: 'close', listener: () => void): unknown;
-}
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-
-/**
- * Requests run as hydracore_app inside one transaction whose app.tenant_id is set with BEGIN,
- * in one round trip (a simple-protocol query: the id is inlined, and only ever a checked UUID;
- * the timeouts are integers from the configuration). Every setting is transaction-local, so a
- * pooled connection carries nothing to its next user. The timeouts bound what one request can
- * hold: a slow statement is cancelled, and a wait on a row another request holds ends as
- * 409 "busy" instead of keeping a connection for as long as the holder likes.
- */
-const enterTenant = (tenantId: string, limits: string) =>
-  `BEGIN; SELECT set_config('app.tenant_id', '${tenantId}', true), set_config('role', 'hydracore_app', true)${limits}`;
-
-const timeouts = (config: AppConfig) =>
-  `, set_config('statement_timeout', '${Math.trunc(config.dbStatementTimeoutMs)}', true)` +
-  `, set_config('lock_timeout', '${Math.trunc(config.dbLockTimeoutMs)}', true)`;
-
-/** What may be written into SQL as it is: UUIDs and hex digests need no quoting or escaping. */
-const PLAIN = /^[0-9a-f-]{1,128}$/;
-
-/** A UUID or a hex digest as a SQL literal, for `readOnce` (simple protocol has no parameters). */
-export function sqlLiteral(value: string, type: 'uuid' | 'bytea'): string {
-  if (!PLAIN.test(value)) throw new Error('only UUIDs and hex digests are written into SQL');
-  return type === 'uuid' ? `'${value}'::uuid` : `'\\x${value}'::bytea`;
 }
 
 /** PostgresQueryRunner: `releasePostgresConnection(error)` hands a client back to pg's pool with
@@ -237,17 +212,27 @@ export class TenantDb {
 
   /**
    * Ids of every tenant, for background jobs that then work tenant by tenant through `run`.
-   * Read as hydracore_worker, whose one policy shows tenant ids and nothing else.
+   * Read as hydracore_worker, whose policy on tenants shows their ids and nothing else.
    */
   async tenantIds(): Promise<string[]> {
+    const rows = await this.asWorker<{ id: string }>('SELECT id FROM tenants ORDER BY id');
+    return rows.map((r) => r.id);
+  }
+
+  /**
+   * A read outside any tenant as hydracore_worker: the role of the platform's scans across
+   * tenants, which sees only what a policy of its own shows (tenant ids; events waiting for a
+   * feed position) and nothing of any tenant's data.
+   */
+  async asWorker<T>(sql: string): Promise<T[]> {
     const runner = this.dataSource.createQueryRunner();
     try {
       await runner.connect();
       await runner.startTransaction();
       await runner.query(`SELECT set_config('role', 'hydracore_worker', true)`);
-      const rows = (await runner.query('SELECT id FROM tenants ORDER BY id')) as { id: string }[];
+      const rows = (await runner.query(sql)) as T[];
       await runner.commitTransaction();
-      return rows.map((r) => r.id);
+      return rows;
     } finally {
       if (runner.isTransactionActive) await runner.rollbackTransaction().catch(() => undefined);
       await runner.release();

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource, EntityManager, IsNull, Not } from 'typeorm';
+import { EntityManager, IsNull, Not } from 'typeorm';
 import { prepared } from '../database/prepared';
 import { TenantDb } from '../database/tenant-db';
 import { LoggedEvent } from './logged-event.entity';
@@ -78,10 +78,7 @@ const hydrate = (r: EventRecord): LoggedEvent =>
 /** The `events` and `event_sequences` tables. */
 @Injectable()
 export class EventLogRepository {
-  constructor(
-    private readonly db: TenantDb,
-    private readonly dataSource: DataSource,
-  ) {}
+  constructor(private readonly db: TenantDb) {}
 
   private get m(): EntityManager {
     return this.db.manager;
@@ -170,20 +167,10 @@ export class EventLogRepository {
    * that role sees the tenant and the missing position of such events and nothing else.
    */
   async tenantsWaiting(): Promise<string[]> {
-    const runner = this.dataSource.createQueryRunner();
-    try {
-      await runner.connect();
-      await runner.startTransaction();
-      await runner.query(`SELECT set_config('role', 'hydracore_worker', true)`);
-      const rows = (await runner.query(
-        'SELECT DISTINCT tenant_id FROM events WHERE sequence IS NULL',
-      )) as { tenant_id: string }[];
-      await runner.commitTransaction();
-      return rows.map((r) => r.tenant_id);
-    } finally {
-      if (runner.isTransactionActive) await runner.rollbackTransaction().catch(() => undefined);
-      await runner.release();
-    }
+    const rows = await this.db.asWorker<{ tenant_id: string }>(
+      'SELECT DISTINCT tenant_id FROM events WHERE sequence IS NULL',
+    );
+    return rows.map((r) => r.tenant_id);
   }
 
   /** An event with its position; one not yet sequenced is not shown anywhere yet. */

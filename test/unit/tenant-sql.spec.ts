@@ -1,4 +1,4 @@
-import { sqlLiteral } from '../../src/database/tenant-db';
+import { sqlLiteral } from '../../src/database/tenant-sql';
 
 describe('sqlLiteral', () => {
   it('writes UUIDs and hex digests as typed literals', () => {
