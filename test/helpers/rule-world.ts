@@ -27,8 +27,8 @@ export const VALID_RULE = {
   ],
 };
 
-export async function ruleWorld(): Promise<RuleWorld> {
-  const t = await startTestApp();
+export async function ruleWorld(env: Record<string, string> = {}): Promise<RuleWorld> {
+  const t = await startTestApp(env);
   const a = await TenantSession.create(t, 'A');
   return { t, a, c1: await a.customer('One'), c2: await a.customer('Two') };
 }
