@@ -9,9 +9,8 @@ import {
   invalidField,
   notFound,
 } from '../common/errors';
-import { toWire } from '../common/wire';
 import { DirectoryService } from '../directory/directory.service';
-import { OutboxRepository } from '../outbox/outbox.repository';
+import { OutboxService } from '../outbox/outbox.service';
 import { Approval } from './approval.entity';
 import { ApprovalTerms, checkApprovalTerms } from './approval-request';
 import { ApprovalsRepository } from './approvals.repository';
@@ -31,7 +30,7 @@ const REF_ATTEMPTS = 5;
 export class ApprovalsService {
   constructor(
     private readonly repo: ApprovalsRepository,
-    private readonly outbox: OutboxRepository,
+    private readonly outbox: OutboxService,
     private readonly directory: DirectoryService,
   ) {}
 
@@ -135,12 +134,7 @@ export class ApprovalsService {
       serializedIntent: approval.serializedIntent,
       intentHash: approval.intentHash,
     });
-    await this.outbox.add(
-      p.tenantId,
-      'approval.replay',
-      toWire(replay) as Record<string, unknown>,
-      approval.id,
-    );
+    await this.outbox.enqueue(p.tenantId, 'approval.replay', replay, approval.id);
     return Object.assign(resolved, { replayStatus: 'pending', replayAttempts: 0 });
   }
 

@@ -5,7 +5,7 @@ import { Principal } from '../auth/principal';
 import { InvalidFields, conflict, invalidField } from '../common/errors';
 import { toWire } from '../common/wire';
 import { DirectoryService } from '../directory/directory.service';
-import { OutboxRepository } from '../outbox/outbox.repository';
+import { OutboxService } from '../outbox/outbox.service';
 import { RuleAction } from '../rules/actions';
 import { validatePayload } from '../rules/condition-validation';
 import { FiringRule, RuleEngine } from '../rules/engine/rule-engine';
@@ -45,7 +45,7 @@ export class EventsService {
     private readonly directory: DirectoryService,
     private readonly approvals: ApprovalsService,
     private readonly workflows: WorkflowsService,
-    private readonly outbox: OutboxRepository,
+    private readonly outbox: OutboxService,
   ) {}
 
   async handle(principal: Principal, instanceId: string, dto: EventDto): Promise<unknown> {
@@ -158,11 +158,7 @@ export class EventsService {
           ruleId: rule.id,
           payload: f.payload,
         });
-        const outboxId = await this.outbox.add(
-          principal.tenantId,
-          'notify',
-          toWire(message) as Record<string, unknown>,
-        );
+        const outboxId = await this.outbox.enqueue(principal.tenantId, 'notify', message);
         return Object.assign(new NotificationQueued(), { outboxId });
       }
       case 'block':
