@@ -1,5 +1,7 @@
 import { MigrationInterface, QueryRunner } from 'typeorm';
 
+// Copied from the earlier migrations rather than shared with them: a landed migration must
+// never change, so it depends on nothing a later change could edit.
 const TENANT = `(select nullif(current_setting('app.tenant_id', true), '')::uuid)`;
 
 function isolate(table: string): string {
