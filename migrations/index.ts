@@ -9,6 +9,7 @@ import { WorkflowCounts1732407100000 } from './1732407100000-workflow-counts';
 import { WorkflowSizes1732407400000 } from './1732407400000-workflow-sizes';
 import { IdempotencyPerInstance1732407480000 } from './1732407480000-idempotency-per-instance';
 import { EventLog1732407500000 } from './1732407500000-event-log';
+import { ApprovalExpiryTimer1732407700000 } from './1732407700000-approval-expiry-timer';
 
 /** Every migration in order. Append only: a landed migration is never edited. */
 export const MIGRATIONS = [
@@ -23,4 +24,5 @@ export const MIGRATIONS = [
   WorkflowSizes1732407400000,
   IdempotencyPerInstance1732407480000,
   EventLog1732407500000,
+  ApprovalExpiryTimer1732407700000,
 ];
