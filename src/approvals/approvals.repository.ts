@@ -164,15 +164,33 @@ export class ApprovalsRepository {
     return [rows.map((r) => this.read(r)), Number(count[0].count)];
   }
 
-  /** Marks this tenant's pending approvals past expires_at as expired (SKIP LOCKED: see TenantJob). */
-  async expireDue(tenantId: string, limit: number): Promise<number> {
-    const [, count] = await this.m.query<[unknown, number]>(
+  /**
+   * Marks up to `limit` of this tenant's pending approvals past expires_at as expired, oldest
+   * first, and returns them. Rows another transaction holds are skipped (SKIP LOCKED: see
+   * TenantJob); one it expired meanwhile no longer matches once its lock is released.
+   */
+  async expireDue(tenantId: string, limit: number): Promise<Approval[]> {
+    const [rows] = await this.m.query<[Record<string, unknown>[], number]>(
       `WITH due AS (
          SELECT id FROM approvals WHERE tenant_id = $1 AND status = 'pending' AND expires_at <= now()
-          LIMIT $2 FOR UPDATE SKIP LOCKED)
-       UPDATE approvals a SET status = 'expired', updated_at = now() FROM due WHERE a.tenant_id = $1 AND a.id = due.id`,
+          ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED)
+       UPDATE approvals a SET status = 'expired', updated_at = now()
+         FROM due WHERE a.tenant_id = $1 AND a.id = due.id
+       RETURNING a.*`,
       [tenantId, limit],
     );
-    return count;
+    return rows.map((r) => this.read(r));
+  }
+
+  /**
+   * Tenants with pending approvals past expires_at, read across tenants as hydracore_worker.
+   * The role's policy on approvals shows it exactly those rows, and only their tenant id, so
+   * the condition is the policy's (over the partial index approvals_expiry).
+   */
+  async tenantsWithExpired(): Promise<string[]> {
+    const rows = await this.db.asWorker<{ tenant_id: string }>(
+      'SELECT DISTINCT tenant_id FROM approvals',
+    );
+    return rows.map((r) => r.tenant_id);
   }
 }

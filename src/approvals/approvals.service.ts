@@ -10,8 +10,15 @@ import {
   notFound,
 } from '../common/errors';
 import { DirectoryService } from '../directory/directory.service';
+import { EventLogService, NewEvent } from '../event-log/event-log.service';
 import { OutboxService } from '../outbox/outbox.service';
 import { Approval } from './approval.entity';
+import {
+  APPROVAL_EVENTS,
+  ApprovalDecision,
+  ApprovalRequestedData,
+  ApprovalResolvedData,
+} from './approval-events';
 import { ApprovalTerms, checkApprovalTerms } from './approval-request';
 import { ApprovalsRepository } from './approvals.repository';
 import {
@@ -26,22 +33,28 @@ import { approvalRef, canonicalJson, intentHash, sha256 } from './intent';
 
 const REF_ATTEMPTS = 5;
 
+/** The event whose rule asked for an approval, and how deep it was: none from a route. */
+export type EventCause = Pick<NewEvent, 'causedBy' | 'depth'>;
+
 @Injectable()
 export class ApprovalsService {
   constructor(
     private readonly repo: ApprovalsRepository,
     private readonly outbox: OutboxService,
     private readonly directory: DirectoryService,
+    private readonly events: EventLogService,
   ) {}
 
   /**
    * Creates a pending approval, or with a known idempotency key returns the first one (created
-   * false) when the request is the same, and 409 when it is not (Stripe's semantics).
+   * false) when the request is the same, and 409 when it is not (Stripe's semantics). Only a
+   * created one is recorded (approval.requested), carrying `cause` when a rule asked for it.
    */
   async request(
     p: Principal,
     instanceId: string,
     dto: CreateApprovalDto,
+    cause: EventCause = {},
   ): Promise<{ approval: Approval; created: boolean }> {
     const { approverRole, expiresInHours } = this.checkTerms(dto);
     if (!(await this.directory.customerExists(p.tenantId, dto.customerId)))
@@ -86,7 +99,16 @@ export class ApprovalsService {
         expiresInHours,
       });
       if (!personFound) throw invalidField('approverPersonId', 'Person not found');
-      if (created) return { approval: created, created: true };
+      if (created) {
+        await this.events.record(p.tenantId, {
+          type: APPROVAL_EVENTS.requested,
+          instanceId: created.instanceId,
+          customerId: created.customerId,
+          ...cause,
+          data: Object.assign(new ApprovalRequestedData(), { approval: created }),
+        });
+        return { approval: created, created: true };
+      }
       const first = key ? await this.byIdempotencyKey(p.tenantId, key) : null;
       if (first) {
         if (first.requestHash !== requestHash)
@@ -104,7 +126,7 @@ export class ApprovalsService {
     if (!approval) throw notFound('Approval');
     if (approval.status !== 'pending') throw conflict(`Approval is ${approval.status}`);
     if (approval.expiresAt.getTime() <= Date.now()) {
-      await this.repo.setStatus(approval, 'expired');
+      await this.recordResolved(p.tenantId, [await this.repo.setStatus(approval, 'expired')]);
       throw new DomainError('gone', 'Approval has expired', true); // the expiry is kept
     }
     if (dto.pinVerified !== true) throw forbidden('PIN not verified');
@@ -124,7 +146,10 @@ export class ApprovalsService {
         resolutionChannel: dto.resolutionChannel ?? null,
       },
     );
-    if (dto.action !== 'approve') return resolved;
+    if (dto.action !== 'approve') {
+      await this.recordResolved(p.tenantId, [resolved]);
+      return resolved;
+    }
     const replay = Object.assign(new ReplayMessage(), {
       approvalId: approval.id,
       approvalRef: approval.approvalRef,
@@ -135,7 +160,20 @@ export class ApprovalsService {
       intentHash: approval.intentHash,
     });
     await this.outbox.enqueue(p.tenantId, 'approval.replay', replay, approval.id);
-    return Object.assign(resolved, { replayStatus: 'pending', replayAttempts: 0 });
+    Object.assign(resolved, { replayStatus: 'pending', replayAttempts: 0 });
+    await this.recordResolved(p.tenantId, [resolved]);
+    return resolved;
+  }
+
+  /**
+   * Expires up to `limit` of the tenant's pending approvals past expires_at, each with its
+   * approval.resolved event; rows another transaction holds are left to it (SKIP LOCKED), so
+   * any number of passes at once expire each approval once. Says how many it expired.
+   */
+  async expireDue(tenantId: string, limit: number): Promise<number> {
+    const expired = await this.repo.expireDue(tenantId, limit);
+    await this.recordResolved(tenantId, expired);
+    return expired.length;
   }
 
   /** Pending approvals have no replay yet (it is written when one is approved): none to attach. */
@@ -155,6 +193,22 @@ export class ApprovalsService {
     );
     await this.withReplays(p.tenantId, approvals);
     return Object.assign(new ApprovalPage(), { approvals, total, limit, offset });
+  }
+
+  /** approval.resolved for each, its decision the status it reached. */
+  private async recordResolved(tenantId: string, approvals: Approval[]): Promise<void> {
+    await this.events.record(
+      tenantId,
+      ...approvals.map((approval) => ({
+        type: APPROVAL_EVENTS.resolved,
+        instanceId: approval.instanceId,
+        customerId: approval.customerId,
+        data: Object.assign(new ApprovalResolvedData(), {
+          approval,
+          decision: approval.status as ApprovalDecision,
+        }),
+      })),
+    );
   }
 
   private async byIdempotencyKey(tenantId: string, key: string): Promise<Approval | null> {
