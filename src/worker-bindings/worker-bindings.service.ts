@@ -2,7 +2,9 @@ import { Injectable } from '@nestjs/common';
 import { Principal, assertCustomerAccess } from '../auth/principal';
 import { conflict, invalidField, notFound } from '../common/errors';
 import { DirectoryService } from '../directory/directory.service';
+import { EventLogService, NewEvent } from '../event-log/event-log.service';
 import { BindingChannel, normaliseAddress } from './addresses';
+import { BINDING_EVENTS, BindingEventData, BindingEventType } from './binding-events';
 import { CreateBindingDto } from './dto/worker-bindings.dto';
 import { WorkerBinding } from './worker-binding.entity';
 import { WorkerBindingsRepository } from './worker-bindings.repository';
@@ -27,6 +29,7 @@ export class WorkerBindingsService {
   constructor(
     private readonly repo: WorkerBindingsRepository,
     private readonly directory: DirectoryService,
+    private readonly events: EventLogService,
   ) {}
 
   async list(caller: BindingCaller, customerId: string): Promise<WorkerBinding[]> {
@@ -52,7 +55,7 @@ export class WorkerBindingsService {
         ? invalidField('personId', 'Person not found for this customer')
         : invalidField('customerId', 'Customer not found');
     }
-    return this.repo.insert(tenantId, {
+    const binding = await this.repo.insert(tenantId, {
       customerId: dto.customerId,
       personId: dto.personId,
       instanceId: caller.instanceId,
@@ -60,6 +63,8 @@ export class WorkerBindingsService {
       channelAddress: address,
       previousBindingId: null,
     });
+    await this.record(caller, [BINDING_EVENTS.created, binding]);
+    return binding;
   }
 
   /** In one transaction: the old binding is revoked and its unverified successor created. */
@@ -70,8 +75,8 @@ export class WorkerBindingsService {
   ): Promise<WorkerBinding> {
     const old = await this.liveBinding(caller, bindingId);
     const address = this.normalise(old.channelType, newAddress, 'newAddress');
-    await this.repo.setStatus(old, 'revoked');
-    return this.repo.insert(caller.principal.tenantId, {
+    const revoked = await this.repo.setStatus(old, 'revoked');
+    const binding = await this.repo.insert(caller.principal.tenantId, {
       customerId: old.customerId,
       personId: old.personId,
       instanceId: caller.instanceId,
@@ -79,16 +84,40 @@ export class WorkerBindingsService {
       channelAddress: address,
       previousBindingId: old.id,
     });
+    await this.record(caller, [BINDING_EVENTS.revoked, revoked], [BINDING_EVENTS.created, binding]);
+    return binding;
   }
 
   async revoke(caller: BindingCaller, bindingId: string): Promise<WorkerBinding> {
-    return this.repo.setStatus(await this.liveBinding(caller, bindingId), 'revoked');
+    const revoked = await this.repo.setStatus(await this.liveBinding(caller, bindingId), 'revoked');
+    await this.record(caller, [BINDING_EVENTS.revoked, revoked]);
+    return revoked;
   }
 
   /** The runtime confirms the person proved the address. Verifying twice changes nothing. */
   async verify(caller: BindingCaller, bindingId: string): Promise<WorkerBinding> {
     const binding = await this.liveBinding(caller, bindingId);
-    return binding.status === 'verified' ? binding : this.repo.setStatus(binding, 'verified');
+    if (binding.status === 'verified') return binding;
+    const verified = await this.repo.setStatus(binding, 'verified');
+    await this.record(caller, [BINDING_EVENTS.verified, verified]);
+    return verified;
+  }
+
+  /**
+   * Records binding changes, in order. An event names the instance that made the change, or
+   * on the dashboard's routes the binding's own instance, if it has one.
+   */
+  private async record(
+    caller: BindingCaller,
+    ...changes: [BindingEventType, WorkerBinding][]
+  ): Promise<void> {
+    const events: NewEvent[] = changes.map(([type, binding]) => ({
+      type,
+      instanceId: caller.instanceId ?? binding.instanceId,
+      customerId: binding.customerId,
+      data: Object.assign(new BindingEventData(), { binding }),
+    }));
+    await this.events.record(caller.principal.tenantId, ...events);
   }
 
   /** The binding, row-locked, in the caller's reach and not revoked. */
