@@ -5,6 +5,7 @@ import { Principal } from '../auth/principal';
 import { InvalidFields, conflict, invalidField } from '../common/errors';
 import { toWire } from '../common/wire';
 import { DirectoryService } from '../directory/directory.service';
+import { EventLogService } from '../event-log/event-log.service';
 import { OutboxService } from '../outbox/outbox.service';
 import { RuleAction } from '../rules/actions';
 import { validatePayload } from '../rules/condition-validation';
@@ -16,17 +17,26 @@ import {
   ApprovalRequested,
   Blocked,
   NotificationQueued,
+  NotificationRequested,
   NotifyMessage,
   WorkflowCreated,
 } from './dto/action-results';
 import { EventDto, EventOutcome, FiredRule, RuleNotFired } from './dto/events.dto';
 import { EventsRepository } from './events.repository';
 
+/** The event log's type for a notify action's record. */
+const NOTIFICATION_REQUESTED = 'notification.requested';
+
+/** Events the runtime POSTs are depth 0: no rule raised them. */
+const POSTED_DEPTH = 0;
+
 interface Firing {
   principal: Principal;
   instanceId: string;
   customerId: string;
   event: string;
+  /** The recorded event: what its rules' actions raise names it as their cause. */
+  eventId: string;
   payload: Record<string, unknown>;
   outcome: EventOutcome;
 }
@@ -46,6 +56,7 @@ export class EventsService {
     private readonly approvals: ApprovalsService,
     private readonly workflows: WorkflowsService,
     private readonly outbox: OutboxService,
+    private readonly log: EventLogService,
   ) {}
 
   async handle(principal: Principal, instanceId: string, dto: EventDto): Promise<unknown> {
@@ -77,11 +88,20 @@ export class EventsService {
       approvals: [],
       workflows: [],
     });
+    // Recorded before its rules run, so what their actions raise can name it as the cause.
+    const [eventId] = await this.log.record(principal.tenantId, {
+      type: dto.event,
+      instanceId,
+      customerId: dto.customerId,
+      depth: POSTED_DEPTH,
+      data: dto.payload,
+    });
     await this.fire({
       principal,
       instanceId,
       customerId: dto.customerId,
       event: dto.event,
+      eventId,
       payload: dto.payload,
       outcome,
     });
@@ -118,17 +138,23 @@ export class EventsService {
 
   private async run(f: Firing, rule: FiringRule, action: RuleAction): Promise<ActionResult> {
     const { principal, instanceId, customerId, outcome } = f;
+    const cause = { causedBy: f.eventId, depth: POSTED_DEPTH + 1 };
     switch (action.type) {
       case 'require_approval': {
-        const { approval } = await this.approvals.request(principal, instanceId, {
-          customerId,
-          skillSlug: action.skill_slug,
-          action: action.action,
-          serializedIntent: f.payload,
-          approverRole: action.approver_role,
-          expiresInHours: action.expires_in_hours,
-          ruleId: rule.id,
-        });
+        const { approval } = await this.approvals.request(
+          principal,
+          instanceId,
+          {
+            customerId,
+            skillSlug: action.skill_slug,
+            action: action.action,
+            serializedIntent: f.payload,
+            approverRole: action.approver_role,
+            expiresInHours: action.expires_in_hours,
+            ruleId: rule.id,
+          },
+          cause,
+        );
         outcome.approvals.push(approval);
         if (outcome.decision === 'allow') outcome.decision = 'require_approval';
         return Object.assign(new ApprovalRequested(), {
@@ -159,6 +185,18 @@ export class EventsService {
           payload: f.payload,
         });
         const outboxId = await this.outbox.enqueue(principal.tenantId, 'notify', message);
+        await this.log.record(principal.tenantId, {
+          type: NOTIFICATION_REQUESTED,
+          instanceId,
+          customerId,
+          ...cause,
+          data: Object.assign(new NotificationRequested(), {
+            to: action.to,
+            message: action.message,
+            ruleId: rule.id,
+            eventId: f.eventId,
+          }),
+        });
         return Object.assign(new NotificationQueued(), { outboxId });
       }
       case 'block':

@@ -36,3 +36,14 @@ export class NotifyMessage {
   @WireField({ format: 'uuid' }) ruleId!: string;
   @WireField({ json: true }) payload!: Record<string, unknown>;
 }
+
+/**
+ * The event log's record of a notify action (notification.requested): whom to tell what, the
+ * rule that said so, and the event that fired it.
+ */
+export class NotificationRequested {
+  @WireField() to!: string;
+  @WireField() message!: string;
+  @WireField({ format: 'uuid' }) ruleId!: string;
+  @WireField({ format: 'uuid' }) eventId!: string;
+}
