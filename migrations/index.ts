@@ -10,6 +10,7 @@ import { WorkflowSizes1732407400000 } from './1732407400000-workflow-sizes';
 import { IdempotencyPerInstance1732407480000 } from './1732407480000-idempotency-per-instance';
 import { EventLog1732407500000 } from './1732407500000-event-log';
 import { ApprovalExpiryTimer1732407700000 } from './1732407700000-approval-expiry-timer';
+import { WorkflowTimers1732407600000 } from './1732407600000-workflow-timers';
 
 /** Every migration in order. Append only: a landed migration is never edited. */
 export const MIGRATIONS = [
@@ -25,4 +26,5 @@ export const MIGRATIONS = [
   IdempotencyPerInstance1732407480000,
   EventLog1732407500000,
   ApprovalExpiryTimer1732407700000,
+  WorkflowTimers1732407600000,
 ];
