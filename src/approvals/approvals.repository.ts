@@ -185,7 +185,7 @@ export class ApprovalsRepository {
   /**
    * Tenants with pending approvals past expires_at, read across tenants as hydracore_worker.
    * The role's policy on approvals shows it exactly those rows, and only their tenant id, so
-   * the condition is the policy's (over the partial index approvals_expiry).
+   * the condition is the policy's (read from the partial index approvals_expiry).
    */
   async tenantsWithExpired(): Promise<string[]> {
     const rows = await this.db.asWorker<{ tenant_id: string }>(
