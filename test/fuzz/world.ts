@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { EventSequencer } from '../../src/event-log/event-sequencer';
 import { TEST_PLATFORM_KEY, TestApp } from '../helpers/app';
 import { TenantSession } from '../helpers/factories';
 
@@ -153,7 +154,9 @@ function randomDigits(n: number): string {
  * transaction id, and a DELETE lowers the count, so a refused request that wrote anything
  * changes it, while row locks (xmax) and rolled-back work (invisible) do not. It reads through
  * the superuser pool, so RLS hides nothing, and no other writer shares this database (the
- * background jobs are off in tests). One round trip per case.
+ * background jobs are off in tests) but the event sequencer, which numbers committed events
+ * moments after their commit: it is run to the end first, so its numbering of an earlier
+ * case's events is not taken for a write of this one. One round trip per case.
  */
 export async function fingerprinter(t: TestApp): Promise<() => Promise<string>> {
   const { rows } = await t.raw.query<{ name: string }>(
@@ -167,6 +170,7 @@ export async function fingerprinter(t: TestApp): Promise<() => Promise<string>> 
     )
     .join(' UNION ALL ');
   return async () => {
+    await t.app.get(EventSequencer).sweep();
     // Named, so PostgreSQL plans the union once rather than on every case.
     const res = await t.raw.query<{ t: string; f: string }>({
       name: 'fuzz-fingerprint',
