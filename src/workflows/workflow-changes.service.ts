@@ -2,11 +2,13 @@ import { Injectable } from '@nestjs/common';
 import { assertCustomerAccess } from '../auth/principal';
 import { DomainError, invalidField, notFound } from '../common/errors';
 import { JSON_CAPS, jsonBytes, jsonTooLargeMessage } from '../common/json-limits';
+import { EventLogService, NewEvent } from '../event-log/event-log.service';
 import { AdvanceWorkflowDto, SuspendWorkflowDto, WorkflowActionResult } from './dto/workflows.dto';
 import { Json, mergePatch } from './merge-patch';
 import { Operation, WorkflowStatus, refusal } from './state-machine';
 import { ResumedDetail, SuspendedDetail, Workflow } from './workflow.entity';
 import { WorkflowCaller, actorOf, date } from './workflow-caller';
+import { changeEvents, dueEvent } from './workflow-events';
 import { HistoryRoom, NewHistoryEntry, assertHistoryRoom } from './workflow-history';
 import { NOW, WorkflowChange } from './workflow-sql';
 import { WorkflowsRepository } from './workflows.repository';
@@ -14,10 +16,15 @@ import { WorkflowsRepository } from './workflows.repository';
 /**
  * Changes to a workflow: each under the workflow's row lock, refused (409) when its status does
  * not allow it or its history is full, and written with its history entry in one statement.
+ * Each raises its events (stage_changed, status_changed) in the same transaction, so they exist
+ * exactly when the change does. The timers' changes (due, expiry) are here too.
  */
 @Injectable()
 export class WorkflowChangesService {
-  constructor(private readonly repo: WorkflowsRepository) {}
+  constructor(
+    private readonly repo: WorkflowsRepository,
+    private readonly events: EventLogService,
+  ) {}
 
   async advance(caller: WorkflowCaller, id: string, dto: AdvanceWorkflowDto): Promise<Workflow> {
     const { workflow, history } = await this.open(caller, id, 'advance', dto.status);
@@ -133,15 +140,42 @@ export class WorkflowChangesService {
     return locked;
   }
 
-  /** The change and its history entry, if the history has room for it (else 409). */
-  private append(
+  /**
+   * One batch of the tenant's timers, in the caller's transaction: up to `limit` workflows whose
+   * next_action_at has come are marked announced with a `workflow.due` each, and up to `limit`
+   * open ones past expires_at are expired with their `workflow.status_changed`. Says how many
+   * of each it took.
+   */
+  async fireTimers(tenantId: string, limit: number): Promise<{ due: number; expired: number }> {
+    const due = await this.repo.claimDue(tenantId, limit);
+    const expired = await this.repo.expireDue(tenantId, limit);
+    await this.raise(tenantId, [
+      ...due.map(dueEvent),
+      ...expired.flatMap(({ workflow, fromStatus }) =>
+        changeEvents({ stage: workflow.stage, status: fromStatus }, workflow),
+      ),
+    ]);
+    return { due: due.length, expired: expired.length };
+  }
+
+  /**
+   * The change and its history entry, if the history has room for it (else 409), and the events
+   * of what it changed.
+   */
+  private async append(
     workflow: Workflow,
     history: HistoryRoom,
     change: WorkflowChange,
     entry: NewHistoryEntry,
   ): Promise<Workflow> {
     assertHistoryRoom(history, entry);
-    return this.repo.change(workflow, change, entry);
+    const changed = await this.repo.change(workflow, change, entry);
+    await this.raise(workflow.tenantId, changeEvents(workflow, changed));
+    return changed;
+  }
+
+  private async raise(tenantId: string, events: NewEvent[]): Promise<void> {
+    if (events.length > 0) await this.events.record(tenantId, ...events);
   }
 }
 

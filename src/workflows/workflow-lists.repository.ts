@@ -8,6 +8,7 @@ import {
   BATCH_PAUSE_MS,
   columns,
   COLUMNS,
+  countable,
   COUNTED,
   FILTERED,
   filterSql,
@@ -128,9 +129,9 @@ export class WorkflowListsRepository {
     return page.flatMap(({ id }) => byId.get(id) ?? []);
   }
 
-  /** From the trigger-kept counters; a reference filter (not counted there) counts rows. */
+  /** From the trigger-kept counters; a filter they are not kept by counts rows. */
   private async total(tenantId: string, filter: WorkflowFilter): Promise<number> {
-    const counted = filter.reference === undefined;
+    const counted = countable(filter);
     const { sql, params } = filterSql(tenantId, filter, counted ? COUNTED : FILTERED);
     const [row] = await this.m.query<{ total: string }[]>(
       prepared(

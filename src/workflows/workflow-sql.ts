@@ -1,7 +1,7 @@
 import { EntityManager } from 'typeorm';
 import { RawJson } from '../common/raw-json';
 import { hydrate } from '../database/rows';
-import { WorkflowStatus } from './state-machine';
+import { OPEN_STATUSES, WorkflowStatus } from './state-machine';
 import { Workflow } from './workflow.entity';
 
 /**
@@ -109,12 +109,20 @@ export class PageTooLarge {
   constructor(readonly bytes: number) {}
 }
 
+/**
+ * `status IN (…open statuses…)`, in the order the partial indexes over open workflows name them
+ * (constants, not input).
+ */
+export const OPEN_SQL = `status IN (${OPEN_STATUSES.map((s) => `'${s}'`).join(', ')})`;
+
 export interface WorkflowFilter {
   instanceId?: string;
   customerId?: string;
   workflowType?: string;
   status?: WorkflowStatus;
   reference?: string;
+  /** Open workflows whose next_action_at is at or before this time. */
+  dueBefore?: Date;
 }
 
 /** The filters the counters are kept by, with their columns. */
@@ -127,9 +135,13 @@ export const COUNTED = {
 
 export const FILTERED = { ...COUNTED, reference: 'reference' } as const;
 
+/** Whether the counters can total this filter: they are kept by neither reference nor time. */
+export const countable = (filter: WorkflowFilter) =>
+  filter.reference === undefined && filter.dueBefore === undefined;
+
 /**
  * The filter as SQL conditions after `tenant_id = $1` (column names fixed here, values as
- * parameters), over `columns`: COUNTED for the counters, which are not kept by `reference`, or
+ * parameters), over `columns`: COUNTED for the counters (only for a `countable` filter), or
  * FILTERED for the rows themselves.
  */
 export function filterSql(
@@ -142,6 +154,9 @@ export function filterSql(
   for (const [key, column] of Object.entries(columns)) {
     const value = filter[key as keyof WorkflowFilter];
     if (value !== undefined) sql += ` AND ${column} = $${params.push(value)}`;
+  }
+  if (filter.dueBefore !== undefined) {
+    sql += ` AND ${OPEN_SQL} AND next_action_at <= $${params.push(filter.dueBefore)}`;
   }
   return { sql, params };
 }

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { DirectoryModule } from '../directory/directory.module';
+import { EventLogModule } from '../event-log/event-log.module';
 import { InternalWorkflowsController } from './internal-workflows.controller';
 import { TenantWorkflowsController } from './tenant-workflows.controller';
 import { WorkflowChangesService } from './workflow-changes.service';
@@ -10,7 +11,7 @@ import { WorkflowsRepository } from './workflows.repository';
 import { WorkflowsService } from './workflows.service';
 
 @Module({
-  imports: [DirectoryModule],
+  imports: [DirectoryModule, EventLogModule],
   controllers: [InternalWorkflowsController, TenantWorkflowsController],
   providers: [
     WorkflowsService,

@@ -3,16 +3,19 @@ import { EntityManager } from 'typeorm';
 import { TenantDb } from '../database/tenant-db';
 import { Workflow } from './workflow.entity';
 import { entryParams, entrySql, HistoryRoom, NewHistoryEntry } from './workflow-history';
+import { WorkflowStatus } from './state-machine';
 import {
   changeSets,
+  columns,
   COLUMNS,
   LOCK_COLUMNS,
   NewWorkflow,
+  OPEN_SQL,
   toWorkflow,
   WorkflowChange,
 } from './workflow-sql';
 
-/** One workflow at a time: read, row-locked, created, changed; and expiry. */
+/** One workflow at a time: read, row-locked, created, changed; and its timers (due, expiry). */
 @Injectable()
 export class WorkflowsRepository {
   constructor(private readonly db: TenantDb) {}
@@ -99,6 +102,14 @@ export class WorkflowsRepository {
       'updated_at = now()',
       ...changeSets(change, params),
     ];
+    if (change.nextActionAt !== undefined) {
+      // Moving next_action_at clears the mark, so the new time is announced even if that same
+      // time was announced before (moved away and back); resending the current time keeps it.
+      const at = `$${params.push(change.nextActionAt)}::timestamptz`;
+      sets.push(
+        `due_announced_for = CASE WHEN next_action_at IS NOT DISTINCT FROM ${at} THEN due_announced_for END`,
+      );
+    }
     const [rows] = await this.m.query<[Record<string, unknown>[], number]>(
       `UPDATE workflows SET ${sets.join(', ')} WHERE tenant_id = $1 AND id = $2 RETURNING ${COLUMNS}`,
       params,
@@ -107,16 +118,42 @@ export class WorkflowsRepository {
   }
 
   /**
-   * Expires this tenant's open workflows past expires_at, each with a `system` history entry.
-   * Rows a request holds are skipped (SKIP LOCKED) and taken on the next sweep, so replicas
-   * sweeping at once neither wait on each other nor expire a row twice.
+   * Marks up to `limit` of this tenant's due workflows (open, next_action_at come and not yet
+   * announced) as announced, soonest first, and returns them. A workflow that expired before its
+   * time came is left to expiry. Rows another transaction holds are skipped (SKIP LOCKED) and
+   * taken on the next pass; one marked meanwhile no longer matches once its lock is released,
+   * so replicas announcing at once never take the same row twice.
    */
-  async expireDue(tenantId: string, limit: number): Promise<number> {
-    const [, count] = await this.m.query<[unknown, number]>(
+  async claimDue(tenantId: string, limit: number): Promise<Workflow[]> {
+    const [rows] = await this.m.query<[Record<string, unknown>[], number]>(
       `WITH due AS (
          SELECT id FROM workflows
-          WHERE tenant_id = $1 AND status IN ('active', 'awaiting_approval', 'paused', 'suspended')
-            AND expires_at <= now()
+          WHERE tenant_id = $1 AND ${UNANNOUNCED} AND next_action_at <= now()
+            AND (expires_at IS NULL OR next_action_at < expires_at)
+          ORDER BY next_action_at
+          LIMIT $2
+          FOR UPDATE SKIP LOCKED)
+       UPDATE workflows w SET due_announced_for = w.next_action_at
+         FROM due
+        WHERE w.tenant_id = $1 AND w.id = due.id
+       RETURNING ${columns('w.')}`,
+      [tenantId, limit],
+    );
+    return inOrder(
+      rows.map((row) => toWorkflow(this.m, row)),
+      (w) => w.nextActionAt,
+    );
+  }
+
+  /**
+   * Expires up to `limit` of this tenant's open workflows past expires_at, soonest first, each
+   * with a `system` history entry; returns them with the status each had. Claimed as claimDue.
+   */
+  async expireDue(tenantId: string, limit: number): Promise<Expired[]> {
+    const [rows] = await this.m.query<[Record<string, unknown>[], number]>(
+      `WITH due AS (
+         SELECT id, status FROM workflows
+          WHERE tenant_id = $1 AND ${OPEN_SQL} AND expires_at IS NOT NULL AND expires_at <= now()
           ORDER BY expires_at
           LIMIT $2
           FOR UPDATE SKIP LOCKED)
@@ -125,12 +162,45 @@ export class WorkflowsRepository {
               status = 'expired', last_action_at = now(), updated_at = now(),
               suspended_step = NULL, suspended_payload = NULL, suspended_at = NULL
          FROM due
-        WHERE w.tenant_id = $1 AND w.id = due.id`,
+        WHERE w.tenant_id = $1 AND w.id = due.id
+       RETURNING due.status AS from_status, ${columns('w.')}`,
       [tenantId, limit],
     );
-    return count;
+    const expired = rows.map((row) => ({
+      workflow: toWorkflow(this.m, row),
+      fromStatus: row.from_status as WorkflowStatus,
+    }));
+    return inOrder(expired, (e) => e.workflow.expiresAt);
+  }
+
+  /**
+   * Tenants with a workflow due or past expires_at while open, read across tenants as
+   * hydracore_worker: the role's policies on workflows show it exactly those rows, and only
+   * their tenant id, so the condition is the policies' (over the partial indexes workflows_due
+   * and workflows_expiry). One short index scan, however many tenants there are.
+   */
+  async tenantsWithTimersDue(): Promise<string[]> {
+    const rows = await this.db.asWorker<{ tenant_id: string }>(
+      'SELECT DISTINCT tenant_id FROM workflows',
+    );
+    return rows.map((r) => r.tenant_id);
   }
 }
+
+/** A workflow the expiry took, with the status it had. */
+export interface Expired {
+  workflow: Workflow;
+  fromStatus: WorkflowStatus;
+}
+
+/** UPDATE … RETURNING follows no order: the events are raised in the order the times came. */
+function inOrder<T>(items: T[], time: (item: T) => Date | null): T[] {
+  return items.sort((a, b) => (time(a)?.getTime() ?? 0) - (time(b)?.getTime() ?? 0));
+}
+
+/** Open, with a next_action_at not yet announced (the predicate of the index workflows_due). */
+const UNANNOUNCED = `${OPEN_SQL} AND next_action_at IS NOT NULL
+  AND due_announced_for IS DISTINCT FROM next_action_at`;
 
 /** One workflow of the tenant, within the caller's instance when it has one. */
 const byId = (instanceId?: string) =>

@@ -3,6 +3,7 @@ import { Injectable } from '@nestjs/common';
 import { assertCustomerAccess, customerScope } from '../auth/principal';
 import { invalidField, notFound } from '../common/errors';
 import { DirectoryService } from '../directory/directory.service';
+import { EventLogService } from '../event-log/event-log.service';
 import {
   CreateWorkflowDto,
   LIST_DEFAULTS,
@@ -12,6 +13,7 @@ import {
 } from './dto/workflows.dto';
 import { Workflow } from './workflow.entity';
 import { WorkflowCaller, actorOf, date } from './workflow-caller';
+import { EventCause, createdEvent } from './workflow-events';
 import { WorkflowListsRepository } from './workflow-lists.repository';
 import { PAGE_BUDGET_BYTES, PageTooLarge } from './workflow-sql';
 import { WorkflowsRepository } from './workflows.repository';
@@ -36,6 +38,7 @@ export class WorkflowsService {
     private readonly repo: WorkflowsRepository,
     private readonly lists: WorkflowListsRepository,
     private readonly directory: DirectoryService,
+    private readonly events: EventLogService,
   ) {}
 
   async list(caller: WorkflowCaller, query: ListWorkflowsInternalQuery): Promise<WorkflowPage> {
@@ -47,6 +50,7 @@ export class WorkflowsService {
         ...query,
         instanceId: caller.instanceId,
         customerId: customerScope(caller.principal, query.customerId),
+        dueBefore: date(query.dueBefore) ?? undefined,
       },
       page,
       perPage,
@@ -71,9 +75,14 @@ export class WorkflowsService {
     return workflow;
   }
 
+  /**
+   * Creates the workflow and raises `workflow.created` with it. `cause` is for a create done by a
+   * rule's action: the event that fired the rule, and the created event's depth.
+   */
   async create(
     caller: WorkflowCaller & { instanceId: string },
     dto: CreateWorkflowDto,
+    cause?: EventCause,
   ): Promise<Workflow> {
     const { tenantId } = caller.principal;
     if (dto.instanceId !== undefined && dto.instanceId.toLowerCase() !== caller.instanceId) {
@@ -83,7 +92,7 @@ export class WorkflowsService {
       throw invalidField('customerId', 'Customer not found');
     }
     const stage = dto.stage ?? null;
-    return this.repo.insert(
+    const workflow = await this.repo.insert(
       {
         tenantId,
         id: randomUUID(),
@@ -115,5 +124,7 @@ export class WorkflowsService {
         toStage: stage,
       },
     );
+    await this.events.record(tenantId, createdEvent(workflow, cause));
+    return workflow;
   }
 }

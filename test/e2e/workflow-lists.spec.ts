@@ -1,4 +1,5 @@
 import { TenantDb } from '../../src/database/tenant-db';
+import { WorkflowChangesService } from '../../src/workflows/workflow-changes.service';
 import { WorkflowCountCompactor } from '../../src/workflows/workflow-count-compactor';
 import { WorkflowSweeper } from '../../src/workflows/workflow-sweeper';
 import { WorkflowsRepository } from '../../src/workflows/workflows.repository';
@@ -257,6 +258,7 @@ describe('workflows', () => {
         t.config,
         t.app.get(TenantDb),
         t.app.get(WorkflowsRepository),
+        t.app.get(WorkflowChangesService),
       );
       const [one, two] = await Promise.all([sweeper.runOnce(), replica.runOnce()]);
       expect(one + two).toBeGreaterThanOrEqual(3);

@@ -127,6 +127,11 @@ export class ListWorkflowsQuery {
   @WireField({ optional: true, enum: WORKFLOW_STATUSES })
   @IsIn(WORKFLOW_STATUSES)
   status?: WorkflowStatus;
+  @Rfc3339({
+    nullable: false,
+    description: 'Only open workflows whose next_action_at is at or before this time',
+  })
+  dueBefore?: string;
   @WireField({
     optional: true,
     query: 'int',
