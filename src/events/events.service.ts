@@ -171,6 +171,7 @@ export class EventsService {
             stage: action.stage,
             title: action.title,
           },
+          cause,
         );
         outcome.workflows.push(workflow);
         return Object.assign(new WorkflowCreated(), { workflowId: workflow.id });

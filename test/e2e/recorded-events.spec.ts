@@ -170,6 +170,7 @@ describe('events recorded by approvals and by the runtime', () => {
         customer_id: c,
         actions: [{ type: 'notify', to: 'ops@harbour.example', message: 'Big payment' }],
       });
+      await rule({ customer_id: c, actions: [{ type: 'create_workflow', workflow_type: 'lead' }] });
       const from = await feed.end();
       const res = await report(c, { idempotency_key: 'reported' }).expect(200);
       // A repeat of the same event answers as the first did and records nothing.
@@ -203,9 +204,14 @@ describe('events recorded by approvals and by the runtime', () => {
               event_id: reported.id,
             },
           }),
+          expect.objectContaining({
+            ...caused,
+            type: 'workflow.created',
+            data: { workflow: res.body.workflows[0] },
+          }),
         ]),
       );
-      expect(events).toHaveLength(3);
+      expect(events).toHaveLength(4);
       expect(res.body.approvals[0].rule_id).toBe(asks.id);
       expect(
         await depths(
@@ -216,6 +222,7 @@ describe('events recorded by approvals and by the runtime', () => {
         [reported.id]: 0,
         [events[1].id]: 1,
         [events[2].id]: 1,
+        [events[3].id]: 1,
       });
       // The notify action's outbox message is still written, as before.
       const outbox = await t.raw.query(
