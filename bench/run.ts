@@ -27,6 +27,7 @@ import { NoisyNeighbour, noisyNeighbour, seedNoisyTenant } from './noisy-neighbo
 import { compareRuleEngines } from './rule-engine';
 import { scenarios } from './scenarios';
 import { SeededTenant, seedRules, seedTenant } from './seed';
+import { TimerLag, describeTimerLag, timerLag } from './timer-lag';
 
 const CONNECTIONS = 32;
 const DURATION_S = Number(process.env.BENCH_DURATION ?? 10);
@@ -152,6 +153,9 @@ async function main(): Promise<void> {
       log(
         `  ours ${engines.ours} events/s, json-rules-engine ${engines.jsonRulesEngine} events/s (matched ${engines.matched.join(' / ')})`,
       );
+      log('Timers: 10,000 workflows due in the same minute, an API with its timers on…');
+      const timers = await timerLag(url);
+      log(`  ${describeTimerLag(timers)}`);
 
       const report = {
         when: new Date().toISOString(),
@@ -171,6 +175,7 @@ async function main(): Promise<void> {
         scenarios: results,
         noisyNeighbour: neighbours,
         ruleEngine: engines,
+        timers,
         peakRssMb: rss,
         runSeconds: Math.round((Date.now() - started) / 1000),
       };
@@ -197,6 +202,7 @@ type Report = {
   scenarios: Scenario[];
   noisyNeighbour: NoisyNeighbour;
   ruleEngine: { ours: number; jsonRulesEngine: number };
+  timers: TimerLag;
   peakRssMb: number;
 };
 
@@ -224,6 +230,7 @@ async function writeTable(r: Report): Promise<void> {
     `| p99 at 100,000 workflows ≤ 2× p99 at 1,000 | ${s6b.p99} vs ${s6a.p99} ms | ${met(s6b.p99 <= 2 * s6a.p99)} |`,
     `| Zero errors and non-2xx everywhere | ${r.scenarios.reduce((n, s) => n + s.errors + s.non2xx, 0)} | ${met(r.scenarios.every((s) => s.errors + s.non2xx === 0))} |`,
     `| Peak RSS ≤ 300 MB | ${r.peakRssMb} MB | ${met(r.peakRssMb <= 300)} |`,
+    `| workflow.due within 5 s, exactly once (10,000 due in one minute) | p99 ${r.timers.p99Ms} ms, max ${r.timers.maxMs} ms; ${r.timers.announced} of ${r.timers.workflows} announced, ${r.timers.duplicates} twice, ${r.timers.early} early | ${met(r.timers.maxMs < 5000 && r.timers.announced === r.timers.workflows && r.timers.duplicates + r.timers.early === 0)} |`,
     `| Noisy neighbour: A's p99 beside B ≤ 2× alone, 0 errors for A | ${nn.beside.p99} vs ${nn.alone.p99} ms, ${nn.beside.errors + nn.beside.non2xx} errors | ${met(nn.beside.p99 <= 2 * nn.alone.p99 && nn.beside.errors + nn.beside.non2xx === 0)} |`,
   ];
   const side = (name: string, s: NoisyNeighbour['alone']) =>
