@@ -11,6 +11,7 @@ import { IdempotencyPerInstance1732407480000 } from './1732407480000-idempotency
 import { EventLog1732407500000 } from './1732407500000-event-log';
 import { ApprovalExpiryTimer1732407700000 } from './1732407700000-approval-expiry-timer';
 import { WorkflowTimers1732407600000 } from './1732407600000-workflow-timers';
+import { EventFilters1732407800000 } from './1732407800000-event-filters';
 
 /** Every migration in order. Append only: a landed migration is never edited. */
 export const MIGRATIONS = [
@@ -27,4 +28,5 @@ export const MIGRATIONS = [
   EventLog1732407500000,
   ApprovalExpiryTimer1732407700000,
   WorkflowTimers1732407600000,
+  EventFilters1732407800000,
 ];

@@ -14,20 +14,77 @@ export interface EventRow {
   data: unknown;
 }
 
-export interface FeedQuery {
+/**
+ * What narrows a page of the log: each filter present adds its condition, so each combination
+ * is a statement of its own whose plan can use the index of its filter.
+ */
+export interface EventFilter {
+  /** This instance's events and the tenant's events of no instance: an instance's feed. */
+  instanceOrTenant?: string;
+  /** This instance's events only. */
+  instanceId?: string;
+  customerId?: string;
+  type?: string;
+  /** Any of these types. */
+  types?: string[];
+}
+
+export interface PageQuery {
+  /** Events strictly after this position, and after any retention removed. */
   after: number;
-  /** This instance's events and the tenant's events of no instance; null: all of them. */
-  instanceId: string | null;
-  customerId: string | null;
-  types: string[] | null;
   limit: number;
+  filter: EventFilter;
+}
+
+/** A page of the log and, read in the same snapshot, the last position retention removed. */
+export interface PageRead {
+  purgedThrough: number;
+  events: LoggedEvent[];
 }
 
 /** Positions given in one sequencing transaction at most: a backlog is taken in turns. */
 const SEQUENCE_BATCH = 5000;
 
-const COLUMNS = `id, type, sequence, occurred_at, tenant_id, instance_id, customer_id, caused_by,
-  depth, data`;
+const columns = (at: string) =>
+  `${at}id, ${at}type, ${at}sequence, ${at}occurred_at, ${at}tenant_id, ${at}instance_id,
+   ${at}customer_id, ${at}caused_by, ${at}depth, ${at}data`;
+
+/** Each filter's condition, given its parameter: the only text a filter brings into SQL. */
+const CONDITIONS: { readonly [K in keyof EventFilter]-?: (param: string) => string } = {
+  instanceOrTenant: (p) => `(instance_id = ${p} OR instance_id IS NULL)`,
+  instanceId: (p) => `instance_id = ${p}`,
+  customerId: (p) => `customer_id = ${p}`,
+  type: (p) => `type = ${p}`,
+  types: (p) => `type = ANY(${p}::text[])`,
+};
+const FILTERS = Object.entries(CONDITIONS) as [keyof EventFilter, (param: string) => string][];
+
+/**
+ * One statement, so one snapshot, reads the page and purged_through: retention deletes a prefix
+ * of the log and raises purged_through in one transaction, so a cursor at or past the
+ * purged_through read here finds every retained event after it, and one before it is answered
+ * 410 rather than silently missing what was removed between two statements.
+ */
+function pageStatement(tenantId: string, q: PageQuery): { text: string; params: unknown[] } {
+  const params: unknown[] = [tenantId, q.after, q.limit];
+  let where = '';
+  for (const [key, condition] of FILTERS) {
+    const value = q.filter[key];
+    if (value !== undefined) where += ` AND ${condition(`$${params.push(value)}`)}`;
+  }
+  const text = prepared(
+    `SELECT r.purged_through, ${columns('e.')}
+       FROM (SELECT coalesce(max(purged_through), 0) AS purged_through
+               FROM event_sequences WHERE tenant_id = $1) r
+       LEFT JOIN LATERAL (
+         SELECT ${columns('')} FROM events
+          WHERE tenant_id = $1 AND sequence > greatest($2::bigint, r.purged_through)${where}
+          ORDER BY sequence
+          LIMIT $3) e ON true
+      ORDER BY e.sequence`,
+  );
+  return { text, params };
+}
 
 const INSERT = prepared(
   `INSERT INTO events (tenant_id, type, instance_id, customer_id, caused_by, depth, data)
@@ -36,16 +93,6 @@ const INSERT = prepared(
      FROM jsonb_array_elements($2::jsonb) WITH ORDINALITY AS e(x, n)
     ORDER BY n
    RETURNING id`,
-);
-
-const FEED = prepared(
-  `SELECT ${COLUMNS} FROM events
-    WHERE tenant_id = $1 AND sequence > $2
-      AND ($3::uuid IS NULL OR instance_id = $3 OR instance_id IS NULL)
-      AND ($4::uuid IS NULL OR customer_id = $4)
-      AND ($5::text[] IS NULL OR type = ANY($5))
-    ORDER BY sequence
-    LIMIT $6`,
 );
 
 interface EventRecord {
@@ -140,26 +187,14 @@ export class EventLogRepository {
     return numbered;
   }
 
-  /** Events after a position, oldest first; one more than `limit` says whether more follow. */
-  async feed(tenantId: string, q: FeedQuery): Promise<LoggedEvent[]> {
-    const rows = await this.m.query<EventRecord[]>(FEED, [
-      tenantId,
-      q.after,
-      q.instanceId,
-      q.customerId,
-      q.types,
-      q.limit,
-    ]);
-    return rows.map(hydrate);
-  }
-
-  /** The last position retention removed (0 when none): a cursor before it has lost events. */
-  async purgedThrough(tenantId: string): Promise<number> {
-    const rows = await this.m.query<{ purged_through: string }[]>(
-      `SELECT purged_through FROM event_sequences WHERE tenant_id = $1`,
-      [tenantId],
-    );
-    return rows.length === 0 ? 0 : Number(rows[0].purged_through);
+  /** Events after a position, oldest first, and how far retention has removed them. */
+  async page(tenantId: string, q: PageQuery): Promise<PageRead> {
+    const { text, params } = pageStatement(tenantId, q);
+    const rows = await this.m.query<(EventRecord & { purged_through: string })[]>(text, params);
+    return {
+      purgedThrough: Number(rows[0].purged_through),
+      events: rows.filter((r) => r.id !== null).map(hydrate),
+    };
   }
 
   /**

@@ -1,9 +1,11 @@
 import { Injectable } from '@nestjs/common';
-import { DomainError } from '../common/errors';
+import { Principal, customerScope } from '../auth/principal';
+import { DomainError, forbidden, notFound } from '../common/errors';
 import { toWire } from '../common/wire';
 import { TenantDb } from '../database/tenant-db';
+import { DashboardEventQuery, EventDetail } from './dto/dashboard-events.dto';
 import { EventFeedQuery, EventPage, FEED } from './dto/event-feed.dto';
-import { EventLogRepository } from './event-log.repository';
+import { EventFilter, EventLogRepository } from './event-log.repository';
 import { FeedSignals } from './feed-signals';
 
 /** An event to record: `data` is a wire object (or plain JSON), mapped as a response would be. */
@@ -55,39 +57,73 @@ export class EventLogService {
    */
   async feed(reader: FeedReader, q: EventFeedQuery): Promise<EventPage> {
     const limit = q.limit ?? FEED.defaultLimit;
-    const types = !q.types || q.types === '*' ? null : [...new Set(q.types.split(','))];
+    const types = !q.types || q.types === '*' ? undefined : [...new Set(q.types.split(','))];
     const deadline = Date.now() + (q.wait ?? 0) * 1000;
     for (;;) {
       const waiter =
         Date.now() < deadline
           ? this.signals.subscribe(reader.tenantId, deadline - Date.now())
           : null;
-      const page = await this.db.read(reader.tenantId, async () => {
-        const purged = await this.repo.purgedThrough(reader.tenantId);
-        const after = q.after ?? purged;
-        if (after < purged) {
-          throw new DomainError('gone', 'Events after this cursor are past retention; start over');
-        }
-        const events = await this.repo.feed(reader.tenantId, {
-          after,
-          instanceId: reader.instanceId,
-          customerId: null,
+      const page = await this.db.read(reader.tenantId, () =>
+        this.page(reader.tenantId, q.after, limit, {
+          instanceOrTenant: reader.instanceId ?? undefined,
           types,
-          limit: limit + 1,
-        });
-        const hasMore = events.length > limit;
-        if (hasMore) events.pop();
-        return Object.assign(new EventPage(), {
-          events,
-          nextAfter: events.length > 0 ? events[events.length - 1].sequence : after,
-          hasMore,
-        });
-      });
+        }),
+      );
       if (page.events.length > 0 || !waiter) {
         waiter?.cancel();
         return page;
       }
       await waiter.woken;
     }
+  }
+
+  /**
+   * The dashboard's page of the tenant's log, oldest first. A customer admin sees its own
+   * customer's events only: no filter means its own, another customer's is refused.
+   */
+  list(p: Principal, q: DashboardEventQuery): Promise<EventPage> {
+    return this.page(p.tenantId, q.after, q.limit ?? FEED.defaultLimit, {
+      type: q.type,
+      customerId: customerScope(p, q.customerId),
+      instanceId: q.instanceId,
+    });
+  }
+
+  /**
+   * One event, once it has its position. A customer admin is refused another customer's event
+   * and the tenant's events of no customer, as the list never shows it those.
+   */
+  async get(p: Principal, id: string): Promise<EventDetail> {
+    const event = await this.repo.byId(p.tenantId, id);
+    if (!event) throw notFound('Event');
+    if (p.customerId !== null && event.customerId !== p.customerId)
+      throw forbidden('Not allowed for this customer');
+    return Object.assign(new EventDetail(), event, { ruleEvaluations: [] });
+  }
+
+  /**
+   * Events after the cursor (absent: from the oldest retained), one more than `limit` read to
+   * say whether more follow. A cursor before what retention removed has lost events: 410.
+   */
+  private async page(
+    tenantId: string,
+    after: number | undefined,
+    limit: number,
+    filter: EventFilter,
+  ): Promise<EventPage> {
+    const read = await this.repo.page(tenantId, { after: after ?? 0, limit: limit + 1, filter });
+    const from = after ?? read.purgedThrough;
+    if (from < read.purgedThrough) {
+      throw new DomainError('gone', 'Events after this cursor are past retention; start over');
+    }
+    const events = read.events;
+    const hasMore = events.length > limit;
+    if (hasMore) events.pop();
+    return Object.assign(new EventPage(), {
+      events,
+      nextAfter: events.length > 0 ? events[events.length - 1].sequence : from,
+      hasMore,
+    });
   }
 }

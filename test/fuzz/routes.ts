@@ -63,6 +63,8 @@ export const FUZZED_ROUTES: string[] = [
   'GET /v1/approvals',
   'POST /internal/v1/instances/{instance_id}/events',
   'GET /internal/v1/instances/{instance_id}/events',
+  'GET /v1/events',
+  'GET /v1/events/{event_id}',
 ];
 
 /** The part of OpenAPI 3 the fuzzer reads. */

@@ -1,3 +1,6 @@
+import { TenantDb } from '../../src/database/tenant-db';
+import { EventLogService } from '../../src/event-log/event-log.service';
+import { EventSequencer } from '../../src/event-log/event-sequencer';
 import { Caller, World, freshPhone, make } from './world';
 
 /**
@@ -33,6 +36,24 @@ export interface MatrixRoute {
 }
 
 const internal = (w: World) => `/internal/v1/instances/${w.i1}`;
+
+/** An event of customer 1 in tenant A, committed and numbered: what the dashboard shows. */
+async function loggedEvent(w: World): Promise<string> {
+  const { app } = w.t;
+  const tenantId = w.a.tenantId;
+  const [id] = await app.get(TenantDb).run(tenantId, () =>
+    app.get(EventLogService).record(tenantId, {
+      type: 'matrix.checked',
+      customerId: w.c1,
+      instanceId: w.i1,
+      data: { by: 'the isolation matrix' },
+    }),
+  );
+  await app.get(EventSequencer).sweep();
+  w.idsOfA.add(id);
+  w.idsOfC1.add(id);
+  return id;
+}
 
 export const MATRIX: MatrixRoute[] = [
   { route: 'GET /healthz', access: 'public', ok: 200, call: () => ({ url: '/healthz' }) },
@@ -444,5 +465,21 @@ export const MATRIX: MatrixRoute[] = [
     access: 'internal',
     ok: 200,
     call: (w) => ({ url: `${internal(w)}/events` }),
+  },
+  {
+    route: 'GET /v1/events',
+    access: 'customer_admin',
+    ok: 200,
+    tenantFree: true,
+    call: async (w) => {
+      await loggedEvent(w); // one of customer 1's at least, for customer 2's admin not to see
+      return { url: '/v1/events' };
+    },
+  },
+  {
+    route: 'GET /v1/events/{event_id}',
+    access: 'customer_admin',
+    ok: 200,
+    call: async (w) => ({ url: `/v1/events/${await loggedEvent(w)}` }),
   },
 ];

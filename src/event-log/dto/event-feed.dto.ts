@@ -1,3 +1,4 @@
+import { applyDecorators } from '@nestjs/common';
 import { IsInt, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
 import { WireField } from '../../common/wire';
 import { LoggedEvent } from '../logged-event.entity';
@@ -10,21 +11,51 @@ export const FEED = {
   maxAfter: Number.MAX_SAFE_INTEGER,
 } as const;
 
-/** `*`, or a comma list of event types (letters, digits, `.`, `_`, `-`; at most 50 of them). */
-const TYPES = /^(\*|[A-Za-z0-9._-]{1,100}(,[A-Za-z0-9._-]{1,100}){0,49})$/;
+/** One event type: letters, digits, `.`, `_`, `-`. */
+const TYPE = '[A-Za-z0-9._-]{1,100}';
+export const EVENT_TYPE = new RegExp(`^${TYPE}$`);
+/** `*`, or a comma list of event types (at most 50 of them). */
+const TYPES = new RegExp(`^(\\*|${TYPE}(,${TYPE}){0,49})$`);
+
+/*
+ * The pieces every read of the log shares (the feed, the dashboard), declared once so both
+ * routes read, document and bound them alike. Listed in the order property decorators written
+ * above a field would run (bottom up), so a field's checks are registered as they always were.
+ */
+
+/** The cursor: events strictly after it. */
+export const Cursor = () =>
+  applyDecorators(
+    Max(FEED.maxAfter),
+    Min(0),
+    IsInt(),
+    WireField({
+      optional: true,
+      query: 'int',
+      type: 'integer',
+      minimum: 0,
+      description: 'A `sequence`: events strictly after it. Absent: from the oldest retained.',
+    }),
+  );
+
+/** How many events a page holds at most, with the one default the service applies too. */
+export const PageLimit = () =>
+  applyDecorators(
+    Max(FEED.maxLimit),
+    Min(1),
+    IsInt(),
+    WireField({
+      optional: true,
+      query: 'int',
+      type: 'integer',
+      minimum: 1,
+      maximum: FEED.maxLimit,
+      default: FEED.defaultLimit,
+    }),
+  );
 
 export class EventFeedQuery {
-  @WireField({
-    optional: true,
-    query: 'int',
-    type: 'integer',
-    minimum: 0,
-    description: 'A `sequence`: events strictly after it. Absent: from the oldest retained.',
-  })
-  @IsInt()
-  @Min(0)
-  @Max(FEED.maxAfter)
-  after?: number;
+  @Cursor() after?: number;
   @WireField({
     optional: true,
     default: '*',
@@ -36,18 +67,7 @@ export class EventFeedQuery {
   @MaxLength(5100)
   @Matches(TYPES, { message: 'types must be * or a comma list of at most 50 event types' })
   types?: string;
-  @WireField({
-    optional: true,
-    query: 'int',
-    type: 'integer',
-    minimum: 1,
-    maximum: FEED.maxLimit,
-    default: FEED.defaultLimit,
-  })
-  @IsInt()
-  @Min(1)
-  @Max(FEED.maxLimit)
-  limit?: number;
+  @PageLimit() limit?: number;
   @WireField({
     optional: true,
     query: 'int',
