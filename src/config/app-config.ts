@@ -40,8 +40,10 @@ export interface AppConfig {
   replayWebhookUrl: string | null;
   replayWebhookSecret: string | null;
   logLevel: LogLevel;
-  /** How often expired workflows and approvals are swept; 0 turns the sweepers off. */
+  /** How often expired workflows and approvals, and events past retention, are swept; 0 = off. */
   sweepIntervalMs: number;
+  /** Days an event is kept; older ones are removed on the sweepers' interval. */
+  eventRetentionDays: number;
   /** How often the workflow list's counter rows are folded together; 0 turns it off. */
   countsCompactIntervalMs: number;
   /** Requests per minute per credential (per client IP without one), per replica; 0 = off. */
@@ -213,6 +215,7 @@ export function loadConfig(env: Env): AppConfig {
     replayWebhookSecret,
     logLevel,
     sweepIntervalMs: integer(env, 'SWEEP_INTERVAL_MS', 60_000, 0, 86_400_000),
+    eventRetentionDays: integer(env, 'EVENT_RETENTION_DAYS', 30, 1, 3650),
     countsCompactIntervalMs: integer(env, 'COUNTS_COMPACT_INTERVAL_MS', 1_000, 0, 3_600_000),
     // Capped: the throttler keeps one timestamp per hit and spreads them into Math.min().
     rateLimitPerMinute: integer(env, 'RATE_LIMIT_PER_MINUTE', 1_200, 0, 100_000),

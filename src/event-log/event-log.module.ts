@@ -2,17 +2,18 @@ import { Module } from '@nestjs/common';
 import { DashboardEventsController } from './dashboard-events.controller';
 import { EventLogRepository } from './event-log.repository';
 import { EventLogService } from './event-log.service';
+import { EventRetention } from './event-retention';
 import { EventSequencer } from './event-sequencer';
 import { FeedSignals } from './feed-signals';
 import { InternalEventFeedController } from './internal-event-feed.controller';
 
 /**
- * The tenant's event log: its feed and the dashboard's view of it. Domains record their events
- * through EventLogService.
+ * The tenant's event log: its feed, the dashboard's view of it, and its retention. Domains
+ * record their events through EventLogService.
  */
 @Module({
   controllers: [InternalEventFeedController, DashboardEventsController],
-  providers: [EventLogService, EventLogRepository, EventSequencer, FeedSignals],
+  providers: [EventLogService, EventLogRepository, EventSequencer, FeedSignals, EventRetention],
   exports: [EventLogService],
 })
 export class EventLogModule {}

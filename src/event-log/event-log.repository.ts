@@ -86,6 +86,30 @@ function pageStatement(tenantId: string, q: PageQuery): { text: string; params: 
   return { text, params };
 }
 
+/**
+ * The oldest retained events, up to the first one younger than the retention or the batch's
+ * end, whichever comes first: retention removes a prefix of the feed, so everything at or
+ * before purged_through is gone and everything after it is still there. An event numbered late
+ * (its transaction ran long) may outlive the retention by as long as its neighbours take to age.
+ * Events without a position are never reached.
+ */
+const PURGE = `
+  WITH head AS (
+    SELECT id, sequence, occurred_at < now() - make_interval(days => $2) AS old FROM events
+     WHERE tenant_id = $1
+       AND sequence > (SELECT coalesce(max(purged_through), 0)
+                         FROM event_sequences WHERE tenant_id = $1)
+     ORDER BY sequence
+     LIMIT $3
+  ), doomed AS (
+    SELECT id FROM head h
+     WHERE NOT EXISTS (SELECT 1 FROM head k WHERE NOT k.old AND k.sequence <= h.sequence)
+  ), gone AS (
+    DELETE FROM events e USING doomed d WHERE e.tenant_id = $1 AND e.id = d.id
+    RETURNING e.sequence
+  )
+  SELECT count(*)::int AS n, max(sequence) AS through FROM gone`;
+
 const INSERT = prepared(
   `INSERT INTO events (tenant_id, type, instance_id, customer_id, caused_by, depth, data)
    SELECT $1, x->>'type', (x->>'instance_id')::uuid, (x->>'customer_id')::uuid,
@@ -195,6 +219,26 @@ export class EventLogRepository {
       purgedThrough: Number(rows[0].purged_through),
       events: rows.filter((r) => r.id !== null).map(hydrate),
     };
+  }
+
+  /**
+   * Removes up to `limit` of the oldest events older than `days` (see PURGE) and raises
+   * purged_through to the last position removed, in the caller's transaction: a reader sees
+   * both or neither. Returns how many were removed.
+   */
+  async purge(tenantId: string, days: number, limit: number): Promise<number> {
+    const [gone] = await this.m.query<{ n: number; through: string | null }[]>(PURGE, [
+      tenantId,
+      days,
+      limit,
+    ]);
+    if (gone.n === 0) return 0;
+    await this.m.query(
+      `UPDATE event_sequences SET purged_through = greatest(purged_through, $2)
+        WHERE tenant_id = $1`,
+      [tenantId, gone.through],
+    );
+    return gone.n;
   }
 
   /**
