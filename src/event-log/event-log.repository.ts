@@ -42,8 +42,26 @@ export interface PageRead {
   events: LoggedEvent[];
 }
 
+/** A read of the log by a consumer that keeps its own cursor: see `scan`. */
+export interface ScanQuery {
+  after: number;
+  types: readonly string[];
+  limit: number;
+}
+
+export interface ScanRead {
+  events: LoggedEvent[];
+  /** How far the read covered: every event of the types after the cursor up to it is read. */
+  through: number;
+  /** The feed's last position, in the same snapshot. */
+  end: number;
+}
+
 /** Positions given in one sequencing transaction at most: a backlog is taken in turns. */
 const SEQUENCE_BATCH = 5000;
+
+/** Positions one scan walks at most: a rare type does not make it read the whole log at once. */
+const SCAN_SPAN = 5000;
 
 const columns = (at: string) =>
   `${at}id, ${at}type, ${at}sequence, ${at}occurred_at, ${at}tenant_id, ${at}instance_id,
@@ -109,6 +127,23 @@ const PURGE = `
     RETURNING e.sequence
   )
   SELECT count(*)::int AS n, max(sequence) AS through FROM gone`;
+
+/**
+ * One statement, so one snapshot, reads the events and the feed's end: the sequencer gives
+ * positions and moves `last` in one transaction, so every event at or before the end read here
+ * is seen by this read.
+ */
+const SCAN = prepared(
+  `SELECT s.last, ${columns('e.')}
+     FROM (SELECT coalesce(max(last), 0) AS last FROM event_sequences WHERE tenant_id = $1) s
+     LEFT JOIN LATERAL (
+       SELECT ${columns('')} FROM events
+        WHERE tenant_id = $1 AND sequence > $2::bigint
+          AND sequence <= least(s.last, $2::bigint + $5::bigint) AND type = ANY($3::text[])
+        ORDER BY sequence
+        LIMIT $4) e ON true
+    ORDER BY e.sequence`,
+);
 
 const INSERT = prepared(
   `INSERT INTO events (tenant_id, type, instance_id, customer_id, caused_by, depth, data)
@@ -239,6 +274,38 @@ export class EventLogRepository {
       [tenantId, gone.through],
     );
     return gone.n;
+  }
+
+  /**
+   * Events of some types after a position, oldest first (see SCAN), and how far that covered:
+   * to the last one read when the page is full, else to the feed's end or the span's.
+   */
+  async scan(tenantId: string, q: ScanQuery): Promise<ScanRead> {
+    const rows = await this.m.query<(EventRecord & { last: string })[]>(SCAN, [
+      tenantId,
+      q.after,
+      q.types,
+      q.limit,
+      SCAN_SPAN,
+    ]);
+    const end = Number(rows[0].last);
+    const events = rows.filter((r) => r.id !== null).map(hydrate);
+    const through =
+      events.length === q.limit
+        ? events[events.length - 1].sequence
+        : Math.max(q.after, Math.min(end, q.after + SCAN_SPAN));
+    return { events, through, end };
+  }
+
+  /**
+   * Each tenant's last feed position, read as hydracore_worker: outside any tenant, that role
+   * sees the tenant and the last position of each counter and nothing else.
+   */
+  async feedEnds(): Promise<Map<string, number>> {
+    const rows = await this.db.asWorker<{ tenant_id: string; last: string }>(
+      'SELECT tenant_id, last FROM event_sequences',
+    );
+    return new Map(rows.map((r) => [r.tenant_id, Number(r.last)]));
   }
 
   /**

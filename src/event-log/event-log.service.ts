@@ -5,8 +5,9 @@ import { toWire } from '../common/wire';
 import { TenantDb } from '../database/tenant-db';
 import { DashboardEventQuery, EventDetail } from './dto/dashboard-events.dto';
 import { EventFeedQuery, EventPage, FEED } from './dto/event-feed.dto';
-import { EventFilter, EventLogRepository } from './event-log.repository';
+import { EventFilter, EventLogRepository, ScanQuery, ScanRead } from './event-log.repository';
 import { FeedSignals } from './feed-signals';
+import { LoggedEvent } from './logged-event.entity';
 
 /** An event to record: `data` is a wire object (or plain JSON), mapped as a response would be. */
 export interface NewEvent {
@@ -17,6 +18,12 @@ export interface NewEvent {
   depth?: number;
   data: object;
 }
+
+/** An event as a consumer of the log reads it, with the depth the feed does not show. */
+export type ScannedEvent = Pick<
+  LoggedEvent,
+  'id' | 'type' | 'sequence' | 'instanceId' | 'customerId' | 'causedBy' | 'depth' | 'data'
+>;
 
 /** Whose feed a reader sees: an instance's (its own events and the tenant's of no instance). */
 export interface FeedReader {
@@ -48,6 +55,28 @@ export class EventLogService {
         data: toWire(e.data),
       })),
     );
+  }
+
+  /**
+   * For a consumer of the log that keeps its own cursor, in the caller's tenant transaction: the
+   * tenant's events of these types after `after`, oldest first, at most `limit`. `through` is
+   * how far the read covered (the cursor moves there); while it is short of `end`, read again.
+   */
+  scan(tenantId: string, q: ScanQuery): Promise<ScanRead & { events: ScannedEvent[] }> {
+    return this.repo.scan(tenantId, q);
+  }
+
+  /** Each tenant's last feed position, across tenants: for consumers looking for news. */
+  feedEnds(): Promise<Map<string, number>> {
+    return this.repo.feedEnds();
+  }
+
+  /**
+   * Calls `listener` with a tenant's id each time its feed grows, on every replica (the
+   * sequencer of any replica announces it); returns what stops it.
+   */
+  onGrowth(listener: (tenantId: string) => void): () => void {
+    return this.signals.onGrowth(listener);
   }
 
   /**

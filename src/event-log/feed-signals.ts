@@ -16,6 +16,7 @@ export interface FeedWaiter {
 @Injectable()
 export class FeedSignals {
   private readonly waiting = new Map<string, Set<() => void>>();
+  private readonly growth = new Set<(tenantId: string) => void>();
 
   /**
    * Starts waiting for the tenant's feed to grow, for at most `ms`. Taken before the read that
@@ -48,6 +49,15 @@ export class FeedSignals {
 
   wake(tenantId: string): void {
     for (const done of [...(this.waiting.get(tenantId) ?? [])]) done();
+    for (const listener of this.growth) listener(tenantId);
+  }
+
+  /** Calls `listener` with the tenant's id at each `wake`; returns what stops it. */
+  onGrowth(listener: (tenantId: string) => void): () => void {
+    this.growth.add(listener);
+    return () => {
+      this.growth.delete(listener);
+    };
   }
 
   /** Wakes every poll: the listener was away, so any tenant may have news. */
