@@ -90,7 +90,31 @@ export const TRIGGER_TYPES: TriggerType[] = [
       e('workflow_type', 'Workflow type', WORKFLOW_TYPES),
       e('from_status', 'From status', WORKFLOW_STATUSES),
       e('to_status', 'To status', WORKFLOW_STATUSES),
+      s('stage', 'Stage'),
       s('reference', 'Reference'),
+      n('escalation_level', 'Escalation level'),
+    ],
+  },
+  {
+    event: 'workflow.due',
+    label: 'Workflow due',
+    description: "A workflow's next action time came (once per time set; never once it has ended).",
+    payloadFields: [
+      e('workflow_type', 'Workflow type', WORKFLOW_TYPES),
+      s('stage', 'Stage'),
+      s('reference', 'Reference'),
+      n('escalation_level', 'Escalation level'),
+    ],
+  },
+  {
+    event: 'approval.requested',
+    label: 'Approval requested',
+    description: 'An action was held for a human to approve.',
+    payloadFields: [
+      s('skill_slug', 'Skill'),
+      s('action', 'Action'),
+      s('approval_ref', 'Approval reference'),
+      e('approver_role', 'Approver role', ['owner', 'customer']),
     ],
   },
   {
