@@ -8,7 +8,9 @@ import { WorkflowsModule } from '../workflows/workflows.module';
 import { EventsController } from './events.controller';
 import { EventsRepository } from './events.repository';
 import { EventsService } from './events.service';
+import { RuleActions } from './rule-actions';
 
+/** The runtime's events and what rules make of them; RuleActions carries out the actions. */
 @Module({
   imports: [
     RulesModule,
@@ -19,6 +21,6 @@ import { EventsService } from './events.service';
     EventLogModule,
   ],
   controllers: [EventsController],
-  providers: [EventsService, EventsRepository],
+  providers: [EventsService, EventsRepository, RuleActions],
 })
 export class EventsModule {}

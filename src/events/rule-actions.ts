@@ -1,0 +1,186 @@
+import { Injectable } from '@nestjs/common';
+import { ApprovalsService } from '../approvals/approvals.service';
+import { Principal } from '../auth/principal';
+import { EventLogService } from '../event-log/event-log.service';
+import { OutboxService } from '../outbox/outbox.service';
+import { RuleAction } from '../rules/actions';
+import { FiringRule, RuleEngine } from '../rules/engine/rule-engine';
+import { WorkflowsService } from '../workflows/workflows.service';
+import {
+  ActionResult,
+  ApprovalRequested,
+  Blocked,
+  NotificationQueued,
+  NotificationRequested,
+  NotifyMessage,
+  WorkflowCreated,
+} from './dto/action-results';
+import { EventOutcome, FiredRule, RuleNotFired } from './dto/events.dto';
+
+/** The event log's type for a notify action's record. */
+const NOTIFICATION_REQUESTED = 'notification.requested';
+
+/** A recorded event whose rules are to fire, as they and their actions need it. */
+export interface FiringEvent {
+  /**
+   * Whom the actions act as: the runtime that reported the event, or for an event HydraCore
+   * raised, its instance (see `instanceActor`).
+   */
+  principal: Principal;
+  instanceId: string;
+  customerId: string;
+  event: string;
+  /** The recorded event: what its rules' actions raise names it as their cause. */
+  eventId: string;
+  /** How many rule firings led to the event (0: a route's, a timer's or the runtime's). */
+  depth: number;
+  payload: Record<string, unknown>;
+}
+
+/**
+ * Who carries out the rules of an event HydraCore raised: the event's instance, as its runtime
+ * would have. The actions read only the tenant and the instance of it (workflow history names
+ * `instance:<id>` as for any action); it opens no route and is never a request's principal.
+ */
+export const instanceActor = (tenantId: string, instanceId: string): Principal => ({
+  kind: 'instance',
+  tenantId,
+  customerId: null,
+  role: 'member',
+  subject: 'rules',
+  instanceId,
+});
+
+/**
+ * The one place an event's rules are fired and their actions carried out, whoever reported the
+ * event: the events route for what the runtime POSTs, the evaluator for what HydraCore raises.
+ * The rules decide (RuleEngine); each action goes through the domain it belongs to. Everything
+ * happens in the caller's transaction: if an action fails, the caller's transaction (or its
+ * savepoint) takes the cooldown claims, counters and earlier actions with it.
+ */
+@Injectable()
+export class RuleActions {
+  constructor(
+    private readonly rules: RuleEngine,
+    private readonly approvals: ApprovalsService,
+    private readonly workflows: WorkflowsService,
+    private readonly outbox: OutboxService,
+    private readonly log: EventLogService,
+  ) {}
+
+  /** Fires the event's rules and carries out the fired ones' actions, in priority order. */
+  async fire(f: FiringEvent): Promise<EventOutcome> {
+    const outcome = Object.assign(new EventOutcome(), {
+      event: f.event,
+      decision: 'allow',
+      fired: [],
+      suppressed: [],
+      skipped: [],
+      approvals: [],
+      workflows: [],
+    });
+    const facts = {
+      tenantId: f.principal.tenantId,
+      eventId: f.eventId,
+      instanceId: f.instanceId,
+      customerId: f.customerId,
+      event: f.event,
+      payload: f.payload,
+    };
+    const decided = await this.rules.fire(facts);
+    const notFired = (held: { ruleId: string; reason: string }) =>
+      Object.assign(new RuleNotFired(), held);
+    outcome.suppressed.push(...decided.suppressed.map(notFired));
+    outcome.skipped.push(...decided.skipped.map(notFired));
+    for (const rule of decided.fired) {
+      const results: ActionResult[] = [];
+      for (const action of rule.actions) results.push(await this.run(f, outcome, rule, action));
+      outcome.fired.push(
+        Object.assign(new FiredRule(), {
+          ruleId: rule.id,
+          ruleName: rule.name,
+          actions: rule.actions,
+          results,
+        }),
+      );
+    }
+    return outcome;
+  }
+
+  private async run(
+    f: FiringEvent,
+    outcome: EventOutcome,
+    rule: FiringRule,
+    action: RuleAction,
+  ): Promise<ActionResult> {
+    const { principal, instanceId, customerId } = f;
+    // What an action raises names the event that fired its rule, one deeper: the evaluator
+    // stops a chain of rules feeding each other by this depth.
+    const cause = { causedBy: f.eventId, depth: f.depth + 1 };
+    switch (action.type) {
+      case 'require_approval': {
+        const { approval } = await this.approvals.request(
+          principal,
+          instanceId,
+          {
+            customerId,
+            skillSlug: action.skill_slug,
+            action: action.action,
+            serializedIntent: f.payload,
+            approverRole: action.approver_role,
+            expiresInHours: action.expires_in_hours,
+            ruleId: rule.id,
+          },
+          cause,
+        );
+        outcome.approvals.push(approval);
+        if (outcome.decision === 'allow') outcome.decision = 'require_approval';
+        return Object.assign(new ApprovalRequested(), {
+          approvalId: approval.id,
+          approvalRef: approval.approvalRef,
+        });
+      }
+      case 'create_workflow': {
+        const workflow = await this.workflows.create(
+          { principal, instanceId },
+          {
+            customerId,
+            workflowType: action.workflow_type,
+            stage: action.stage,
+            title: action.title,
+          },
+          cause,
+        );
+        outcome.workflows.push(workflow);
+        return Object.assign(new WorkflowCreated(), { workflowId: workflow.id });
+      }
+      case 'notify': {
+        const message = Object.assign(new NotifyMessage(), {
+          to: action.to,
+          message: action.message,
+          event: f.event,
+          customerId,
+          ruleId: rule.id,
+          payload: f.payload,
+        });
+        const outboxId = await this.outbox.enqueue(principal.tenantId, 'notify', message);
+        await this.log.record(principal.tenantId, {
+          type: NOTIFICATION_REQUESTED,
+          instanceId,
+          customerId,
+          ...cause,
+          data: Object.assign(new NotificationRequested(), {
+            to: action.to,
+            message: action.message,
+            ruleId: rule.id,
+            eventId: f.eventId,
+          }),
+        });
+        return Object.assign(new NotificationQueued(), { outboxId });
+      }
+      case 'block':
+        outcome.decision = 'block';
+        return Object.assign(new Blocked(), { reason: action.reason });
+    }
+  }
+}
