@@ -5,12 +5,18 @@ import { EventLogModule } from '../event-log/event-log.module';
 import { OutboxModule } from '../outbox/outbox.module';
 import { RulesModule } from '../rules/rules.module';
 import { WorkflowsModule } from '../workflows/workflows.module';
+import { EventEvaluationRepository } from './event-evaluation.repository';
+import { EventEvaluator } from './event-evaluator';
 import { EventsController } from './events.controller';
 import { EventsRepository } from './events.repository';
 import { EventsService } from './events.service';
 import { RuleActions } from './rule-actions';
 
-/** The runtime's events and what rules make of them; RuleActions carries out the actions. */
+/**
+ * Events and what rules make of them: the runtime's POSTed events (EventsService), and the
+ * events HydraCore raises itself (EventEvaluator); both carry out rules' actions through
+ * RuleActions.
+ */
 @Module({
   imports: [
     RulesModule,
@@ -21,6 +27,12 @@ import { RuleActions } from './rule-actions';
     EventLogModule,
   ],
   controllers: [EventsController],
-  providers: [EventsService, EventsRepository, RuleActions],
+  providers: [
+    EventsService,
+    EventsRepository,
+    EventEvaluationRepository,
+    RuleActions,
+    EventEvaluator,
+  ],
 })
 export class EventsModule {}

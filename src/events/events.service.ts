@@ -8,7 +8,9 @@ import { EventLogService } from '../event-log/event-log.service';
 import { validatePayload } from '../rules/condition-validation';
 import { triggerType } from '../rules/trigger-catalog';
 import { EventDto } from './dto/events.dto';
+import { EventEvaluationRepository } from './event-evaluation.repository';
 import { EventsRepository } from './events.repository';
+import { isRaisedTrigger } from './raised-triggers';
 import { RuleActions } from './rule-actions';
 
 /** Events the runtime POSTs are depth 0: no rule raised them. */
@@ -22,6 +24,7 @@ const POSTED_DEPTH = 0;
 export class EventsService {
   constructor(
     private readonly repo: EventsRepository,
+    private readonly evaluations: EventEvaluationRepository,
     private readonly directory: DirectoryService,
     private readonly actions: RuleActions,
     private readonly log: EventLogService,
@@ -55,6 +58,9 @@ export class EventsService {
       depth: POSTED_DEPTH,
       data: dto.payload,
     });
+    // A type HydraCore raises too: its rules run here, so the evaluator must pass it over.
+    if (isRaisedTrigger(dto.event))
+      await this.evaluations.markEvaluated(principal.tenantId, eventId);
     const outcome = await this.actions.fire({
       principal,
       instanceId,
