@@ -5,7 +5,8 @@ import { toWire } from '../common/wire';
 import { TenantDb } from '../database/tenant-db';
 import { DashboardEventQuery, EventDetail } from './dto/dashboard-events.dto';
 import { EventFeedQuery, EventPage, FEED } from './dto/event-feed.dto';
-import { EventFilter, EventLogRepository, ScanQuery, ScanRead } from './event-log.repository';
+import { EventLogRepository } from './event-log.repository';
+import { EventFilter, ScanQuery, ScanRead } from './event-log.types';
 import { FeedSignals } from './feed-signals';
 import { LoggedEvent } from './logged-event.entity';
 
@@ -147,8 +148,8 @@ export class EventLogService {
       throw new DomainError('gone', 'Events after this cursor are past retention; start over');
     }
     const events = read.events;
-    const hasMore = events.length > limit;
-    if (hasMore) events.pop();
+    const hasMore = events.length > limit || read.cut;
+    if (events.length > limit) events.pop();
     return Object.assign(new EventPage(), {
       events,
       nextAfter: events.length > 0 ? events[events.length - 1].sequence : from,

@@ -200,6 +200,23 @@ describe('the event feed', () => {
     expect(rows.map((x) => x.type)).not.toContain('test.lost');
   });
 
+  it('ends a page at its byte budget, always with at least one event, and says more follow', async () => {
+    const r = await reader(t, 'Heavy');
+    const big = { blob: 'x'.repeat(2.5 * 1024 * 1024) };
+    await commit(r.session.tenantId, [
+      { type: 'test.big', data: big },
+      { type: 'test.big', data: big },
+      { type: 'test.small', data: {} },
+    ]);
+    await t.app.get(EventSequencer).sweep();
+    const first = await page(r, { limit: 10 });
+    expect(first.body.events.map((e: { sequence: number }) => e.sequence)).toEqual([1, 2]);
+    expect(first.body).toMatchObject({ next_after: 2, has_more: true });
+    const rest = await page(r, { after: 2, limit: 10 });
+    expect(rest.body.events.map((e: { type: string }) => e.type)).toEqual(['test.small']);
+    expect(rest.body.has_more).toBe(false);
+  });
+
   it('answers 410 for a cursor past retention', async () => {
     const r = await reader(t, 'Retained');
     await commit(r.session.tenantId, [{ type: 'test.x', data: {} }]);
