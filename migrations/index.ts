@@ -27,8 +27,8 @@ export const MIGRATIONS = [
   WorkflowSizes1732407400000,
   IdempotencyPerInstance1732407480000,
   EventLog1732407500000,
-  ApprovalExpiryTimer1732407700000,
   WorkflowTimers1732407600000,
+  ApprovalExpiryTimer1732407700000,
   EventFilters1732407800000,
   EventEvaluation1732408000000,
 ];
