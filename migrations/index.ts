@@ -12,6 +12,7 @@ import { EventLog1732407500000 } from './1732407500000-event-log';
 import { ApprovalExpiryTimer1732407700000 } from './1732407700000-approval-expiry-timer';
 import { WorkflowTimers1732407600000 } from './1732407600000-workflow-timers';
 import { EventFilters1732407800000 } from './1732407800000-event-filters';
+import { RuleEvaluations1732407900000 } from './1732407900000-rule-evaluations';
 import { EventEvaluation1732408000000 } from './1732408000000-event-evaluation';
 
 /** Every migration in order. Append only: a landed migration is never edited. */
@@ -31,4 +32,5 @@ export const MIGRATIONS = [
   ApprovalExpiryTimer1732407700000,
   EventFilters1732407800000,
   EventEvaluation1732408000000,
+  RuleEvaluations1732407900000,
 ];
