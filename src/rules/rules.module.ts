@@ -3,6 +3,7 @@ import { DirectoryModule } from '../directory/directory.module';
 import { RuleCache } from './engine/rule-cache';
 import { RuleEngine } from './engine/rule-engine';
 import { RuleFiringRepository } from './engine/rule-firing.repository';
+import { RuleEvaluationsRepository } from './firing-log/rule-evaluations.repository';
 import { RulesController } from './rules.controller';
 import { RulesRepository } from './rules.repository';
 import { RulesService } from './rules.service';
@@ -10,7 +11,14 @@ import { RulesService } from './rules.service';
 @Module({
   imports: [DirectoryModule],
   controllers: [RulesController],
-  providers: [RulesService, RulesRepository, RuleEngine, RuleCache, RuleFiringRepository],
+  providers: [
+    RulesService,
+    RulesRepository,
+    RuleEngine,
+    RuleCache,
+    RuleFiringRepository,
+    RuleEvaluationsRepository,
+  ],
   exports: [RulesService, RuleEngine],
 })
 export class RulesModule {}

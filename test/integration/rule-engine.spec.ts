@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { TenantDb } from '../../src/database/tenant-db';
 import { InvalidFields } from '../../src/common/errors';
 import { RuleEngine, RuleFiring } from '../../src/rules/engine/rule-engine';
@@ -51,6 +52,7 @@ describe('rule engine', () => {
 
   const facts = (w: World, over: { customer?: string; instance?: string; payload?: object }) => ({
     tenantId: w.s.tenantId,
+    eventId: randomUUID(),
     instanceId: over.instance ?? w.instance,
     customerId: over.customer ?? w.customer,
     event: 'skill.invoked',
@@ -203,5 +205,128 @@ describe('rule engine', () => {
     } finally {
       loads.mockRestore();
     }
+  });
+  /** The firing log's rows of the tenant, oldest first (ids are time-ordered). */
+  const logged = async (w: World) =>
+    (
+      await t.raw.query(
+        `SELECT rule_id, outcome, decision, actions FROM rule_evaluations
+          WHERE tenant_id = $1 ORDER BY id`,
+        [w.s.tenantId],
+      )
+    ).rows;
+  const claims = async (w: World) =>
+    (
+      await t.raw.query('SELECT count(*)::int AS n FROM rule_cooldowns WHERE tenant_id = $1', [
+        w.s.tenantId,
+      ])
+    ).rows[0].n;
+
+  it('logs each rule that fired or was held back, in priority order, and none skipped', async () => {
+    const w = await world();
+    const cooled = await rule(w, { cooldown_seconds: 300, priority: 40 });
+    const tenantDefault = await rule(w, { rule_key: 'k', priority: 30 });
+    const override = await rule(w, {
+      rule_key: 'k',
+      customer_id: w.customer,
+      priority: 20,
+      actions: [
+        { type: 'require_approval', skill_slug: 'payments', action: 'pay_contractor' },
+        { type: 'notify', to: 'ops', message: 'seen' },
+      ],
+    });
+    await rule(w, { conditions: [{ field: 'amount', operator: 'gt', value: 500 }] });
+    await fire(w);
+    await t.raw.query('DELETE FROM rule_evaluations WHERE tenant_id = $1', [w.s.tenantId]);
+
+    const eventId = randomUUID();
+    await db.run(w.s.tenantId, () => engine.fire({ ...facts(w, {}), eventId }));
+    expect(await logged(w)).toEqual([
+      { rule_id: cooled.id, outcome: 'suppressed_cooldown', decision: null, actions: [] },
+      { rule_id: tenantDefault.id, outcome: 'overridden', decision: null, actions: [] },
+      {
+        rule_id: override.id,
+        outcome: 'fired',
+        decision: 'require_approval',
+        actions: [{ type: 'require_approval' }, { type: 'notify' }],
+      },
+    ]);
+    // The event's facts are kept once, for the skipped rule to be explained by.
+    const { rows } = await t.raw.query(
+      'SELECT event_type, customer_id, payload FROM rule_evaluated_events WHERE event_id = $1',
+      [eventId],
+    );
+    expect(rows).toEqual([{ event_type: 'skill.invoked', customer_id: w.customer, payload: {} }]);
+
+    // What the actions created is added once they have run.
+    const approvalId = randomUUID();
+    await db.run(w.s.tenantId, () =>
+      engine.recordResults(w.s.tenantId, eventId, [
+        {
+          ruleId: override.id,
+          actions: [{ type: 'require_approval' }, { type: 'notify' }],
+          results: [{ approvalId, approvalRef: 'APR-1' }, { outboxId: randomUUID() }],
+        },
+      ]),
+    );
+    expect((await logged(w))[2].actions).toEqual([
+      { type: 'require_approval', approval_id: approvalId },
+      { type: 'notify' },
+    ]);
+  });
+
+  it('when told to record, logs the rules over the effects limit as limit_exceeded and keeps no claim or count', async () => {
+    const w = await world();
+    const approval = { type: 'require_approval', skill_slug: 'payments', action: 'pay_contractor' };
+    const cooled = await rule(w, { cooldown_seconds: 300, priority: 10 });
+    await fire(w);
+    const many = [];
+    for (let i = 0; i < 3; i++)
+      many.push(await rule(w, { cooldown_seconds: 300, actions: Array(10).fill(approval) }));
+    await t.raw.query('DELETE FROM rule_evaluations WHERE tenant_id = $1', [w.s.tenantId]);
+
+    const decided = await db.run(w.s.tenantId, () =>
+      engine.fire(facts(w, {}), { onLimit: 'record' }),
+    );
+    expect(decided.fired).toEqual([]);
+    expect(decided.limitExceeded).toBe(true);
+    expect(decided.suppressed).toEqual([
+      { ruleId: cooled.id, reason: 'cooldown' },
+      ...many.map((r) => ({ ruleId: r.id, reason: 'limit_exceeded' })),
+    ]);
+    expect(await logged(w)).toEqual([
+      { rule_id: cooled.id, outcome: 'suppressed_cooldown', decision: null, actions: [] },
+      ...many.map((r) => ({
+        rule_id: r.id,
+        outcome: 'limit_exceeded',
+        decision: null,
+        actions: [],
+      })),
+    ]);
+    for (const r of many) expect((await counters(r.id)).trigger_count).toBe(0);
+    expect(await claims(w)).toBe(1); // the cooled rule's, from before
+
+    // Refusing stays the default: the caller's transaction goes, its log with it.
+    await expect(fire(w)).rejects.toBeInstanceOf(InvalidFields);
+    expect(await logged(w)).toHaveLength(4);
+  });
+
+  it('logs every rule an event too deep to evaluate would have met as loop_guard, firing none', async () => {
+    const w = await world();
+    const other = await w.s.customer('Other');
+    const first = await rule(w, { priority: 20, cooldown_seconds: 300 });
+    const second = await rule(w, {
+      customer_id: w.customer,
+      conditions: [{ field: 'amount', operator: 'gt', value: 500 }],
+    });
+    await rule(w, { customer_id: other });
+
+    await db.run(w.s.tenantId, () => engine.refuse(facts(w, {}), 'loop_guard'));
+    expect(await logged(w)).toEqual([
+      { rule_id: first.id, outcome: 'loop_guard', decision: null, actions: [] },
+      { rule_id: second.id, outcome: 'loop_guard', decision: null, actions: [] },
+    ]);
+    expect((await counters(first.id)).trigger_count).toBe(0);
+    expect(await claims(w)).toBe(0);
   });
 });

@@ -1,16 +1,34 @@
 import { Injectable } from '@nestjs/common';
 import { InvalidFields } from '../../common/errors';
 import { RuleAction, eventEffects, eventEffectsError } from '../actions';
+import { ActionTaken, EvaluationRecord, firedRecord, heldRecord } from '../firing-log/evaluation';
+import {
+  EvaluatedEvent,
+  RuleEvaluationsRepository,
+} from '../firing-log/rule-evaluations.repository';
 import { CompiledRule, RuleCache } from './rule-cache';
 import { RuleFiringRepository } from './rule-firing.repository';
 
 /** An event as the engine needs it; the caller has checked the trigger and its payload. */
 export interface EventFacts {
   tenantId: string;
+  /** The recorded event being evaluated: its evaluations are logged under it. */
+  eventId: string;
   instanceId: string;
   customerId: string;
   event: string;
   payload: Record<string, unknown>;
+}
+
+/**
+ * What to do when the rules that won their cooldowns would create more than one event may:
+ * `refuse` throws InvalidFields at `event` (the caller's request rolls back; the events route's
+ * 422), `record` keeps nothing of those rules (no claim, no count), logs them as
+ * limit_exceeded and fires nothing (for events evaluated after their commit, which nobody is
+ * waiting on to refuse).
+ */
+export interface FireOptions {
+  onLimit?: 'refuse' | 'record';
 }
 
 /** A rule that fires: its cooldown is claimed and its firing counted. */
@@ -23,7 +41,7 @@ export interface FiringRule {
 /** A tenant default overridden by a customer rule of the same rule_key, or a rule cooling down. */
 export interface SuppressedRule {
   ruleId: string;
-  reason: 'overridden' | 'cooldown';
+  reason: 'overridden' | 'cooldown' | 'limit_exceeded';
 }
 
 export interface SkippedRule {
@@ -34,31 +52,137 @@ export interface SkippedRule {
 /** What an event's rules decided, each list in priority order. */
 export interface RuleFiring {
   fired: FiringRule[];
-  /** The overridden first, then those held by their cooldown. */
+  /** The overridden first, then those held by their cooldown (or by the effects limit). */
   suppressed: SuppressedRule[];
   skipped: SkippedRule[];
+  /** Under `onLimit: 'record'`: the rules that would have fired were over the limit. */
+  limitExceeded: boolean;
 }
 
 /**
- * Which of a tenant's rules an event fires. Everything it writes (cooldown claims, counters) is
- * in the caller's transaction, and the caller carries out the fired rules' actions in that same
- * transaction: if one fails, the claims and counts go with it.
+ * A fired rule's actions (as `fire` gave them) and what each created, in the same order: the
+ * shape of a fired rule in the events route's answer. Results are read by field name:
+ * `approvalId`, `workflowId`.
+ */
+export interface FiredResults {
+  ruleId: string;
+  actions: readonly unknown[];
+  results: readonly object[];
+}
+
+/** Savepoint around cooldown claims that the effects limit may have to take back. */
+const CLAIMS = 'rule_engine_claims';
+
+/**
+ * Which of a tenant's rules an event fires, and the record of it in the firing log. Everything
+ * it writes (cooldown claims, counters, the log) is in the caller's transaction, and the caller
+ * carries out the fired rules' actions in that same transaction: if one fails, the claims,
+ * counts and log go with it.
  */
 @Injectable()
 export class RuleEngine {
   constructor(
     private readonly repo: RuleFiringRepository,
     private readonly cache: RuleCache,
+    private readonly log: RuleEvaluationsRepository,
   ) {}
 
   /**
    * Effective rules (this instance's and instance-wide ones; this customer's and the tenant's,
    * a customer rule overriding the tenant rule of the same rule_key), then conditions, then
    * cooldowns. Refuses, with nothing kept, an event whose fired rules would create more than
-   * one event may.
+   * one event may (see FireOptions). Logs every rule that fired or was held back, and the
+   * event's facts for those skipped.
    */
-  async fire(facts: EventFacts): Promise<RuleFiring> {
-    const { tenantId, instanceId, customerId, payload } = facts;
+  async fire(facts: EventFacts, options: FireOptions = {}): Promise<RuleFiring> {
+    const { tenantId, customerId, payload } = facts;
+    const { version, effective } = await this.effective(facts);
+    const overridden = new Set(
+      effective.filter((r) => r.customerId !== null && r.ruleKey).map((r) => r.ruleKey),
+    );
+    const firing: RuleFiring = { fired: [], suppressed: [], skipped: [], limitExceeded: false };
+    const records = new Map<string, EvaluationRecord>();
+    const candidates: CompiledRule[] = [];
+    for (const rule of effective) {
+      if (rule.customerId === null && rule.ruleKey !== null && overridden.has(rule.ruleKey)) {
+        firing.suppressed.push({ ruleId: rule.id, reason: 'overridden' });
+        records.set(rule.id, heldRecord(rule.id, 'overridden'));
+      } else if (!rule.matches(payload)) {
+        firing.skipped.push({ ruleId: rule.id, reason: 'conditions_not_met' });
+      } else {
+        candidates.push(rule);
+      }
+    }
+    // Only when all the candidates together could be too many is there anything to take back.
+    const mayExceed =
+      options.onLimit === 'record' && eventEffectsError(eventEffects(candidates)) !== null;
+    if (mayExceed) await this.repo.savepoint(CLAIMS);
+    const claimed = await this.repo.claimCooldowns(tenantId, customerId, candidates);
+    for (const rule of candidates) {
+      if (claimed.has(rule.id)) {
+        firing.fired.push({ id: rule.id, name: rule.name, actions: rule.actions });
+        records.set(rule.id, firedRecord(rule.id, rule.actions));
+      } else {
+        firing.suppressed.push({ ruleId: rule.id, reason: 'cooldown' });
+        records.set(rule.id, heldRecord(rule.id, 'suppressed_cooldown'));
+      }
+    }
+    // Counted on the rules that won their cooldown, so a held-back rule costs nothing; the
+    // refusal rolls the claims back with the rest of the request.
+    const tooMuch = eventEffectsError(eventEffects(firing.fired));
+    if (tooMuch && !mayExceed) throw new InvalidFields([tooMuch]);
+    if (tooMuch) {
+      await this.repo.rollbackTo(CLAIMS);
+      for (const rule of firing.fired) {
+        firing.suppressed.push({ ruleId: rule.id, reason: 'limit_exceeded' });
+        records.set(rule.id, heldRecord(rule.id, 'limit_exceeded'));
+      }
+      firing.fired = [];
+      firing.limitExceeded = true;
+    }
+    if (mayExceed) await this.repo.release(CLAIMS);
+    await this.repo.countFirings(
+      tenantId,
+      firing.fired.map((rule) => rule.id),
+    );
+    // In priority order, as the rules were taken.
+    const ordered = effective.flatMap((r) => records.get(r.id) ?? []);
+    if (effective.length > 0) await this.log.record(tenantId, evaluated(facts), version, ordered);
+    return firing;
+  }
+
+  /**
+   * Evaluates nothing for an event too deep in a chain of rules raising events (or refused for
+   * any other reason the outcome names): each rule that would have been considered is logged
+   * with that outcome, and none fires.
+   */
+  async refuse(facts: EventFacts, outcome: 'loop_guard'): Promise<void> {
+    const { version, effective } = await this.effective(facts);
+    if (effective.length === 0) return;
+    const records = effective.map((rule) => heldRecord(rule.id, outcome));
+    await this.log.record(facts.tenantId, evaluated(facts), version, records);
+  }
+
+  /**
+   * Completes the log of an event's fired rules with what their actions created (approval and
+   * workflow ids), once they have run: one statement, and none when nothing was created.
+   */
+  async recordResults(
+    tenantId: string,
+    eventId: string,
+    fired: readonly FiredResults[],
+  ): Promise<void> {
+    const created = fired
+      .map((rule) => ({ ruleId: rule.ruleId, actions: actionsTaken(rule) }))
+      .filter((rule) => rule.actions.some((a) => a.approval_id || a.workflow_id));
+    await this.log.recordActions(tenantId, eventId, created);
+  }
+
+  /** The tenant's rule version and the rules of the event's trigger that are its business. */
+  private async effective(
+    facts: EventFacts,
+  ): Promise<{ version: number; effective: CompiledRule[] }> {
+    const { tenantId, instanceId, customerId } = facts;
     // Read in this transaction before the rules: a rule written since is seen as a new version.
     const version = await this.repo.version(tenantId);
     // Rules of other instances or customers are not this event's business: not even listed.
@@ -67,34 +191,25 @@ export class RuleEngine {
         (r.instanceId === null || r.instanceId === instanceId) &&
         (r.customerId === null || r.customerId === customerId),
     );
-    const overridden = new Set(
-      effective.filter((r) => r.customerId !== null && r.ruleKey).map((r) => r.ruleKey),
-    );
-    const firing: RuleFiring = { fired: [], suppressed: [], skipped: [] };
-    const candidates: CompiledRule[] = [];
-    for (const rule of effective) {
-      if (rule.customerId === null && rule.ruleKey !== null && overridden.has(rule.ruleKey)) {
-        firing.suppressed.push({ ruleId: rule.id, reason: 'overridden' });
-      } else if (!rule.matches(payload)) {
-        firing.skipped.push({ ruleId: rule.id, reason: 'conditions_not_met' });
-      } else {
-        candidates.push(rule);
-      }
-    }
-    const claimed = await this.repo.claimCooldowns(tenantId, customerId, candidates);
-    for (const rule of candidates) {
-      if (claimed.has(rule.id))
-        firing.fired.push({ id: rule.id, name: rule.name, actions: rule.actions });
-      else firing.suppressed.push({ ruleId: rule.id, reason: 'cooldown' });
-    }
-    // Counted on the rules that won their cooldown, so a held-back rule costs nothing; the
-    // refusal rolls the claims back with the rest of the request.
-    const tooMuch = eventEffectsError(eventEffects(firing.fired));
-    if (tooMuch) throw new InvalidFields([tooMuch]);
-    await this.repo.countFirings(
-      tenantId,
-      firing.fired.map((rule) => rule.id),
-    );
-    return firing;
+    return { version, effective };
   }
+}
+
+const evaluated = (facts: EventFacts): EvaluatedEvent => ({
+  eventId: facts.eventId,
+  eventType: facts.event,
+  instanceId: facts.instanceId,
+  customerId: facts.customerId,
+  payload: facts.payload,
+});
+
+/** Reads ids off the results by name: each action's result class carries its own. */
+function actionsTaken(rule: FiredResults): ActionTaken[] {
+  return rule.actions.map((action, i) => {
+    const result = (rule.results[i] ?? {}) as { approvalId?: unknown; workflowId?: unknown };
+    const taken: ActionTaken = { type: (action as RuleAction).type };
+    if (typeof result.approvalId === 'string') taken.approval_id = result.approvalId;
+    if (typeof result.workflowId === 'string') taken.workflow_id = result.workflowId;
+    return taken;
+  });
 }

@@ -87,6 +87,20 @@ export class RuleFiringRepository {
     return new Set(rows.map((r) => r.rule_id));
   }
 
+  /** Names come from code, never from input. */
+  async savepoint(name: string): Promise<void> {
+    await this.m.query(`SAVEPOINT ${name}`);
+  }
+
+  /** Undoes what this transaction did since the savepoint, which stays set. */
+  async rollbackTo(name: string): Promise<void> {
+    await this.m.query(`ROLLBACK TO SAVEPOINT ${name}`);
+  }
+
+  async release(name: string): Promise<void> {
+    await this.m.query(`RELEASE SAVEPOINT ${name}`);
+  }
+
   async countFirings(tenantId: string, ruleIds: readonly string[]): Promise<void> {
     if (ruleIds.length === 0) return;
     await this.m.query(COUNT_FIRINGS, [tenantId, ruleIds]);
