@@ -168,7 +168,8 @@ export class EventEvaluator extends TenantJob {
       await this.evaluateOne(tenantId, event);
       evaluated++;
     }
-    await this.repo.advance(tenantId, read.through);
+    // A pass that found nothing writes nothing: a wake for events already evaluated is free.
+    if (read.through > after) await this.repo.advance(tenantId, read.through);
     return { evaluated, more: read.through < read.end };
   }
 

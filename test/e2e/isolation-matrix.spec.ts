@@ -1,4 +1,5 @@
 import { EventSequencer } from '../../src/event-log/event-sequencer';
+import { EventEvaluator } from '../../src/events/event-evaluator';
 import { TestApp, startTestApp } from '../helpers/app';
 import { MATRIX, MatrixRoute } from '../matrix/routes';
 import { CALLERS, Caller, World, buildWorld, make } from '../matrix/world';
@@ -56,11 +57,13 @@ async function fingerprintQuery(t: TestApp): Promise<string> {
 
 /**
  * Every tenant-owned table's rows, hashed per tenant: what a call may have changed. The event
- * sequencer numbers committed events moments after their commit; it is run to the end first,
- * so its numbering of the events a call's setup raised is not taken for a write of the call.
+ * sequencer numbers committed events moments after their commit, and the evaluator of rules on
+ * raised events follows the numbering; both are run to the end first, so their work on the
+ * events a call's setup raised is not taken for a write of the call.
  */
 async function fingerprint(t: TestApp, sql: string): Promise<Map<string, string>> {
-  await t.app.get(EventSequencer).sweep();
+  do await t.app.get(EventSequencer).sweep();
+  while ((await t.app.get(EventEvaluator).runOnce()) > 0);
   const { rows } = await t.raw.query<{ tenant: string; tbl: string; h: string }>(sql);
   const byTenant = new Map<string, string>();
   for (const row of rows.sort((p, q) => (p.tbl < q.tbl ? -1 : 1))) {

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { EventSequencer } from '../../src/event-log/event-sequencer';
+import { EventEvaluator } from '../../src/events/event-evaluator';
 import { TEST_PLATFORM_KEY, TestApp } from '../helpers/app';
 import { TenantSession } from '../helpers/factories';
 
@@ -155,8 +156,9 @@ function randomDigits(n: number): string {
  * changes it, while row locks (xmax) and rolled-back work (invisible) do not. It reads through
  * the superuser pool, so RLS hides nothing, and no other writer shares this database (the
  * background jobs are off in tests) but the event sequencer, which numbers committed events
- * moments after their commit: it is run to the end first, so its numbering of an earlier
- * case's events is not taken for a write of this one. One round trip per case.
+ * moments after their commit, and the evaluator of rules on raised events, which follows the
+ * numbering: both are run to the end first, so their work on an earlier case's events is not
+ * taken for a write of this one. One round trip per case.
  */
 export async function fingerprinter(t: TestApp): Promise<() => Promise<string>> {
   const { rows } = await t.raw.query<{ name: string }>(
@@ -170,7 +172,9 @@ export async function fingerprinter(t: TestApp): Promise<() => Promise<string>> 
     )
     .join(' UNION ALL ');
   return async () => {
-    await t.app.get(EventSequencer).sweep();
+    // Rules on raised events are evaluated after the numbering, and may raise more events.
+    do await t.app.get(EventSequencer).sweep();
+    while ((await t.app.get(EventEvaluator).runOnce()) > 0);
     // Named, so PostgreSQL plans the union once rather than on every case.
     const res = await t.raw.query<{ t: string; f: string }>({
       name: 'fuzz-fingerprint',
