@@ -104,6 +104,7 @@ export class RuleActions {
         }),
       );
     }
+    await this.rules.recordResults(f.principal.tenantId, f.eventId, outcome.fired);
     return outcome;
   }
 
