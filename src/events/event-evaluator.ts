@@ -42,7 +42,9 @@ const BUSY = 'busy';
  * (as hydracore_worker) catches a tenant whose cursor is behind its feed when a wake was lost.
  *
  * What an action raises is one deeper than the event that fired its rule; events of
- * LOOP_GUARD_DEPTH or deeper are not evaluated. An event whose rules or actions fail (a rule's
+ * LOOP_GUARD_DEPTH or deeper are not evaluated: the firing log shows each rule they met as
+ * loop_guard. One whose rules would create more than one event may fires none of them (logged
+ * limit_exceeded) rather than failing its batch. An event whose rules or actions fail (a rule's
  * customer or instance gone, a refused action) is passed over: its savepoint takes back what
  * it did, the failure is logged with the tenant, event and error, and the cursor moves past it,
  * so one bad event never holds up its tenant. A failure of the database itself (unreachable, a
@@ -177,20 +179,22 @@ export class EventEvaluator extends TenantJob {
     const payload = raisedPayload(event.type, event.data);
     const { instanceId, customerId } = event;
     if (!payload || !instanceId || !customerId) return;
-    if (event.depth >= LOOP_GUARD_DEPTH) return;
+    const firing = {
+      principal: instanceActor(tenantId, instanceId),
+      instanceId,
+      customerId,
+      event: event.type,
+      eventId: event.id,
+      depth: event.depth,
+      payload,
+    };
     try {
-      // A savepoint: a failing event takes back only what it did itself.
-      await this.db.manager.transaction(() =>
-        this.actions.fire({
-          principal: instanceActor(tenantId, instanceId),
-          instanceId,
-          customerId,
-          event: event.type,
-          eventId: event.id,
-          depth: event.depth,
-          payload,
-        }),
-      );
+      // A savepoint: a failing event takes back only what it did itself. Over the per-event
+      // effects limit nothing fires and the log says so: nobody waits on it to be refused.
+      await this.db.manager.transaction(async () => {
+        if (event.depth >= LOOP_GUARD_DEPTH) await this.actions.refuse(firing, 'loop_guard');
+        else await this.actions.fire(firing, { onLimit: 'record' });
+      });
     } catch (error) {
       if (isConnectionError(error) || databaseLimitError(error)) throw error;
       this.logger.warn(

@@ -4,7 +4,7 @@ import { Principal } from '../auth/principal';
 import { EventLogService } from '../event-log/event-log.service';
 import { OutboxService } from '../outbox/outbox.service';
 import { RuleAction } from '../rules/actions';
-import { FiringRule, RuleEngine } from '../rules/engine/rule-engine';
+import { EventFacts, FireOptions, FiringRule, RuleEngine } from '../rules/engine/rule-engine';
 import { WorkflowsService } from '../workflows/workflows.service';
 import {
   ActionResult,
@@ -37,6 +37,15 @@ export interface FiringEvent {
   payload: Record<string, unknown>;
 }
 
+const facts = (f: FiringEvent): EventFacts => ({
+  tenantId: f.principal.tenantId,
+  eventId: f.eventId,
+  instanceId: f.instanceId,
+  customerId: f.customerId,
+  event: f.event,
+  payload: f.payload,
+});
+
 /**
  * Who carries out the rules of an event HydraCore raised: the event's instance, as its runtime
  * would have. The actions read only the tenant and the instance of it (workflow history names
@@ -68,8 +77,11 @@ export class RuleActions {
     private readonly log: EventLogService,
   ) {}
 
-  /** Fires the event's rules and carries out the fired ones' actions, in priority order. */
-  async fire(f: FiringEvent): Promise<EventOutcome> {
+  /**
+   * Fires the event's rules and carries out the fired ones' actions, in priority order; the
+   * firing log gets what each created. `options` as RuleEngine.fire takes them.
+   */
+  async fire(f: FiringEvent, options?: FireOptions): Promise<EventOutcome> {
     const outcome = Object.assign(new EventOutcome(), {
       event: f.event,
       decision: 'allow',
@@ -79,15 +91,7 @@ export class RuleActions {
       approvals: [],
       workflows: [],
     });
-    const facts = {
-      tenantId: f.principal.tenantId,
-      eventId: f.eventId,
-      instanceId: f.instanceId,
-      customerId: f.customerId,
-      event: f.event,
-      payload: f.payload,
-    };
-    const decided = await this.rules.fire(facts);
+    const decided = await this.rules.fire(facts(f), options);
     const notFired = (held: { ruleId: string; reason: string }) =>
       Object.assign(new RuleNotFired(), held);
     outcome.suppressed.push(...decided.suppressed.map(notFired));
@@ -106,6 +110,11 @@ export class RuleActions {
     }
     await this.rules.recordResults(f.principal.tenantId, f.eventId, outcome.fired);
     return outcome;
+  }
+
+  /** Fires none of the event's rules: the firing log shows each it met as refused. */
+  refuse(f: FiringEvent, outcome: 'loop_guard'): Promise<void> {
+    return this.rules.refuse(facts(f), outcome);
   }
 
   private async run(

@@ -88,6 +88,17 @@ describe('rules on raised events', () => {
   const triggerCount = async (ruleId: string) =>
     (await t.raw.query('SELECT trigger_count FROM rules WHERE id = $1', [ruleId])).rows[0]
       .trigger_count;
+  /** The firing log of each event: [rule, outcome] of each rule it met, by rule id. */
+  const outcomes = async (w: World, of: Stored[]) => {
+    const { rows } = await t.raw.query<{ event_id: string; rule_id: string; outcome: string }>(
+      `SELECT event_id, rule_id, outcome FROM rule_evaluations
+        WHERE tenant_id = $1 AND event_id = ANY($2) ORDER BY rule_id`,
+      [w.a.tenantId, of.map((e) => e.id)],
+    );
+    return of.map((e) =>
+      rows.filter((r) => r.event_id === e.id).map((r) => [r.rule_id, r.outcome]),
+    );
+  };
   /** Whether the tenant's cursor has reached its feed's end with every event numbered. */
   const caughtUp = async (w: World) => {
     const { rows } = await t.raw.query(
@@ -275,6 +286,47 @@ describe('rules on raised events', () => {
       w.a.tenantId,
     ]);
     expect(rows[0].count).toBe('4');
+    // The firing log: three firings, then the refusal of the event too deep to evaluate.
+    expect(await outcomes(w, created)).toEqual([
+      [[feeds.id, 'fired']],
+      [[feeds.id, 'fired']],
+      [[feeds.id, 'fired']],
+      [[feeds.id, 'loop_guard']],
+    ]);
+  });
+
+  it('fires nothing for an event whose rules would create more than one event may, and goes on', async () => {
+    const w = await world();
+    const tenWorkflows = Array(10).fill({ type: 'create_workflow', workflow_type: 'lead' });
+    const big = [];
+    for (let i = 0; i < 3; i++) {
+      big.push(
+        await rule(w, {
+          trigger_event: 'workflow.stage_changed',
+          conditions: [{ field: 'to_stage', operator: 'eq', value: 'big' }],
+          actions: tenWorkflows,
+        }),
+      );
+    }
+    const small = await rule(w, {
+      trigger_event: 'workflow.stage_changed',
+      conditions: [{ field: 'to_stage', operator: 'eq', value: 'small' }],
+      actions: notify('ops'),
+    });
+    const wf = await create(w, { stage: 'a' });
+    await advance(w, wf.id, { stage: 'big' });
+    await advance(w, wf.id, { stage: 'small' });
+    await settle(w);
+
+    const changes = await events(w, 'workflow.stage_changed');
+    expect(await outcomes(w, changes)).toEqual([
+      big.map((r) => [r.id, 'limit_exceeded']).sort(),
+      [[small.id, 'fired']],
+    ]);
+    expect(await events(w, 'workflow.created')).toHaveLength(1); // the route's own
+    for (const r of big) expect(await triggerCount(r.id)).toBe(0);
+    const told = await events(w, 'notification.requested');
+    expect(told.map((e) => e.caused_by)).toEqual([changes[1].id]);
   });
 
   it('holds a rule by its cooldown and a tenant default by its customer override, as for POSTed events', async () => {
