@@ -103,6 +103,7 @@ export class EventEvaluator extends TenantJob {
    * more batch after it rather than a second pass beside it.
    */
   evaluate(tenantId: string): Promise<number> {
+    if (this.stopped) return Promise.resolve(0);
     const current = this.passes.get(tenantId);
     if (current) {
       current.again = true;
@@ -123,8 +124,9 @@ export class EventEvaluator extends TenantJob {
           if ((!batch.more && !pass.again) || this.stopped) break;
         }
       } catch (error) {
-        // A lock timeout here is the first pass of a tenant waiting for another's new cursor.
-        if (databaseLimitError(error)) this.retryLater(tenantId);
+        // A row held past the lock timeout (a request's, or another pass creating the tenant's
+        // cursor) is soon free; anything else waits for the next wake or look.
+        if (databaseLimitError(error)?.kind === 'busy') this.retryLater(tenantId);
         this.logger.warn({ tenantId, err: error }, 'raised events left for the next pass');
       } finally {
         this.passes.delete(tenantId);
