@@ -183,4 +183,32 @@ export function compileMatcher(
   return (payload) => compiled.every(({ field, passes }) => passes(read(payload, field)));
 }
 
+/**
+ * Compiles once; the result is the first condition the payload fails, or null when it meets
+ * them all: why a rule was skipped. The same predicates as compileMatcher, which firing uses,
+ * so it stops where the matcher did; kept apart so the matcher stays a plain boolean.
+ */
+export function compileFirstFailure(
+  trigger: TriggerType,
+  conditions: Condition[],
+): (payload: Record<string, unknown>) => ConditionResult | null {
+  const compiled = conditions.map((c) => ({ c, passes: compilePredicate(trigger, c) }));
+  return (payload) => {
+    for (const { c, passes } of compiled) {
+      const raw = read(payload, c.field);
+      if (!passes(raw)) {
+        const expected = c.value ?? null;
+        return {
+          field: c.field,
+          operator: c.operator,
+          expected,
+          actual: raw ?? null,
+          passed: false,
+        };
+      }
+    }
+    return null;
+  };
+}
+
 export const allPassed = (results: ConditionResult[]) => results.every((r) => r.passed);

@@ -19,6 +19,8 @@ import {
   TestRuleResult,
   UpdateRuleDto,
 } from './dto/rules.dto';
+import { Firing, FiringsQuery, RuleEvaluation } from './firing-log/firings.dto';
+import { FiringLogService } from './firing-log/firing-log.service';
 import { RULE_LIMITS, checkRuleSize } from './limits';
 import { Rule } from './rule.entity';
 import { RuleValues, RulesRepository } from './rules.repository';
@@ -34,6 +36,7 @@ export class RulesService {
   constructor(
     private readonly repo: RulesRepository,
     private readonly directory: DirectoryService,
+    private readonly firingLog: FiringLogService,
   ) {}
 
   list(p: Principal, query: ListRulesQuery): Promise<Rule[]> {
@@ -51,6 +54,24 @@ export class RulesService {
       throw forbidden('This rule belongs to another customer');
     }
     return rule;
+  }
+
+  /**
+   * Readable as the rule is; a customer admin sees a tenant default's firings for its own
+   * customer's events only, never another customer's activity.
+   */
+  async firings(p: Principal, id: string, query: FiringsQuery): Promise<Firing[]> {
+    await this.get(p, id);
+    return this.firingLog.firings(p.tenantId, id, query, p.customerId ?? undefined);
+  }
+
+  /**
+   * What the tenant's rules made of an event (for the event's detail): every rule it met, the
+   * ones skipped with the first condition they failed. No principal check: the caller has
+   * decided the event is the principal's to see, and an evaluation shows only that event.
+   */
+  evaluationsOf(tenantId: string, eventId: string): Promise<RuleEvaluation[]> {
+    return this.firingLog.evaluationsOf(tenantId, eventId);
   }
 
   async create(p: Principal, dto: CreateRuleDto): Promise<Rule> {

@@ -57,6 +57,7 @@ export const FUZZED_ROUTES: string[] = [
   'PATCH /v1/rules/{rule_id}',
   'DELETE /v1/rules/{rule_id}',
   'POST /v1/rules/{rule_id}/test',
+  'GET /v1/rules/{rule_id}/firings',
   'GET /internal/v1/instances/{instance_id}/approvals/pending',
   'POST /internal/v1/instances/{instance_id}/approvals/request',
   'POST /internal/v1/instances/{instance_id}/approvals/resolve',

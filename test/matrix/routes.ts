@@ -55,6 +55,27 @@ async function loggedEvent(w: World): Promise<string> {
   return id;
 }
 
+/** Customer 1's rule, fired by an event of customer 1: a firing log with a row to show. */
+async function firedRule(w: World): Promise<string> {
+  const id = await make.rule(w);
+  const res = await w.t
+    .http()
+    .post(`${internal(w)}/events`)
+    .set(w.headers.proxy_key_a_instance)
+    .send({ event: 'skill.invoked', customer_id: w.c1, payload: { skill_slug: 'payments' } });
+  if (res.status !== 200) throw new Error(`event: ${res.status} ${JSON.stringify(res.body)}`);
+  const { rows } = await w.t.raw.query<{ id: string }>(
+    `SELECT id FROM rule_evaluations WHERE tenant_id = $1 AND rule_id = $2`,
+    [w.a.tenantId, id],
+  );
+  if (rows.length !== 1) throw new Error(`the rule fired ${rows.length} times, not once`);
+  for (const firing of rows) {
+    w.idsOfA.add(firing.id);
+    w.idsOfC1.add(firing.id);
+  }
+  return id;
+}
+
 export const MATRIX: MatrixRoute[] = [
   { route: 'GET /healthz', access: 'public', ok: 200, call: () => ({ url: '/healthz' }) },
   { route: 'GET /readyz', access: 'public', ok: 200, call: () => ({ url: '/readyz' }) },
@@ -407,6 +428,12 @@ export const MATRIX: MatrixRoute[] = [
       url: `/v1/rules/${await make.rule(w)}/test`,
       body: { payload: { skill_slug: 'payments' } },
     }),
+  },
+  {
+    route: 'GET /v1/rules/{rule_id}/firings',
+    access: 'customer_admin',
+    ok: 200,
+    call: async (w) => ({ url: `/v1/rules/${await firedRule(w)}/firings` }),
   },
 
   // Approvals and events
