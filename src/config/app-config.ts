@@ -66,6 +66,18 @@ export interface AppConfig {
     /** How long a claimed message stays claimed before another relay may retry it. */
     leaseMs: number;
   };
+  webhooks: {
+    /** Endpoints may use plain http (development, loopback receivers in tests). */
+    allowHttp: boolean;
+    /** Endpoints may resolve to loopback, private or link-local addresses. */
+    allowPrivateNetworks: boolean;
+    /** A delivery attempt not answered 2xx within this is a failure. */
+    timeoutMs: number;
+    /** Delays before each retry; a delivery still failing after the last is `failed`. */
+    retryScheduleMs: number[];
+    /** How often each replica looks for due deliveries; 0 turns it off (the wakes still come). */
+    pollMs: number;
+  };
 }
 
 /** Injection token: AppConfig is an interface, so Nest needs a token to resolve it. */
@@ -151,6 +163,30 @@ function encryptionKey(raw: string): Buffer {
   return key;
 }
 
+function flag(env: Env, name: string): boolean {
+  const raw = optional(env, name);
+  if (raw === null || raw === 'false' || raw === '0') return false;
+  if (raw === 'true' || raw === '1') return true;
+  throw new ConfigError(`${name} must be true or false`);
+}
+
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** A comma-separated list of durations such as `5s,5m,2h`. */
+function schedule(env: Env, name: string, fallback: string): number[] {
+  const raw = optional(env, name) ?? fallback;
+  const delays = raw.split(',').map((part) => {
+    const m = /^\s*(\d{1,9})(ms|s|m|h|d)\s*$/.exec(part);
+    if (!m) throw new ConfigError(`${name} must be durations like 5s,5m,2h (ms, s, m, h or d)`);
+    return Number(m[1]) * UNIT_MS[m[2]];
+  });
+  if (delays.length > 50) throw new ConfigError(`${name} may have at most 50 delays`);
+  if (delays.some((d) => d > 30 * UNIT_MS.d)) {
+    throw new ConfigError(`${name} delays may be at most 30 days each`);
+  }
+  return delays;
+}
+
 /** Validates the environment. DATABASE_URL must already be resolved (embedded mode fills it in). */
 export function loadConfig(env: Env): AppConfig {
   const databaseUrl = url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']);
@@ -227,6 +263,13 @@ export function loadConfig(env: Env): AppConfig {
       maxAttempts: integer(env, 'OUTBOX_MAX_ATTEMPTS', 8, 1, 100),
       backoffMs: integer(env, 'OUTBOX_BACKOFF_MS', 2_000, 1, 3_600_000),
       leaseMs: integer(env, 'OUTBOX_LEASE_MS', 60_000, 10, 3_600_000),
+    },
+    webhooks: {
+      allowHttp: flag(env, 'WEBHOOK_ALLOW_HTTP'),
+      allowPrivateNetworks: flag(env, 'WEBHOOK_ALLOW_PRIVATE_NETWORKS'),
+      timeoutMs: integer(env, 'WEBHOOK_TIMEOUT_MS', 10_000, 100, 120_000),
+      retryScheduleMs: schedule(env, 'WEBHOOK_RETRY_SCHEDULE', '5s,5m,30m,2h,5h,10h,10h'),
+      pollMs: integer(env, 'WEBHOOK_POLL_INTERVAL_MS', 1_000, 0, 3_600_000),
     },
   };
 }

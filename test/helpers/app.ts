@@ -37,6 +37,7 @@ export async function startTestApp(env: Record<string, string | undefined> = {})
     SWEEP_INTERVAL_MS: '0', // tests run background jobs themselves
     COUNTS_COMPACT_INTERVAL_MS: '0',
     OUTBOX_POLL_INTERVAL_MS: '0',
+    WEBHOOK_POLL_INTERVAL_MS: '0',
     RATE_LIMIT_PER_MINUTE: '0', // suites fire bursts with one credential; abuse.spec sets a limit
     AUTH_FAILURES_PER_MINUTE: '0', // suites send many refused credentials from one address
     ...env,

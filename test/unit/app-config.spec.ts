@@ -20,6 +20,18 @@ describe('loadConfig', () => {
       trustProxy: false,
     });
     expect(config.encryptionKey).toHaveLength(32);
+    expect(config.webhooks).toEqual({
+      allowHttp: false,
+      allowPrivateNetworks: false,
+      timeoutMs: 10_000,
+      retryScheduleMs: [5, 300, 1_800, 7_200, 18_000, 36_000, 36_000].map((s) => s * 1_000),
+      pollMs: 1_000,
+    });
+  });
+
+  it('reads a retry schedule in any unit', () => {
+    const config = loadConfig({ ...valid, WEBHOOK_RETRY_SCHEDULE: '200ms, 1s,2m,1h,1d' });
+    expect(config.webhooks.retryScheduleMs).toEqual([200, 1_000, 120_000, 3_600_000, 86_400_000]);
   });
 
   it.each([
@@ -50,6 +62,10 @@ describe('loadConfig', () => {
     [{ AUTH_FAILURES_PER_MINUTE: '100001' }, /^AUTH_FAILURES_PER_MINUTE must be an integer/],
     [{ TRUST_PROXY: 'true' }, /^TRUST_PROXY must be a hop count/],
     [{ TRUST_PROXY: '0' }, /^TRUST_PROXY must be a hop count/],
+    [{ WEBHOOK_ALLOW_HTTP: 'yes' }, /^WEBHOOK_ALLOW_HTTP must be true or false/],
+    [{ WEBHOOK_RETRY_SCHEDULE: '5s,soon' }, /^WEBHOOK_RETRY_SCHEDULE must be durations/],
+    [{ WEBHOOK_RETRY_SCHEDULE: '31d' }, /^WEBHOOK_RETRY_SCHEDULE delays may be at most 30 days/],
+    [{ WEBHOOK_TIMEOUT_MS: '50' }, /^WEBHOOK_TIMEOUT_MS must be an integer/],
     [{ TRUST_PROXY: '10.0.0.0/8,proxy.internal' }, /^TRUST_PROXY must be a hop count/],
   ])('refuses %j with one line naming the variable', (override, message) => {
     const attempt = () => loadConfig({ ...valid, ...override });
