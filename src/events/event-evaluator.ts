@@ -2,8 +2,8 @@ import { Inject, Injectable } from '@nestjs/common';
 import { databaseLimitError, isConnectionError } from '../common/connection-errors';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { TenantDb } from '../database/tenant-db';
-import { TenantJob } from '../database/tenant-job';
 import { EventLogService, ScannedEvent } from '../event-log/event-log.service';
+import { CURSOR_BUSY, FeedFollower, FollowedBatch } from '../event-log/feed-follower';
 import { EventEvaluationRepository } from './event-evaluation.repository';
 import { RAISED_TRIGGERS, raisedPayload } from './raised-triggers';
 import { RuleActions, instanceActor } from './rule-actions';
@@ -15,16 +15,11 @@ const EVALUATION_BATCH = 100;
  * reconnecting): well inside the seconds an event's rules may take to fire.
  */
 const SAFETY_POLL_MS = 2_000;
-/** A pass that found another replica evaluating the tenant looks again this soon. */
-const BUSY_RETRY_MS = 100;
 /**
  * Events this deep are not evaluated: a rule whose action raises what triggers it runs three
  * times (on depths 0, 1 and 2), and the event its third run raised stops the chain.
  */
 const LOOP_GUARD_DEPTH = 3;
-
-/** A pass's transaction found another replica evaluating the tenant. */
-const BUSY = 'busy';
 
 /**
  * Fires the rules of the events HydraCore raises (RAISED_TRIGGERS), each event exactly once,
@@ -37,9 +32,8 @@ const BUSY = 'busy';
  * as for a POSTed event), and advances the cursor. Actions, the events they raise, the rules'
  * cooldown claims and the cursor commit together: a crash repeats a whole batch or nothing.
  *
- * Soon: the sequencer of whichever replica numbers a tenant's events wakes every replica
- * (EventLogService.onGrowth) and the pass starts then; a look every few seconds across tenants
- * (as hydracore_worker) catches a tenant whose cursor is behind its feed when a wake was lost.
+ * Soon: FeedFollower runs a pass when the tenant's feed grows, on every replica, and looks every
+ * few seconds for a tenant whose cursor is behind its feed in case a wake was lost.
  *
  * What an action raises is one deeper than the event that fired its rule; events of
  * LOOP_GUARD_DEPTH or deeper are not evaluated: the firing log shows each rule they met as
@@ -56,107 +50,31 @@ const BUSY = 'busy';
  * on names both.
  */
 @Injectable()
-export class EventEvaluator extends TenantJob {
-  /** Per tenant: the pass under way in this process, and whether another was asked for. */
-  private readonly passes = new Map<string, { again: boolean; done: Promise<number> }>();
-  private readonly retries = new Map<string, NodeJS.Timeout>();
-  private stopped = false;
-  private stopListening?: () => void;
-
+export class EventEvaluator extends FeedFollower {
   constructor(
     @Inject(APP_CONFIG) config: AppConfig,
     db: TenantDb,
     private readonly repo: EventEvaluationRepository,
-    private readonly log: EventLogService,
+    log: EventLogService,
     private readonly actions: RuleActions,
   ) {
     // Tests turn the look off with the sweepers; the wakes still come.
-    super(db, Math.min(config.sweepIntervalMs, SAFETY_POLL_MS));
+    super(db, Math.min(config.sweepIntervalMs, SAFETY_POLL_MS), log);
   }
 
-  override onApplicationBootstrap(): void {
-    this.stopListening = this.log.onGrowth((tenantId) => void this.evaluate(tenantId));
-    super.onApplicationBootstrap();
-  }
-
-  override async onApplicationShutdown(): Promise<void> {
-    this.stopped = true;
-    this.stopListening?.();
-    for (const timer of this.retries.values()) clearTimeout(timer);
-    await super.onApplicationShutdown();
-    await Promise.all([...this.passes.values()].map((p) => p.done));
-  }
-
-  /** Tenants whose cursor is behind their feed (a tenant with no cursor yet is at 0). */
-  protected override async tenants(): Promise<string[]> {
-    const [ends, cursors] = await Promise.all([this.log.feedEnds(), this.repo.cursors()]);
-    return [...ends].filter(([id, end]) => end > (cursors.get(id) ?? 0)).map(([id]) => id);
-  }
-
-  protected forTenant(tenantId: string): Promise<number> {
-    return this.evaluate(tenantId);
-  }
-
-  /**
-   * Evaluates the tenant's raised events not evaluated yet, batch after batch until none is
-   * left; says how many this process evaluated. A call during a pass of this process runs one
-   * more batch after it rather than a second pass beside it.
-   */
+  /** Evaluates the tenant's raised events not evaluated yet: see FeedFollower.follow. */
   evaluate(tenantId: string): Promise<number> {
-    if (this.stopped) return Promise.resolve(0);
-    const current = this.passes.get(tenantId);
-    if (current) {
-      current.again = true;
-      return current.done;
-    }
-    const pass = { again: false, done: Promise.resolve(0) };
-    pass.done = (async () => {
-      let evaluated = 0;
-      try {
-        for (;;) {
-          pass.again = false;
-          const batch = await this.db.run(tenantId, () => this.batch(tenantId));
-          if (batch === BUSY) {
-            this.retryLater(tenantId);
-            break;
-          }
-          evaluated += batch.evaluated;
-          if ((!batch.more && !pass.again) || this.stopped) break;
-        }
-      } catch (error) {
-        // A row held past the lock timeout (a request's, or another pass creating the tenant's
-        // cursor) is soon free; anything else waits for the next wake or look.
-        if (databaseLimitError(error)?.kind === 'busy') this.retryLater(tenantId);
-        this.logger.warn({ tenantId, err: error }, 'raised events left for the next pass');
-      } finally {
-        this.passes.delete(tenantId);
-      }
-      return evaluated;
-    })();
-    this.passes.set(tenantId, pass);
-    return pass.done;
+    return this.follow(tenantId);
   }
 
-  /**
-   * The holder of the tenant's cursor may have read its batch before the events this wake is
-   * about were numbered: look again once it is likely done, until this process gets the cursor.
-   */
-  private retryLater(tenantId: string): void {
-    if (this.stopped || this.retries.has(tenantId)) return;
-    const timer = setTimeout(() => {
-      this.retries.delete(tenantId);
-      void this.evaluate(tenantId);
-    }, BUSY_RETRY_MS);
-    timer.unref();
-    this.retries.set(tenantId, timer);
+  protected cursors(): Promise<Map<string, number>> {
+    return this.repo.cursors();
   }
 
   /** One transaction's batch: see the class comment. */
-  private async batch(
-    tenantId: string,
-  ): Promise<typeof BUSY | { evaluated: number; more: boolean }> {
+  protected async batch(tenantId: string): Promise<FollowedBatch> {
     const after = await this.repo.claimCursor(tenantId);
-    if (after === null) return BUSY;
+    if (after === null) return CURSOR_BUSY;
     const read = await this.log.scan(tenantId, {
       after,
       types: RAISED_TRIGGERS,
@@ -174,7 +92,7 @@ export class EventEvaluator extends TenantJob {
     }
     // A pass that found nothing writes nothing: a wake for events already evaluated is free.
     if (read.through > after) await this.repo.advance(tenantId, read.through);
-    return { evaluated, more: read.through < read.end };
+    return { handled: evaluated, more: read.through < read.end };
   }
 
   private async evaluateOne(tenantId: string, event: ScannedEvent): Promise<void> {
