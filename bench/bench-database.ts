@@ -1,7 +1,7 @@
 /** The throwaway database and the API settings both benchmark scripts run with. */
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { DataSource } from 'typeorm';
 import { dataSourceOptions, migrate } from '../src/database/data-source';
 import { ensureDatabase, ownerUrl, startEmbeddedPostgres } from '../src/database/embedded';
@@ -17,13 +17,24 @@ export interface BenchDatabase {
   pgDir: string;
 }
 
+/** A throwaway cluster, in which `database` creates and migrates databases. */
+export interface BenchCluster {
+  pgDir: string;
+  /**
+   * Creates `name` and migrates it with the migrations of `build` (a `nest build` output
+   * directory; by default the build running this script): comparing two builds means each runs
+   * on the schema its own migrations make, indexes and triggers included.
+   */
+  database(name: string, build?: string): Promise<Omit<BenchDatabase, 'pgDir'>>;
+}
+
 /**
- * An embedded PostgreSQL in a temporary directory with one migrated database, for `work`;
- * stopped and deleted when `work` ends, however it ends.
+ * An embedded PostgreSQL in a temporary directory, for `work`; stopped and deleted when `work`
+ * ends, however it ends.
  */
-export async function withBenchDatabase<T>(
+export async function withBenchCluster<T>(
   prefix: string,
-  work: (db: BenchDatabase) => Promise<T>,
+  work: (cluster: BenchCluster) => Promise<T>,
 ): Promise<T> {
   const dir = mkdtempSync(join(tmpdir(), `${prefix}-`));
   chmodSync(dir, 0o755);
@@ -33,21 +44,33 @@ export async function withBenchDatabase<T>(
     { postgresPassword: 'bench', ownerPassword: 'bench-owner' },
     false,
   );
-  try {
-    await ensureDatabase(pg.adminUrl, 'hydracore_bench');
-    const url = ownerUrl(pg, 'hydracore_bench');
-    const ds = await new DataSource(dataSourceOptions(url, 2)).initialize();
-    await migrate(ds);
+  const database = async (name: string, build?: string) => {
+    await ensureDatabase(pg.adminUrl, name);
+    const url = ownerUrl(pg, name);
+    const own: { dataSourceOptions: typeof dataSourceOptions; migrate: typeof migrate } = build
+      ? await import(resolve(build, 'src/database/data-source.js'))
+      : { dataSourceOptions, migrate };
+    const ds = await new DataSource(own.dataSourceOptions(url, 2)).initialize();
+    await own.migrate(ds);
     await ds.destroy();
-    return await work({
-      url,
-      adminUrl: pg.adminUrl.replace(/\/postgres$/, '/hydracore_bench'),
-      pgDir,
-    });
+    return { url, adminUrl: pg.adminUrl.replace(/\/postgres$/, `/${name}`) };
+  };
+  try {
+    return await work({ pgDir, database });
   } finally {
     await pg.stop();
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** An embedded PostgreSQL with one migrated database, for `work` (see withBenchCluster). */
+export function withBenchDatabase<T>(
+  prefix: string,
+  work: (db: BenchDatabase) => Promise<T>,
+): Promise<T> {
+  return withBenchCluster(prefix, async (cluster) =>
+    work({ ...(await cluster.database('hydracore_bench')), pgDir: cluster.pgDir }),
+  );
 }
 
 /** The API's environment (the baseline reads the same): production, no background jobs. */

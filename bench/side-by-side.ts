@@ -1,111 +1,171 @@
 /**
- * npm run bench:side-by-side -- <build> <build> [list|get|event]
+ * npm run bench:side-by-side -- <build> <build> [list|get|create|event]
  *
- * Two or more builds of the API (directories holding a `nest build` output: `dist`, or an older
- * commit's build copied inside the repository so that node_modules resolve) under the same load
- * at the same time, 16 connections each, over several rounds. This machine's speed drifts by
- * ±20% within minutes, more than most single optimisations are worth; run side by side, both
- * builds meet the same drift, and the CPU each spends per request can be compared round by round.
+ * Two or more builds of the API (directories holding a `nest build` output: `dist`, or another
+ * commit's build copied inside the repository so that node_modules resolve) under the same
+ * workload, over several rounds. This machine's speed drifts by ±20% within minutes, more than
+ * most single changes are worth; measured in the same run, both builds meet the same drift.
+ *
+ * The modes are `npm run bench`'s scenarios 1 (list), 2 (get), 3 (create: POST a workflow then
+ * PATCH it) and 4 (event: POST an event against 500 rules), built by the same code. Each build
+ * runs on a database of its own, made by its own migrations and seeded alike, so an older build
+ * pays for no index or trigger a later migration added, and neither build's rows grow the other's
+ * tables.
+ *
+ * SIDE_ORDER=together (the default) loads every build at once, 16 connections each: compare
+ * the API's CPU per request. SIDE_ORDER=alternate loads one build at a time, 32 connections as
+ * `npm run bench` does, the order reversed every round so a trend in the drift favours neither:
+ * compare requests a second and the database's CPU per request as well.
  */
 import { ChildProcess } from 'node:child_process';
-import { join, resolve } from 'node:path';
+import { writeFileSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
 import autocannon, { Options } from 'autocannon';
 import { Client } from 'pg';
 import { signDevToken } from '../src/auth/tokens';
 import { freePort } from '../src/database/embedded';
-import { JWT_SECRET, apiEnv, withBenchDatabase } from './bench-database';
-import { cpuMs, log, productionFlags, startProcess, stopProcess } from './processes';
-import { BENCH_EVENT_PAYLOAD, SeededTenant, seedRules, seedTenant } from './seed';
+import { JWT_SECRET, apiEnv, withBenchCluster } from './bench-database';
+import { cpuMs, databaseCpuMs, log, productionFlags, startProcess, stopProcess } from './processes';
+import { scenarios } from './scenarios';
+import { SeededTenant, seedRules, seedTenant } from './seed';
 
 const ROUNDS = Number(process.env.SIDE_ROUNDS ?? 5);
 const SECONDS = Number(process.env.SIDE_SECONDS ?? 6);
+const ALTERNATE = process.env.SIDE_ORDER === 'alternate';
+const CONNECTIONS = Number(process.env.SIDE_CONNECTIONS ?? (ALTERNATE ? 32 : 16));
+/** SIDE_CPU_PROF=<dir>: each build's CPU profile in <dir>/<build's name>, with its request count. */
+const PROFILES = process.env.SIDE_CPU_PROF;
 
-const REQUESTS = {
-  list: (t: SeededTenant, admin: string) => ({
-    path: '/v1/workflows',
-    headers: { authorization: admin },
-  }),
-  get: (t: SeededTenant, admin: string) => ({
-    path: `/v1/workflows/${t.workflowId}`,
-    headers: { authorization: admin },
-  }),
-  event: (t: SeededTenant) => ({
-    path: `/internal/v1/instances/${t.instanceId}/events`,
-    method: 'POST' as const,
-    headers: { authorization: `Bearer ${t.proxyKey}`, 'content-type': 'application/json' },
-    body: JSON.stringify({
-      event: 'skill.invoked',
-      customer_id: t.customerIds[0],
-      payload: BENCH_EVENT_PAYLOAD,
-    }),
-  }),
-};
+/** Each mode and the scenario of `npm run bench` it drives. */
+const MODES = { list: '1.', get: '2.', create: '3.', event: '4.' } as const;
+type Mode = keyof typeof MODES;
+
+interface Target {
+  build: string;
+  pid: number;
+  options: Options;
+  apiMs: number[];
+  dbMs: number[];
+  rps: number[];
+  /** Every request answered, warm-up included: what a profile's time is divided by. */
+  requests: number;
+}
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const spread = (xs: number[], digits = 0) =>
+  `${Math.min(...xs).toFixed(digits)}–${Math.max(...xs).toFixed(digits)}`;
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
-  const kind = (
-    args.length > 2 && args[args.length - 1] in REQUESTS ? args.pop() : 'list'
-  ) as keyof typeof REQUESTS;
+  const mode = (args.length > 2 && args[args.length - 1] in MODES ? args.pop() : 'list') as Mode;
   const builds = args.map((dir) => resolve(dir));
-  if (builds.length < 2) throw new Error('usage: side-by-side <build> <build> [list|get|event]');
+  if (builds.length < 2) {
+    throw new Error(`usage: side-by-side <build> <build> [${Object.keys(MODES).join('|')}]`);
+  }
 
-  await withBenchDatabase('hydracore-side', async ({ url }) => {
+  await withBenchCluster('hydracore-side', async (cluster) => {
     const servers: ChildProcess[] = [];
+    const targets: Target[] = [];
     try {
-      const db = new Client({ connectionString: url });
-      await db.connect();
-      const tenant = await seedTenant(db, 'Side by side', 2000);
-      await seedRules(db, tenant.tenantId);
-      await db.end();
+      for (const [i, build] of builds.entries()) {
+        const { url } = await cluster.database(`hydracore_side_${i}`, build);
+        const db = new Client({ connectionString: url });
+        await db.connect();
+        const tenant = await seedTenant(db, 'Side by side', 2000);
+        await seedRules(db, tenant.tenantId);
+        await db.query('ANALYZE');
+        await db.end();
 
-      const env = apiEnv(url);
-      const admin = `Bearer ${signDevToken(JWT_SECRET, { sub: 'bench', tenantId: tenant.tenantId, role: 'admin' })}`;
-      const { path, ...request } = REQUESTS[kind](tenant, admin);
-      const targets: { build: string; pid: number; options: Options }[] = [];
-      for (const build of builds) {
         const port = await freePort();
+        const profile = PROFILES
+          ? ['--cpu-prof', '--cpu-prof-dir', join(PROFILES, basename(build))]
+          : [];
         const server = await startProcess(
-          [...productionFlags(), join(build, 'src/main.js')],
-          { ...env, PORT: String(port) },
+          [...productionFlags(), ...profile, join(build, 'src/main.js')],
+          { ...apiEnv(url), PORT: String(port) },
           'listening',
         );
         servers.push(server);
+        const token = (t: SeededTenant) =>
+          `Bearer ${signDevToken(JWT_SECRET, { sub: 'bench', tenantId: t.tenantId, role: 'admin' })}`;
+        const urls = { api: `http://127.0.0.1:${port}`, baseline: '' };
+        const spec = scenarios(urls, tenant, token, tenant, tenant).find((s) =>
+          s.name.startsWith(MODES[mode]),
+        )!;
         targets.push({
           build,
           pid: server.pid!,
-          options: { url: `http://127.0.0.1:${port}${path}`, ...request, connections: 16 },
+          options: { ...spec.options, connections: CONNECTIONS },
+          apiMs: [],
+          dbMs: [],
+          rps: [],
+          requests: 0,
         });
       }
       log(
-        `${kind}: ${targets.length} builds, ${ROUNDS} rounds of ${SECONDS} s, 16 connections each`,
+        `${mode}: ${targets.length} builds, ${ROUNDS} rounds of ${SECONDS} s, ` +
+          `${CONNECTIONS} connections each, ${ALTERNATE ? 'one build at a time' : 'all at once'}`,
       );
-      await Promise.all(targets.map((t) => autocannon({ ...t.options, duration: 5 })));
 
-      const cpu = targets.map(() => [] as number[]);
-      const rps = targets.map(() => [] as number[]);
-      for (let round = 1; round <= ROUNDS; round++) {
-        const before = targets.map((t) => cpuMs(t.pid));
+      const measure = async (group: Target[]) => {
+        const api = group.map((t) => cpuMs(t.pid));
+        const db = databaseCpuMs(cluster.pgDir);
         const results = await Promise.all(
-          targets.map((t) => autocannon({ ...t.options, duration: SECONDS })),
+          group.map((t) => autocannon({ ...t.options, duration: SECONDS })),
         );
-        const line = targets.map((t, i) => {
+        const dbMs = databaseCpuMs(cluster.pgDir) - db;
+        group.forEach((t, i) => {
           const r = results[i];
-          if (r.non2xx + r.errors > 0) throw new Error(`${t.build}: ${r.non2xx} non-2xx answers`);
-          cpu[i].push((cpuMs(t.pid) - before[i]) / r.requests.total);
-          rps[i].push(Math.round(r.requests.average));
-          return `${cpu[i][round - 1].toFixed(2)} ms, ${rps[i][round - 1]} req/s`;
+          if (r.non2xx + r.errors + r.timeouts > 0) {
+            throw new Error(`${t.build}: ${r.non2xx} non-2xx answers, ${r.errors} errors`);
+          }
+          t.apiMs.push((cpuMs(t.pid) - api[i]) / r.requests.total);
+          t.dbMs.push(dbMs / r.requests.total);
+          t.rps.push(Math.round(r.requests.average));
+          t.requests += r.requests.total;
         });
-        log(`  round ${round}: ${line.join('  |  ')}`);
+      };
+      const describe = (t: Target, round: number) =>
+        `${t.rps[round]} req/s, API ${t.apiMs[round].toFixed(2)} ms` +
+        (ALTERNATE ? `, DB ${t.dbMs[round].toFixed(2)} ms` : '');
+
+      const warm = async (t: Target) => {
+        t.requests += (await autocannon({ ...t.options, duration: 5 })).requests.total;
+      };
+      if (ALTERNATE) for (const t of targets) await warm(t);
+      else await Promise.all(targets.map(warm));
+      for (let round = 0; round < ROUNDS; round++) {
+        if (ALTERNATE) {
+          const order = round % 2 === 0 ? targets : [...targets].reverse();
+          for (const t of order) await measure([t]);
+        } else {
+          await measure(targets);
+        }
+        log(`  round ${round + 1}: ${targets.map((t) => describe(t, round)).join('  |  ')}`);
       }
-      targets.forEach((t, i) =>
+
+      for (const t of targets) {
         log(
-          `${t.build}: median ${median(cpu[i]).toFixed(2)} ms of CPU a request, ${median(rps[i])} req/s`,
-        ),
-      );
+          `${t.build}: median ${median(t.rps)} req/s (${spread(t.rps)}), ` +
+            `API ${median(t.apiMs).toFixed(2)} ms of CPU a request (${spread(t.apiMs, 2)})` +
+            (ALTERNATE ? `, database ${median(t.dbMs).toFixed(2)} ms (${spread(t.dbMs, 2)})` : ''),
+        );
+      }
+      const [first, ...rest] = targets;
+      for (const t of rest) {
+        const ratios = t.rps.map((rps, i) => rps / first.rps[i]);
+        log(
+          `${t.build} / ${first.build}: req/s medians ${(median(t.rps) / median(first.rps)).toFixed(2)}×; ` +
+            `round by round median ${median(ratios).toFixed(2)}× (${spread(ratios, 2)})`,
+        );
+      }
     } finally {
       for (const server of servers) await stopProcess(server);
+    }
+    if (PROFILES) {
+      for (const t of targets) {
+        writeFileSync(join(PROFILES, basename(t.build), 'requests.txt'), `${t.requests}\n`);
+      }
     }
   });
 }
