@@ -27,6 +27,7 @@ import { NoisyNeighbour, noisyNeighbour, seedNoisyTenant } from './noisy-neighbo
 import { compareRuleEngines } from './rule-engine';
 import { scenarios } from './scenarios';
 import { SeededTenant, seedRules, seedTenant } from './seed';
+import { FeedThroughput, describeFeedThroughput, feedThroughput } from './feed-throughput';
 import { TimerLag, describeTimerLag, timerLag } from './timer-lag';
 
 const CONNECTIONS = 32;
@@ -156,6 +157,9 @@ async function main(): Promise<void> {
       log('Timers: 10,000 workflows due in the same minute, an API with its timers on…');
       const timers = await timerLag(url);
       log(`  ${describeTimerLag(timers)}`);
+      log('Feed: one pager through a backlog of 100,000 events…');
+      const feed = await feedThroughput(url);
+      log(`  ${describeFeedThroughput(feed)}`);
 
       const report = {
         when: new Date().toISOString(),
@@ -176,6 +180,7 @@ async function main(): Promise<void> {
         noisyNeighbour: neighbours,
         ruleEngine: engines,
         timers,
+        feed,
         peakRssMb: rss,
         runSeconds: Math.round((Date.now() - started) / 1000),
       };
@@ -203,6 +208,7 @@ type Report = {
   noisyNeighbour: NoisyNeighbour;
   ruleEngine: { ours: number; jsonRulesEngine: number };
   timers: TimerLag;
+  feed: FeedThroughput;
   peakRssMb: number;
 };
 
@@ -231,6 +237,7 @@ async function writeTable(r: Report): Promise<void> {
     `| Zero errors and non-2xx everywhere | ${r.scenarios.reduce((n, s) => n + s.errors + s.non2xx, 0)} | ${met(r.scenarios.every((s) => s.errors + s.non2xx === 0))} |`,
     `| Peak RSS ≤ 300 MB | ${r.peakRssMb} MB | ${met(r.peakRssMb <= 300)} |`,
     `| workflow.due within 5 s, exactly once (10,000 due in one minute) | p99 ${r.timers.p99Ms} ms, max ${r.timers.maxMs} ms; ${r.timers.announced} of ${r.timers.workflows} announced, ${r.timers.duplicates} twice, ${r.timers.early} early | ${met(r.timers.maxMs < 5000 && r.timers.announced === r.timers.workflows && r.timers.duplicates + r.timers.early === 0)} |`,
+    `| Event feed: one pager through ${r.feed.events.toLocaleString('en')} events of ${r.feed.eventBytes} bytes, limit ${r.feed.limit} | ${r.feed.eventsPerSecond} events/s, page p99 ${r.feed.pageP99Ms} ms${r.feed.gapFree ? '' : ', **not gap-free**'} | a figure (no target) |`,
     `| Noisy neighbour: A's p99 beside B ≤ 2× alone, 0 errors for A | ${nn.beside.p99} vs ${nn.alone.p99} ms, ${nn.beside.errors + nn.beside.non2xx} errors | ${met(nn.beside.p99 <= 2 * nn.alone.p99 && nn.beside.errors + nn.beside.non2xx === 0)} |`,
   ];
   const side = (name: string, s: NoisyNeighbour['alone']) =>
