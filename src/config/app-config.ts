@@ -63,7 +63,14 @@ export interface AppConfig {
     maxAttempts: number;
     /** First retry delay; each further one doubles, with ±50% jitter. */
     backoffMs: number;
-    /** How long a claimed message stays claimed before another relay may retry it. */
+    /** One delivery attempt, from connecting to the response's body, is abandoned after this. */
+    timeoutMs: number;
+    /** Messages one replica claims and sends at once. */
+    concurrency: number;
+    /**
+     * How long a claimed message stays claimed before another relay may retry it: at least its
+     * attempt's timeout plus outboxLeaseMargin, so no claim runs out while its attempt runs.
+     */
     leaseMs: number;
   };
   webhooks: {
@@ -187,6 +194,29 @@ function schedule(env: Env, name: string, fallback: string): number[] {
   return delays;
 }
 
+/**
+ * What a claim's lease keeps beyond its attempt's timeout: the claim's commit before the attempt
+ * starts, and the abort's timer firing late on a busy process.
+ */
+export function outboxLeaseMargin(timeoutMs: number): number {
+  return Math.max(1_000, Math.ceil(timeoutMs / 5));
+}
+
+function outbox(env: Env): AppConfig['outbox'] {
+  const timeoutMs = integer(env, 'OUTBOX_TIMEOUT_MS', 10_000, 100, 600_000);
+  const leaseMs = integer(env, 'OUTBOX_LEASE_MS', 60_000, 10, 3_600_000);
+  return {
+    pollMs: integer(env, 'OUTBOX_POLL_INTERVAL_MS', 2_000, 0, 3_600_000),
+    maxAttempts: integer(env, 'OUTBOX_MAX_ATTEMPTS', 8, 1, 100),
+    backoffMs: integer(env, 'OUTBOX_BACKOFF_MS', 2_000, 1, 3_600_000),
+    timeoutMs,
+    concurrency: integer(env, 'OUTBOX_CONCURRENCY', 10, 1, 100),
+    // A shorter lease could run out while its attempt still runs, and another replica would
+    // send the message again meanwhile: it is raised to cover the attempt.
+    leaseMs: Math.max(leaseMs, timeoutMs + outboxLeaseMargin(timeoutMs)),
+  };
+}
+
 /** Validates the environment. DATABASE_URL must already be resolved (embedded mode fills it in). */
 export function loadConfig(env: Env): AppConfig {
   const databaseUrl = url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']);
@@ -258,12 +288,7 @@ export function loadConfig(env: Env): AppConfig {
     authFailuresPerMinute: integer(env, 'AUTH_FAILURES_PER_MINUTE', 60, 0, 100_000),
     corsOrigins: origins(env, 'CORS_ORIGINS'),
     trustProxy: trustProxy(env, 'TRUST_PROXY'),
-    outbox: {
-      pollMs: integer(env, 'OUTBOX_POLL_INTERVAL_MS', 2_000, 0, 3_600_000),
-      maxAttempts: integer(env, 'OUTBOX_MAX_ATTEMPTS', 8, 1, 100),
-      backoffMs: integer(env, 'OUTBOX_BACKOFF_MS', 2_000, 1, 3_600_000),
-      leaseMs: integer(env, 'OUTBOX_LEASE_MS', 60_000, 10, 3_600_000),
-    },
+    outbox: outbox(env),
     webhooks: {
       allowHttp: flag(env, 'WEBHOOK_ALLOW_HTTP'),
       allowPrivateNetworks: flag(env, 'WEBHOOK_ALLOW_PRIVATE_NETWORKS'),

@@ -54,9 +54,10 @@ export class OutboxRepository {
   }
 
   /**
-   * Claims due messages for `leaseMs` and counts the attempt. The claim commits before delivery,
-   * so a relay that dies mid-delivery leaves the message to be retried when the lease runs out,
-   * with the same id (hence the same Idempotency-Key): delivered at least once, never lost.
+   * Claims due messages for `leaseMs` and counts the attempt; the new count is the claim's token,
+   * which only its holder may record an outcome with. The claim commits before delivery, so a
+   * relay that dies mid-delivery leaves the message to be retried when the lease runs out, with
+   * the same id (hence the same Idempotency-Key): delivered at least once, never lost.
    */
   async claimDue(tenantId: string, limit: number, leaseMs: number): Promise<OutboxMessage[]> {
     const [rows] = await this.m.query<[Record<string, unknown>[], number]>(
@@ -72,28 +73,47 @@ export class OutboxRepository {
     return rows.map((r) => hydrate(this.m, OutboxMessage, r));
   }
 
-  async markDelivered(tenantId: string, id: string): Promise<void> {
-    await this.m.query(
+  /**
+   * Records a delivery made under claim `attempt`. False when that claim is no longer the
+   * message's (its lease ran out and another relay claimed it): the newer attempt's state stands.
+   */
+  async markDelivered(tenantId: string, id: string, attempt: number): Promise<boolean> {
+    const [, count] = await this.m.query<[unknown[], number]>(
       `UPDATE outbox SET status = 'delivered', delivered_at = now(), last_error = NULL, updated_at = now()
-        WHERE tenant_id = $1 AND id = $2`,
-      [tenantId, id],
+        WHERE tenant_id = $1 AND id = $2 AND attempts = $3 AND status = 'pending'`,
+      [tenantId, id, attempt],
+    );
+    return count > 0;
+  }
+
+  /** Ends claim `attempt` early: the message is due again now. */
+  async release(tenantId: string, id: string, attempt: number): Promise<void> {
+    await this.m.query(
+      `UPDATE outbox SET next_attempt_at = now(), updated_at = now()
+        WHERE tenant_id = $1 AND id = $2 AND attempts = $3 AND status = 'pending'`,
+      [tenantId, id, attempt],
     );
   }
 
-  /** Retry after `retryInMs`, or give up (dead) when no attempts are left. */
+  /**
+   * Records a failure of claim `attempt`: retry after `retryInMs`, or give up (dead) when no
+   * attempts are left. False, changing nothing, when that claim is no longer the message's.
+   */
   async markFailed(
     tenantId: string,
     id: string,
+    attempt: number,
     error: string,
     retryInMs: number | null,
-  ): Promise<void> {
-    await this.m.query(
-      `UPDATE outbox SET last_error = $3, updated_at = now(),
-              status = CASE WHEN $4::double precision IS NULL THEN 'dead' ELSE status END,
-              next_attempt_at = CASE WHEN $4::double precision IS NULL THEN next_attempt_at
-                                     ELSE now() + make_interval(secs => $4::double precision / 1000) END
-        WHERE tenant_id = $1 AND id = $2`,
-      [tenantId, id, error.slice(0, 500), retryInMs],
+  ): Promise<boolean> {
+    const [, count] = await this.m.query<[unknown[], number]>(
+      `UPDATE outbox SET last_error = $4, updated_at = now(),
+              status = CASE WHEN $5::double precision IS NULL THEN 'dead' ELSE status END,
+              next_attempt_at = CASE WHEN $5::double precision IS NULL THEN next_attempt_at
+                                     ELSE now() + make_interval(secs => $5::double precision / 1000) END
+        WHERE tenant_id = $1 AND id = $2 AND attempts = $3 AND status = 'pending'`,
+      [tenantId, id, attempt, error.slice(0, 500), retryInMs],
     );
+    return count > 0;
   }
 }

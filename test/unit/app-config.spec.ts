@@ -67,6 +67,9 @@ describe('loadConfig', () => {
     [{ WEBHOOK_RETRY_SCHEDULE: '31d' }, /^WEBHOOK_RETRY_SCHEDULE delays may be at most 30 days/],
     [{ WEBHOOK_TIMEOUT_MS: '50' }, /^WEBHOOK_TIMEOUT_MS must be an integer/],
     [{ TRUST_PROXY: '10.0.0.0/8,proxy.internal' }, /^TRUST_PROXY must be a hop count/],
+    [{ OUTBOX_TIMEOUT_MS: '50' }, /^OUTBOX_TIMEOUT_MS must be an integer/],
+    [{ OUTBOX_CONCURRENCY: '0' }, /^OUTBOX_CONCURRENCY must be an integer/],
+    [{ OUTBOX_CONCURRENCY: '101' }, /^OUTBOX_CONCURRENCY must be an integer/],
   ])('refuses %j with one line naming the variable', (override, message) => {
     const attempt = () => loadConfig({ ...valid, ...override });
     expect(attempt).toThrow(ConfigError);
@@ -107,5 +110,25 @@ describe('loadConfig', () => {
       '10.0.0.0/8',
       '::1',
     ]);
+  });
+
+  it('gives an outbox claim a lease that outlives its delivery attempt', () => {
+    expect(loadConfig(valid).outbox).toEqual({
+      pollMs: 2_000,
+      maxAttempts: 8,
+      backoffMs: 2_000,
+      timeoutMs: 10_000,
+      concurrency: 10,
+      leaseMs: 60_000,
+    });
+    const outbox = (env: Record<string, string>) => loadConfig({ ...valid, ...env }).outbox;
+    expect(outbox({ OUTBOX_TIMEOUT_MS: '3000', OUTBOX_LEASE_MS: '5000' })).toMatchObject({
+      timeoutMs: 3_000,
+      leaseMs: 5_000,
+    });
+    // Shorter than the attempt plus its margin (a fifth of it, at least 1 s): raised to that.
+    expect(outbox({ OUTBOX_LEASE_MS: '50' }).leaseMs).toBe(12_000);
+    expect(outbox({ OUTBOX_TIMEOUT_MS: '3000', OUTBOX_LEASE_MS: '3500' }).leaseMs).toBe(4_000);
+    expect(outbox({ OUTBOX_TIMEOUT_MS: '60000', OUTBOX_LEASE_MS: '60000' }).leaseMs).toBe(72_000);
   });
 });
