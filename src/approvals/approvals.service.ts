@@ -10,7 +10,7 @@ import {
   notFound,
 } from '../common/errors';
 import { DirectoryService } from '../directory/directory.service';
-import { EventLogService, NewEvent } from '../event-log/event-log.service';
+import { EventCause, EventLogService } from '../event-log/event-log.service';
 import { OutboxService } from '../outbox/outbox.service';
 import { Approval } from './approval.entity';
 import {
@@ -32,9 +32,6 @@ import {
 import { approvalRef, canonicalJson, intentHash, sha256 } from './intent';
 
 const REF_ATTEMPTS = 5;
-
-/** The event whose rule asked for an approval, and how deep it was: none from a route. */
-export type EventCause = Pick<NewEvent, 'causedBy' | 'depth'>;
 
 @Injectable()
 export class ApprovalsService {

@@ -1,5 +1,5 @@
 import { WireField } from '../common/wire';
-import type { NewEvent } from '../event-log/event-log.service';
+import type { EventCause, NewEvent } from '../event-log/event-log.service';
 import { WORKFLOW_STATUSES, WorkflowStatus } from './state-machine';
 import { Workflow } from './workflow.entity';
 
@@ -28,12 +28,6 @@ export class WorkflowStatusChanged extends WorkflowEventData {
   @WireField({ enum: WORKFLOW_STATUSES }) fromStatus!: WorkflowStatus;
   @WireField({ enum: WORKFLOW_STATUSES }) toStatus!: WorkflowStatus;
 }
-
-/**
- * What an event was caused by, for one raised by a rule's action: the event that fired the rule
- * and the depth of the new event (one deeper). Routes and timers raise events of depth 0.
- */
-export type EventCause = Pick<NewEvent, 'causedBy' | 'depth'>;
 
 function event(type: string, workflow: Workflow, data: object, cause: EventCause = {}): NewEvent {
   return {

@@ -3,7 +3,7 @@ import { Injectable } from '@nestjs/common';
 import { assertCustomerAccess, customerScope } from '../auth/principal';
 import { invalidField, notFound } from '../common/errors';
 import { DirectoryService } from '../directory/directory.service';
-import { EventLogService } from '../event-log/event-log.service';
+import { EventCause, EventLogService } from '../event-log/event-log.service';
 import {
   CreateWorkflowDto,
   LIST_DEFAULTS,
@@ -13,7 +13,7 @@ import {
 } from './dto/workflows.dto';
 import { Workflow } from './workflow.entity';
 import { WorkflowCaller, actorOf, date } from './workflow-caller';
-import { EventCause, createdEvent } from './workflow-events';
+import { createdEvent } from './workflow-events';
 import { WorkflowListsRepository } from './workflow-lists.repository';
 import { PAGE_BUDGET_BYTES, PageTooLarge } from './workflow-sql';
 import { WorkflowsRepository } from './workflows.repository';
