@@ -1,5 +1,5 @@
 import { Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { databaseLimitError } from '../common/connection-errors';
+import { databaseLimitError, isConnectionError } from '../common/connection-errors';
 import { DomainError } from '../common/errors';
 import { TenantDb } from './tenant-db';
 
@@ -53,8 +53,9 @@ export abstract class TenantJob implements OnApplicationBootstrap, OnApplication
 
   /**
    * One tenant whose share of connections is full, or whose rows are held past the lock
-   * timeout, is skipped until the next pass: it must not hold up every other tenant's work.
-   * Anything else (a database that cannot be reached, a fault) ends the pass as before.
+   * timeout, is skipped until the next pass: it must not hold up every other tenant's work. So
+   * is a tenant whose work fails for a reason of its own (a row the job cannot handle), logged
+   * as an error. A database that cannot be reached ends the pass: every tenant would fail alike.
    */
   private async pass(): Promise<number> {
     let handled = 0;
@@ -62,8 +63,12 @@ export abstract class TenantJob implements OnApplicationBootstrap, OnApplication
       try {
         handled += await this.forTenant(tenantId);
       } catch (error) {
-        if (!tenantBusy(error)) throw error;
-        this.logger.warn({ tenantId, err: error }, 'tenant skipped until the next pass');
+        if (isConnectionError(error)) throw error;
+        if (tenantBusy(error)) {
+          this.logger.warn({ tenantId, err: error }, 'tenant skipped until the next pass');
+        } else {
+          this.logger.error({ tenantId, err: error }, "tenant's work failed; the pass goes on");
+        }
       }
     }
     if (handled > 0) this.logger.log({ handled }, 'pass done');

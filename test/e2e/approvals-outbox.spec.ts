@@ -94,7 +94,8 @@ describe('approvals', () => {
       const crash = jest
         .spyOn(repo, 'markDelivered')
         .mockRejectedValueOnce(new Error('process killed'));
-      await expect(relay().runOnce()).rejects.toThrow('process killed');
+      // One tenant's failure is logged and the pass goes on to the next tenant: none handled.
+      await expect(relay().runOnce()).resolves.toBe(0);
       crash.mockRestore();
       expect((await outbox(p.id))[0].status).toBe('pending');
       await new Promise((r) => setTimeout(r, 80)); // the claim's lease runs out
