@@ -9,13 +9,17 @@ import { WorkflowCounts1732407100000 } from './1732407100000-workflow-counts';
 import { WorkflowSizes1732407400000 } from './1732407400000-workflow-sizes';
 import { IdempotencyPerInstance1732407480000 } from './1732407480000-idempotency-per-instance';
 import { EventLog1732407500000 } from './1732407500000-event-log';
-import { ApprovalExpiryTimer1732407700000 } from './1732407700000-approval-expiry-timer';
 import { WorkflowTimers1732407600000 } from './1732407600000-workflow-timers';
+import { ApprovalExpiryTimer1732407700000 } from './1732407700000-approval-expiry-timer';
 import { EventFilters1732407800000 } from './1732407800000-event-filters';
 import { RuleEvaluations1732407900000 } from './1732407900000-rule-evaluations';
 import { EventEvaluation1732408000000 } from './1732408000000-event-evaluation';
+import { Webhooks1732408100000 } from './1732408100000-webhooks';
 
-/** Every migration in order. Append only: a landed migration is never edited. */
+/**
+ * Every migration, in the order of their timestamps (the order TypeORM runs them in). Append
+ * only: a landed migration is never edited.
+ */
 export const MIGRATIONS = [
   Directory1732406400000,
   WorkerBindings1732406500000,
@@ -31,6 +35,7 @@ export const MIGRATIONS = [
   WorkflowTimers1732407600000,
   ApprovalExpiryTimer1732407700000,
   EventFilters1732407800000,
-  EventEvaluation1732408000000,
   RuleEvaluations1732407900000,
+  EventEvaluation1732408000000,
+  Webhooks1732408100000,
 ];

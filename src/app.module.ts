@@ -22,6 +22,7 @@ import { RulesModule } from './rules/rules.module';
 import { ApprovalsModule } from './approvals/approvals.module';
 import { EventsModule } from './events/events.module';
 import { EventLogModule } from './event-log/event-log.module';
+import { WebhooksModule } from './webhooks/webhooks.module';
 
 @Module({})
 export class AppModule {
@@ -68,6 +69,7 @@ export class AppModule {
         ApprovalsModule,
         EventsModule,
         EventLogModule,
+        WebhooksModule,
       ],
       controllers: [HealthController],
       providers: [

@@ -13,6 +13,8 @@ import { Rule } from './rules/rule.entity';
 import { Approval } from './approvals/approval.entity';
 import { OutboxMessage } from './outbox/outbox-message.entity';
 import { LoggedEvent } from './event-log/logged-event.entity';
+import { WebhookDelivery } from './webhooks/webhook-delivery.entity';
+import { WebhookEndpoint } from './webhooks/webhook-endpoint.entity';
 
 /**
  * Every entity, listed rather than globbed so ts-jest, ts-node and dist all load the same set.
@@ -34,4 +36,6 @@ export const ENTITIES = [
   Approval,
   OutboxMessage,
   LoggedEvent,
+  WebhookEndpoint,
+  WebhookDelivery,
 ];

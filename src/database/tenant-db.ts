@@ -177,6 +177,8 @@ export class TenantDb {
    */
   async end(runner: QueryRunner, ok: boolean, changes = true): Promise<void> {
     const r = runner as Runner;
+    const committed = this.onCommit.get(r) ?? [];
+    this.onCommit.delete(r);
     try {
       await r.query(ok ? 'COMMIT' : 'ROLLBACK');
     } catch (error) {
@@ -195,6 +197,22 @@ export class TenantDb {
     r.isTransactionActive = false;
     r.transactionDepth = 0;
     await this.release(r); // pg's part is a no-op if TypeORM released it after the COMMIT
+    if (ok) for (const then of committed) then();
+  }
+
+  private readonly onCommit = new WeakMap<QueryRunner, (() => void)[]>();
+
+  /**
+   * Calls `then` once the current tenant transaction has committed, never if it rolls back: for
+   * telling another worker in this process of work that only a commit makes visible to it.
+   * `then` must not throw.
+   */
+  afterCommit(then: () => void): void {
+    const runner = this.manager.queryRunner;
+    if (!runner) throw new Error('No tenant transaction in context');
+    const list = this.onCommit.get(runner) ?? [];
+    list.push(then);
+    this.onCommit.set(runner, list);
   }
 
   /**

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { EntityManager, IsNull, Not } from 'typeorm';
+import { EntityManager, In, IsNull, Not } from 'typeorm';
+import { prepared } from '../database/prepared';
 import { TenantDb } from '../database/tenant-db';
 import { LoggedEvent } from './logged-event.entity';
 import {
@@ -12,7 +13,15 @@ import {
   hydrate,
   pageStatement,
 } from './event-log-sql';
-import { EventRow, PageQuery, PageRead, ScanQuery, ScanRead } from './event-log.types';
+import {
+  EventHead,
+  EventRow,
+  HeadRead,
+  PageQuery,
+  PageRead,
+  ScanQuery,
+  ScanRead,
+} from './event-log.types';
 
 /** The `events` and `event_sequences` tables. */
 @Injectable()
@@ -161,4 +170,71 @@ export class EventLogRepository {
   byId(tenantId: string, id: string): Promise<LoggedEvent | null> {
     return this.m.findOne(LoggedEvent, { where: { tenantId, id, sequence: Not(IsNull()) } });
   }
+
+  /**
+   * Where the events after a position go, without their content, oldest first, and how far
+   * that covered (as `scan`, for every type): a consumer that routes events reads them light.
+   */
+  async heads(tenantId: string, after: number, limit: number): Promise<HeadRead> {
+    const rows = await this.m.query<(HeadRecord & { last: string })[]>(HEADS, [
+      tenantId,
+      after,
+      limit,
+      SCAN_SPAN,
+    ]);
+    const end = Number(rows[0].last);
+    const heads = rows.filter((r) => r.id !== null).map(head);
+    const through =
+      heads.length === limit
+        ? heads[heads.length - 1].sequence
+        : Math.max(after, Math.min(end, after + SCAN_SPAN));
+    return { heads, through, end };
+  }
+
+  /** The heads of the events that occurred at or after `since`, oldest first, at most `limit`. */
+  async headsSince(tenantId: string, since: Date, limit: number): Promise<EventHead[]> {
+    const rows = await this.m.query<HeadRecord[]>(
+      `SELECT id, type, instance_id, sequence, occurred_at FROM events
+        WHERE tenant_id = $1 AND sequence IS NOT NULL AND occurred_at >= $2
+        ORDER BY sequence LIMIT $3`,
+      [tenantId, since, limit],
+    );
+    return rows.map(head);
+  }
+
+  /** These events as the feed shows them; those not yet numbered or gone are left out. */
+  async byIds(tenantId: string, ids: readonly string[]): Promise<LoggedEvent[]> {
+    if (ids.length === 0) return [];
+    return this.m.find(LoggedEvent, {
+      where: { tenantId, id: In([...ids]), sequence: Not(IsNull()) },
+    });
+  }
 }
+
+const HEADS = prepared(
+  `SELECT s.last, e.id, e.type, e.instance_id, e.sequence, e.occurred_at
+     FROM (SELECT coalesce(max(last), 0) AS last FROM event_sequences WHERE tenant_id = $1) s
+     LEFT JOIN LATERAL (
+       SELECT id, type, instance_id, sequence, occurred_at FROM events
+        WHERE tenant_id = $1 AND sequence > $2::bigint
+          AND sequence <= least(s.last, $2::bigint + $4::bigint)
+        ORDER BY sequence
+        LIMIT $3) e ON true
+    ORDER BY e.sequence`,
+);
+
+interface HeadRecord {
+  id: string;
+  type: string;
+  instance_id: string | null;
+  sequence: string;
+  occurred_at: Date;
+}
+
+const head = (r: HeadRecord): EventHead => ({
+  id: r.id,
+  type: r.type,
+  instanceId: r.instance_id,
+  sequence: Number(r.sequence),
+  occurredAt: r.occurred_at,
+});

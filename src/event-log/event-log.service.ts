@@ -6,7 +6,7 @@ import { TenantDb } from '../database/tenant-db';
 import { DashboardEventQuery, EventDetail } from './dto/dashboard-events.dto';
 import { EventFeedQuery, EventPage, FEED } from './dto/event-feed.dto';
 import { EventLogRepository } from './event-log.repository';
-import { EventFilter, ScanQuery, ScanRead } from './event-log.types';
+import { EventFilter, EventHead, HeadRead, ScanQuery, ScanRead } from './event-log.types';
 import { FeedSignals } from './feed-signals';
 import { LoggedEvent } from './logged-event.entity';
 
@@ -19,6 +19,12 @@ export interface NewEvent {
   depth?: number;
   data: object;
 }
+
+/**
+ * What an event was caused by, for one raised by a rule's action: the event that fired the rule
+ * and the depth of the new event (one deeper). Routes and timers raise events of depth 0.
+ */
+export type EventCause = Pick<NewEvent, 'causedBy' | 'depth'>;
 
 /** An event as a consumer of the log reads it, with the depth the feed does not show. */
 export type ScannedEvent = Pick<
@@ -65,6 +71,21 @@ export class EventLogService {
    */
   scan(tenantId: string, q: ScanQuery): Promise<ScanRead & { events: ScannedEvent[] }> {
     return this.repo.scan(tenantId, q);
+  }
+
+  /** As `scan`, for every type and without the events' content: for consumers routing them. */
+  heads(tenantId: string, after: number, limit: number): Promise<HeadRead> {
+    return this.repo.heads(tenantId, after, limit);
+  }
+
+  /** The heads of the events that occurred at or after `since`, oldest first. */
+  headsSince(tenantId: string, since: Date, limit: number): Promise<EventHead[]> {
+    return this.repo.headsSince(tenantId, since, limit);
+  }
+
+  /** These events as the feed shows them, in the caller's transaction. */
+  envelopes(tenantId: string, ids: readonly string[]): Promise<LoggedEvent[]> {
+    return this.repo.byIds(tenantId, ids);
   }
 
   /** Each tenant's last feed position, across tenants: for consumers looking for news. */

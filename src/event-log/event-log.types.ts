@@ -60,3 +60,19 @@ export interface ScanRead {
   /** The feed's last position, in the same snapshot. */
   end: number;
 }
+
+/** Where an event goes, without its content: what a consumer routing events needs. */
+export interface EventHead {
+  id: string;
+  type: string;
+  instanceId: string | null;
+  sequence: number;
+  occurredAt: Date;
+}
+
+export interface HeadRead {
+  heads: EventHead[];
+  /** As ScanRead's. */
+  through: number;
+  end: number;
+}

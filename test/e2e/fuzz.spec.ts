@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { TestApp, startTestApp } from '../helpers/app';
+import { QUIET_WEBHOOK_ENV } from '../helpers/webhooks';
 import { guaranteedCases, requestArb } from '../fuzz/arbitraries';
 import { FOUND_BUGS, FoundBug } from '../fuzz/found-bugs';
 import { clip, describeCase, wireProblems } from '../fuzz/oracle';
@@ -46,7 +47,7 @@ describe('fuzz', () => {
 
   beforeAll(async () => {
     process.stdout.write(`fuzz: FUZZ_SEED=${SEED} FUZZ_RUNS=${RUNS}\n`);
-    t = await startTestApp();
+    t = await startTestApp(QUIET_WEBHOOK_ENV);
     const get = async (url: string) =>
       JSON.parse((await send(t, { kind: 'setup', method: 'GET', url, headers: {} })).text);
     const doc = (await get('/openapi.json')) as OpenApiDoc;

@@ -2,6 +2,7 @@ import { EventSequencer } from '../../src/event-log/event-sequencer';
 import { EventEvaluator } from '../../src/events/event-evaluator';
 import { TestApp, startTestApp } from '../helpers/app';
 import { MATRIX, MatrixRoute } from '../matrix/routes';
+import { QUIET_WEBHOOK_ENV, settleWebhooks } from '../helpers/webhooks';
 import { CALLERS, Caller, World, buildWorld, make } from '../matrix/world';
 
 const OUTSIDE_A: Caller[] = ['tenant_admin_b', 'proxy_key_b_instance', 'no_credential'];
@@ -64,6 +65,7 @@ async function fingerprintQuery(t: TestApp): Promise<string> {
 async function fingerprint(t: TestApp, sql: string): Promise<Map<string, string>> {
   do await t.app.get(EventSequencer).sweep();
   while ((await t.app.get(EventEvaluator).runOnce()) > 0);
+  await settleWebhooks(t);
   const { rows } = await t.raw.query<{ tenant: string; tbl: string; h: string }>(sql);
   const byTenant = new Map<string, string>();
   for (const row of rows.sort((p, q) => (p.tbl < q.tbl ? -1 : 1))) {
@@ -82,7 +84,7 @@ describe('isolation matrix: every route × every caller', () => {
   let cells = 0;
 
   beforeAll(async () => {
-    t = await startTestApp();
+    t = await startTestApp(QUIET_WEBHOOK_ENV);
     w = await buildWorld(t);
     fingerprintSql = await fingerprintQuery(t);
     // Customer 1's rows in every list from the start, for the customer-scoping check.

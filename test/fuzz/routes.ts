@@ -66,6 +66,15 @@ export const FUZZED_ROUTES: string[] = [
   'GET /internal/v1/instances/{instance_id}/events',
   'GET /v1/events',
   'GET /v1/events/{event_id}',
+  'POST /v1/webhook-endpoints',
+  'GET /v1/webhook-endpoints',
+  'GET /v1/webhook-endpoints/{endpoint_id}',
+  'PATCH /v1/webhook-endpoints/{endpoint_id}',
+  'DELETE /v1/webhook-endpoints/{endpoint_id}',
+  'POST /v1/webhook-endpoints/{endpoint_id}/rotate-secret',
+  'GET /v1/webhook-endpoints/{endpoint_id}/deliveries',
+  'POST /v1/webhook-endpoints/{endpoint_id}/deliveries/{delivery_id}/retry',
+  'POST /v1/webhook-endpoints/{endpoint_id}/replay',
 ];
 
 /** The part of OpenAPI 3 the fuzzer reads. */

@@ -3,6 +3,7 @@ import { EventSequencer } from '../../src/event-log/event-sequencer';
 import { EventEvaluator } from '../../src/events/event-evaluator';
 import { TEST_PLATFORM_KEY, TestApp } from '../helpers/app';
 import { TenantSession } from '../helpers/factories';
+import { REFUSING_WEBHOOK_URL, settleWebhooks } from '../helpers/webhooks';
 
 /** One request as the fuzzer sends it; `payload` is raw text so malformed JSON can be sent. */
 export interface FuzzRequest {
@@ -123,6 +124,23 @@ export async function buildWorld(t: TestApp): Promise<World> {
     },
     proxy.headers,
   )) as { id: string; approval_ref?: string };
+  const webhookEndpoint = await post('/v1/webhook-endpoints', { url: REFUSING_WEBHOOK_URL });
+  // Its delivery: the event of a binding made after the endpoint, attempted and failed.
+  await post(
+    `${internal}/worker-bindings`,
+    {
+      channel_address: `+44770091${randomDigits(4)}`,
+      channel_type: 'whatsapp',
+      customer_id: customer,
+      person_id: person,
+    },
+    proxy.headers,
+  );
+  await settleWebhooks(t);
+  const { rows: deliveries } = await t.raw.query<{ id: string }>(
+    'SELECT id FROM webhook_deliveries WHERE endpoint_id = $1',
+    [webhookEndpoint.id],
+  );
   return {
     tenantId: s.tenantId,
     auth: { jwt: s.admin, apiKey: apiKey.headers, proxy: proxy.headers.Authorization },
@@ -136,7 +154,8 @@ export async function buildWorld(t: TestApp): Promise<World> {
       instance_id: [instance],
       key_id: [spareProxy.id, spareApiKey.id],
       binding_id: bindings.map((b) => b.id),
-      endpoint_id: [channel.id],
+      endpoint_id: [channel.id, webhookEndpoint.id],
+      delivery_id: deliveries.map((d) => d.id),
       workflow_id: workflows.map((w) => w.id),
       rule_id: [rule.id],
     },
@@ -175,6 +194,7 @@ export async function fingerprinter(t: TestApp): Promise<() => Promise<string>> 
     // Rules on raised events are evaluated after the numbering, and may raise more events.
     do await t.app.get(EventSequencer).sweep();
     while ((await t.app.get(EventEvaluator).runOnce()) > 0);
+    await settleWebhooks(t);
     // Named, so PostgreSQL plans the union once rather than on every case.
     const res = await t.raw.query<{ t: string; f: string }>({
       name: 'fuzz-fingerprint',

@@ -1,6 +1,7 @@
 import { TenantDb } from '../../src/database/tenant-db';
 import { EventLogService } from '../../src/event-log/event-log.service';
 import { EventSequencer } from '../../src/event-log/event-sequencer';
+import { WEBHOOK_ROUTES } from './webhook-routes';
 import { Caller, World, freshPhone, make } from './world';
 
 /**
@@ -509,4 +510,6 @@ export const MATRIX: MatrixRoute[] = [
     ok: 200,
     call: async (w) => ({ url: `/v1/events/${await loggedEvent(w)}` }),
   },
+
+  ...WEBHOOK_ROUTES,
 ];

@@ -1,0 +1,150 @@
+import {
+  ArrayMaxSize,
+  ArrayMinSize,
+  ArrayUnique,
+  IsArray,
+  IsIn,
+  IsString,
+  IsUUID,
+  Matches,
+  MaxLength,
+  MinLength,
+} from 'class-validator';
+import { listEnvelope } from '../../common/list';
+import { Rfc3339 } from '../../common/time';
+import { WireField } from '../../common/wire';
+import { ENDPOINT_STATUSES, EndpointStatus, WebhookEndpoint } from '../webhook-endpoint.entity';
+
+export const ENDPOINT_LIMITS = {
+  urlLength: 2048,
+  eventTypes: 50,
+  descriptionLength: 500,
+  /** Each event is delivered once per matching endpoint: the fan-out a tenant may ask for. */
+  perTenant: 50,
+} as const;
+
+/** `*`, or one event type (letters, digits, `.`, `_`, `-`). */
+const EVENT_TYPE_OR_ALL = /^(\*|[A-Za-z0-9._-]{1,100})$/;
+
+const urlField = (optional: boolean) =>
+  WireField({
+    optional,
+    format: 'uri',
+    maxLength: ENDPOINT_LIMITS.urlLength,
+    example: 'https://runtime.example.com/hooks',
+    description:
+      'https (http only where the operator allows it). A host that resolves to a loopback, private or link-local address is refused unless the operator allows it; cloud metadata addresses always are. Redirects are not followed.',
+  });
+
+const eventTypesField = (optional: boolean) =>
+  WireField({
+    optional,
+    type: ['string'],
+    minItems: 1,
+    maxItems: ENDPOINT_LIMITS.eventTypes,
+    example: ['workflow.due', 'approval.resolved'],
+    description: 'Event types to deliver, or `["*"]` for every type',
+    ...(optional ? {} : { default: ['*'] }),
+  });
+
+export class CreateWebhookEndpointDto {
+  @urlField(false)
+  @IsString()
+  @MinLength(1)
+  @MaxLength(ENDPOINT_LIMITS.urlLength)
+  url!: string;
+
+  @eventTypesField(true)
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(ENDPOINT_LIMITS.eventTypes)
+  @ArrayUnique()
+  @Matches(EVENT_TYPE_OR_ALL, { each: true, message: 'each event type must be * or a type name' })
+  @IsString({ each: true })
+  eventTypes?: string[];
+
+  @WireField({
+    optional: true,
+    nullable: true,
+    format: 'uuid',
+    description: "Only this instance's events and the tenant's of no instance",
+  })
+  @IsUUID()
+  instanceId?: string | null;
+
+  @WireField({ optional: true, nullable: true, maxLength: ENDPOINT_LIMITS.descriptionLength })
+  @IsString()
+  @MaxLength(ENDPOINT_LIMITS.descriptionLength)
+  description?: string | null;
+}
+
+/** Only the fields sent change. */
+export class UpdateWebhookEndpointDto {
+  @urlField(true)
+  @IsString()
+  @MinLength(1)
+  @MaxLength(ENDPOINT_LIMITS.urlLength)
+  url?: string;
+
+  @eventTypesField(true)
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(ENDPOINT_LIMITS.eventTypes)
+  @ArrayUnique()
+  @Matches(EVENT_TYPE_OR_ALL, { each: true, message: 'each event type must be * or a type name' })
+  @IsString({ each: true })
+  eventTypes?: string[];
+
+  @WireField({ optional: true, nullable: true, maxLength: ENDPOINT_LIMITS.descriptionLength })
+  @IsString()
+  @MaxLength(ENDPOINT_LIMITS.descriptionLength)
+  description?: string | null;
+
+  @WireField({
+    optional: true,
+    enum: ENDPOINT_STATUSES,
+    description: 'Enabling an endpoint also clears its failing_since',
+  })
+  @IsIn(ENDPOINT_STATUSES)
+  status?: EndpointStatus;
+}
+
+/** The create answer: the endpoint and its secret, shown this once. */
+export class CreatedWebhookEndpoint extends WebhookEndpoint {
+  @WireField({
+    example: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
+    description:
+      'The signing secret (Standard Webhooks): shown only in this answer and never again',
+  })
+  secret!: string;
+}
+
+export class RotatedSecret {
+  @WireField({
+    example: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
+    description:
+      'The new signing secret, shown this once. For 24 hours deliveries are signed with both the old and the new secret',
+  })
+  secret!: string;
+}
+
+export class ReplayDto {
+  @Rfc3339({
+    optional: false,
+    description: 'Deliver again every event of the endpoint’s types since this time',
+  })
+  since!: string;
+}
+
+export class ReplayQueued {
+  @WireField({ type: 'integer', minimum: 0, description: 'Deliveries queued' }) queued!: number;
+  @WireField({
+    format: 'date-time',
+    nullable: true,
+    description:
+      'Set when the replay stopped at its limit: replay again from this time for the rest',
+  })
+  nextSince!: Date | null;
+}
+
+export const WebhookEndpointList = listEnvelope(WebhookEndpoint, 'webhook_endpoints');

@@ -1,0 +1,106 @@
+import { Injectable } from '@nestjs/common';
+import { EntityManager } from 'typeorm';
+import { TenantDb } from '../database/tenant-db';
+import { WebhookEndpoint } from './webhook-endpoint.entity';
+
+export type EndpointPatch = Partial<
+  Pick<WebhookEndpoint, 'url' | 'eventTypes' | 'description' | 'status' | 'failingSince'>
+>;
+
+/** The `webhook_endpoints` table. */
+@Injectable()
+export class WebhookEndpointsRepository {
+  constructor(private readonly db: TenantDb) {}
+
+  private get m(): EntityManager {
+    return this.db.manager;
+  }
+
+  count(tenantId: string): Promise<number> {
+    return this.m.count(WebhookEndpoint, { where: { tenantId } });
+  }
+
+  async insert(endpoint: WebhookEndpoint): Promise<WebhookEndpoint> {
+    await this.m.insert(WebhookEndpoint, endpoint);
+    return (await this.get(endpoint.tenantId, endpoint.id))!;
+  }
+
+  list(tenantId: string): Promise<WebhookEndpoint[]> {
+    return this.m.find(WebhookEndpoint, {
+      where: { tenantId },
+      order: { createdAt: 'ASC', id: 'ASC' },
+    });
+  }
+
+  get(tenantId: string, id: string): Promise<WebhookEndpoint | null> {
+    return this.m.findOne(WebhookEndpoint, { where: { tenantId, id } });
+  }
+
+  lock(tenantId: string, id: string): Promise<WebhookEndpoint | null> {
+    return this.m.findOne(WebhookEndpoint, {
+      where: { tenantId, id },
+      lock: { mode: 'pessimistic_write' },
+    });
+  }
+
+  async update(endpoint: WebhookEndpoint, patch: EndpointPatch): Promise<WebhookEndpoint> {
+    await this.m.update(
+      WebhookEndpoint,
+      { tenantId: endpoint.tenantId, id: endpoint.id },
+      { ...patch, updatedAt: new Date() },
+    );
+    return (await this.get(endpoint.tenantId, endpoint.id))!;
+  }
+
+  /** The new secret signs from now on; the one it replaces also signs until `previousUntil`. */
+  async rotate(endpoint: WebhookEndpoint, sealed: Buffer, previousUntil: Date): Promise<void> {
+    await this.m.update(
+      WebhookEndpoint,
+      { tenantId: endpoint.tenantId, id: endpoint.id },
+      {
+        sealedSecret: sealed,
+        previousSealedSecret: endpoint.sealedSecret,
+        previousSecretUntil: previousUntil,
+        updatedAt: new Date(),
+      },
+    );
+  }
+
+  async delete(tenantId: string, id: string): Promise<boolean> {
+    const result = await this.m.delete(WebhookEndpoint, { tenantId, id });
+    return (result.affected ?? 0) > 0;
+  }
+
+  /**
+   * After an attempt: a success clears the endpoint's failing streak; a failure starts one, and
+   * disables the endpoint once the streak is older than `disableAfterMs`. Says whether this
+   * call disabled it.
+   */
+  async noteAttempt(
+    tenantId: string,
+    id: string,
+    succeeded: boolean,
+    disableAfterMs: number,
+  ): Promise<boolean> {
+    if (succeeded) {
+      await this.m.query(
+        `UPDATE webhook_endpoints SET failing_since = NULL
+          WHERE tenant_id = $1 AND id = $2 AND failing_since IS NOT NULL`,
+        [tenantId, id],
+      );
+      return false;
+    }
+    const [rows] = await this.m.query<[{ status: string }[], number]>(
+      `UPDATE webhook_endpoints
+          SET failing_since = coalesce(failing_since, now()),
+              status = CASE WHEN failing_since <= now() - make_interval(secs => $3::double precision / 1000)
+                            THEN 'disabled' ELSE status END,
+              updated_at = CASE WHEN failing_since <= now() - make_interval(secs => $3::double precision / 1000)
+                                THEN now() ELSE updated_at END
+        WHERE tenant_id = $1 AND id = $2 AND status = 'enabled'
+        RETURNING status`,
+      [tenantId, id, disableAfterMs],
+    );
+    return rows.length > 0 && rows[0].status === 'disabled';
+  }
+}

@@ -1,0 +1,166 @@
+import { randomUUID } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import { conflict, invalidField, notFound } from '../common/errors';
+import { SecretBox } from '../common/secret-box';
+import { APP_CONFIG, AppConfig } from '../config/app-config';
+import { TenantDb } from '../database/tenant-db';
+import { DirectoryService } from '../directory/directory.service';
+import { EventLogService } from '../event-log/event-log.service';
+import { DeliveriesQuery } from './dto/webhook-deliveries.dto';
+import {
+  CreateWebhookEndpointDto,
+  CreatedWebhookEndpoint,
+  ENDPOINT_LIMITS,
+  ReplayQueued,
+  RotatedSecret,
+  UpdateWebhookEndpointDto,
+} from './dto/webhook-endpoints.dto';
+import { refuseDestination } from './destination';
+import { newSecret, secretBinding } from './signing';
+import { WebhookDeliveriesRepository } from './webhook-deliveries.repository';
+import { WebhookDelivery } from './webhook-delivery.entity';
+import { WebhookDispatcher } from './webhook-dispatcher';
+import { WebhookEndpoint } from './webhook-endpoint.entity';
+import { EndpointPatch, WebhookEndpointsRepository } from './webhook-endpoints.repository';
+
+/** How long a rotated-out secret keeps signing beside the new one. */
+const ROTATION_OVERLAP_MS = 24 * 3_600_000;
+/** Events one replay queues at most; it says where to go on from when it stops there. */
+export const REPLAY_LIMIT = 10_000;
+
+/** The tenant admin's webhook endpoints and their delivery console. */
+@Injectable()
+export class WebhookEndpointsService {
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly endpoints: WebhookEndpointsRepository,
+    private readonly deliveries: WebhookDeliveriesRepository,
+    private readonly directory: DirectoryService,
+    private readonly log: EventLogService,
+    private readonly box: SecretBox,
+    private readonly db: TenantDb,
+    private readonly dispatcher: WebhookDispatcher,
+  ) {}
+
+  async create(tenantId: string, dto: CreateWebhookEndpointDto): Promise<CreatedWebhookEndpoint> {
+    await this.checkUrl(dto.url);
+    if (dto.instanceId) await this.directory.getInstance(tenantId, dto.instanceId);
+    if ((await this.endpoints.count(tenantId)) >= ENDPOINT_LIMITS.perTenant) {
+      throw conflict(`A tenant may have at most ${ENDPOINT_LIMITS.perTenant} webhook endpoints`);
+    }
+    const id = randomUUID();
+    const secret = newSecret();
+    const endpoint = await this.endpoints.insert(
+      Object.assign(new WebhookEndpoint(), {
+        tenantId,
+        id,
+        url: dto.url,
+        eventTypes: dto.eventTypes ?? ['*'],
+        instanceId: dto.instanceId ?? null,
+        description: dto.description ?? null,
+        status: 'enabled',
+        failingSince: null,
+        sealedSecret: this.seal(tenantId, id, secret),
+        previousSealedSecret: null,
+        previousSecretUntil: null,
+      }),
+    );
+    return Object.assign(new CreatedWebhookEndpoint(), endpoint, { secret });
+  }
+
+  list(tenantId: string): Promise<WebhookEndpoint[]> {
+    return this.endpoints.list(tenantId);
+  }
+
+  async get(tenantId: string, id: string): Promise<WebhookEndpoint> {
+    const endpoint = await this.endpoints.get(tenantId, id);
+    if (!endpoint) throw notFound('Webhook endpoint');
+    return endpoint;
+  }
+
+  async update(
+    tenantId: string,
+    id: string,
+    dto: UpdateWebhookEndpointDto,
+  ): Promise<WebhookEndpoint> {
+    if (dto.url !== undefined) await this.checkUrl(dto.url);
+    const endpoint = await this.locked(tenantId, id);
+    const patch: EndpointPatch = {};
+    for (const key of ['url', 'eventTypes', 'description', 'status'] as const) {
+      if (dto[key] !== undefined) Object.assign(patch, { [key]: dto[key] });
+    }
+    // Enabled again by hand: its failing streak starts afresh, or the next failure disables it.
+    if (dto.status === 'enabled' && endpoint.status === 'disabled') patch.failingSince = null;
+    return Object.keys(patch).length === 0 ? endpoint : this.endpoints.update(endpoint, patch);
+  }
+
+  async delete(tenantId: string, id: string): Promise<void> {
+    if (!(await this.endpoints.delete(tenantId, id))) throw notFound('Webhook endpoint');
+  }
+
+  async rotate(tenantId: string, id: string): Promise<RotatedSecret> {
+    const endpoint = await this.locked(tenantId, id);
+    const secret = newSecret();
+    await this.endpoints.rotate(
+      endpoint,
+      this.seal(tenantId, id, secret),
+      new Date(Date.now() + ROTATION_OVERLAP_MS),
+    );
+    return Object.assign(new RotatedSecret(), { secret });
+  }
+
+  async deliveryPage(
+    tenantId: string,
+    endpointId: string,
+    q: DeliveriesQuery,
+  ): Promise<WebhookDelivery[]> {
+    await this.get(tenantId, endpointId);
+    return this.deliveries.page(tenantId, endpointId, q);
+  }
+
+  async retry(tenantId: string, endpointId: string, deliveryId: string): Promise<WebhookDelivery> {
+    await this.get(tenantId, endpointId);
+    const delivery = await this.deliveries.retry(tenantId, endpointId, deliveryId);
+    if (!delivery) throw notFound('Webhook delivery');
+    this.db.afterCommit(() => this.dispatcher.kick(tenantId));
+    return delivery;
+  }
+
+  /**
+   * Queues again every event of the endpoint's types (and instance) that occurred since `since`,
+   * delivered before or not, at most REPLAY_LIMIT events; receivers tell a repeat by its
+   * `webhook-id`.
+   */
+  async replay(tenantId: string, endpointId: string, since: string): Promise<ReplayQueued> {
+    const endpoint = await this.get(tenantId, endpointId);
+    const heads = await this.log.headsSince(tenantId, new Date(since), REPLAY_LIMIT + 1);
+    const nextSince = heads.length > REPLAY_LIMIT ? heads.pop()!.occurredAt : null;
+    const all = endpoint.eventTypes.includes('*');
+    const matching = heads.filter(
+      (e) =>
+        (all || endpoint.eventTypes.includes(e.type)) &&
+        (endpoint.instanceId === null ||
+          e.instanceId === null ||
+          e.instanceId === endpoint.instanceId),
+    );
+    const queued = await this.deliveries.requeue(tenantId, endpointId, matching);
+    if (queued > 0) this.db.afterCommit(() => this.dispatcher.kick(tenantId));
+    return Object.assign(new ReplayQueued(), { queued, nextSince });
+  }
+
+  private async locked(tenantId: string, id: string): Promise<WebhookEndpoint> {
+    const endpoint = await this.endpoints.lock(tenantId, id);
+    if (!endpoint) throw notFound('Webhook endpoint');
+    return endpoint;
+  }
+
+  private async checkUrl(url: string): Promise<void> {
+    const refusal = await refuseDestination(url, this.config.webhooks);
+    if (refusal !== null) throw invalidField('url', refusal);
+  }
+
+  /** Bound to its endpoint: a sealed secret copied into another row does not open. */
+  private seal(tenantId: string, id: string, secret: string): Buffer {
+    return this.box.seal(secret, secretBinding(tenantId, id));
+  }
+}
