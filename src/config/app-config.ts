@@ -40,7 +40,7 @@ export interface AppConfig {
   replayWebhookUrl: string | null;
   replayWebhookSecret: string | null;
   logLevel: LogLevel;
-  /** How often expired workflows and approvals, and events past retention, are swept; 0 = off. */
+  /** How often events past retention are removed; the timers run at least every second. 0 = off. */
   sweepIntervalMs: number;
   /** Days an event is kept; older ones are removed on the sweepers' interval. */
   eventRetentionDays: number;
