@@ -7,6 +7,38 @@ import { EventFilter, PAGE_BUDGET_BYTES, PageQuery } from './event-log.types';
 /** Positions given in one sequencing transaction at most: a backlog is taken in turns. */
 export const SEQUENCE_BATCH = 5000;
 
+/** The tenant's counter, locked by a statement of its own: see EventLogRepository.sequence. */
+export const LOCK_COUNTER = prepared(
+  `SELECT last FROM event_sequences WHERE tenant_id = $1 FOR UPDATE`,
+);
+
+/**
+ * Numbers the tenant's committed events without a position after `$2` (the locked counter's
+ * last), in insertion order, moves the counter past them and, when there were any, wakes every
+ * replica's long polls of the tenant when this commits: one round trip for the whole of a pass
+ * after its lock, since a pass runs for every burst of commits.
+ */
+export const NUMBER = prepared(
+  `WITH next AS (
+     SELECT id, row_number() OVER (ORDER BY position) AS n FROM events
+      WHERE tenant_id = $1::uuid AND sequence IS NULL
+      ORDER BY position LIMIT ${SEQUENCE_BATCH}
+   ), numbered AS (
+     UPDATE events e SET sequence = $2::bigint + next.n
+       FROM next WHERE e.tenant_id = $1::uuid AND e.id = next.id
+     RETURNING e.id
+   ), counted AS (
+     SELECT count(*)::int AS n FROM numbered
+   ), advanced AS (
+     UPDATE event_sequences s SET last = $2::bigint + counted.n
+       FROM counted WHERE s.tenant_id = $1::uuid AND counted.n > 0
+     RETURNING s.last
+   )
+   SELECT counted.n, (SELECT count(last) FROM advanced) AS advanced,
+          CASE WHEN counted.n > 0 THEN pg_notify('hydracore_feed', $1::uuid::text) END AS woken
+     FROM counted`,
+);
+
 /** Positions one scan walks at most: a rare type does not make it read the whole log at once. */
 export const SCAN_SPAN = 5000;
 

@@ -6,10 +6,11 @@ import { LoggedEvent } from './logged-event.entity';
 import {
   EventRecord,
   INSERT,
+  LOCK_COUNTER,
+  NUMBER,
   PURGE,
   SCAN,
   SCAN_SPAN,
-  SEQUENCE_BATCH,
   hydrate,
   pageStatement,
 } from './event-log-sql';
@@ -58,34 +59,22 @@ export class EventLogRepository {
    * waited for the lock inside itself would still see them unsequenced and number them twice.
    */
   async sequence(tenantId: string): Promise<number> {
-    await this.m.query(
-      `INSERT INTO event_sequences (tenant_id) VALUES ($1) ON CONFLICT (tenant_id) DO NOTHING`,
-      [tenantId],
-    );
-    const [counter] = await this.m.query<{ last: string }[]>(
-      `SELECT last FROM event_sequences WHERE tenant_id = $1 FOR UPDATE`,
-      [tenantId],
-    );
-    const last = Number(counter.last);
-    // For an UPDATE, TypeORM answers [rows, affected].
-    const [, numbered] = await this.m.query<[unknown[], number]>(
-      `WITH next AS (
-         SELECT id, row_number() OVER (ORDER BY position) AS n FROM events
-          WHERE tenant_id = $1 AND sequence IS NULL
-          ORDER BY position LIMIT ${SEQUENCE_BATCH})
-       UPDATE events e SET sequence = $2 + next.n
-         FROM next WHERE e.tenant_id = $1 AND e.id = next.id
-       RETURNING e.id`,
-      [tenantId, last],
-    );
-    if (numbered === 0) return 0;
-    await this.m.query(`UPDATE event_sequences SET last = $2 WHERE tenant_id = $1`, [
-      tenantId,
-      last + numbered,
-    ]);
-    // Delivered when this commits: every replica's long polls of this tenant look again.
-    await this.m.query(`SELECT pg_notify('hydracore_feed', $1)`, [tenantId]);
-    return numbered;
+    let last = await this.lockCounter(tenantId);
+    if (last === null) {
+      // The tenant's first events: its counter is made once, then locked as always.
+      await this.m.query(
+        `INSERT INTO event_sequences (tenant_id) VALUES ($1) ON CONFLICT (tenant_id) DO NOTHING`,
+        [tenantId],
+      );
+      last = (await this.lockCounter(tenantId)) ?? 0;
+    }
+    const [numbered] = await this.m.query<{ n: number }[]>(NUMBER, [tenantId, last]);
+    return numbered.n;
+  }
+
+  private async lockCounter(tenantId: string): Promise<number | null> {
+    const [counter] = await this.m.query<{ last: string }[]>(LOCK_COUNTER, [tenantId]);
+    return counter ? Number(counter.last) : null;
   }
 
   /** Events after a position, oldest first, and how far retention has removed them. */

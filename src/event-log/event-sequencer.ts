@@ -14,6 +14,14 @@ import { FeedSignals } from './feed-signals';
 /** A look for events a missed notification left without a position (a listener reconnecting). */
 const SWEEP_MS = 5_000;
 const RECONNECT_MS = 1_000;
+/**
+ * After a pass woken by commits, the tenant's next such pass waits this long: commits that land
+ * meanwhile are numbered together, and the feed's readers (the rule evaluator among them) are
+ * woken once for them. Under a steady stream of writes a pass each commit cost more round trips
+ * in the background than the writes themselves made; an idle tenant's first commit is numbered
+ * at once.
+ */
+const WAKE_GAP_MS = 100;
 
 /**
  * Gives committed events their feed positions, soon after they commit. Each commit that wrote
@@ -31,6 +39,8 @@ export class EventSequencer implements OnApplicationBootstrap, OnApplicationShut
   private reconnectTimer?: NodeJS.Timeout;
   /** Per tenant: the pass under way, and whether another was asked for meanwhile. */
   private readonly passes = new Map<string, { again: boolean; done: Promise<void> }>();
+  /** Per tenant woken lately: the end of its gap, and whether a commit came during it. */
+  private readonly gaps = new Map<string, { woken: boolean; timer?: NodeJS.Timeout }>();
 
   constructor(
     private readonly db: TenantDb,
@@ -49,6 +59,7 @@ export class EventSequencer implements OnApplicationBootstrap, OnApplicationShut
     this.stopped = true;
     clearInterval(this.sweepTimer);
     clearTimeout(this.reconnectTimer);
+    for (const gap of this.gaps.values()) clearTimeout(gap.timer);
     await this.listener?.end().catch(() => undefined);
     await Promise.all([...this.passes.values()].map((p) => p.done));
   }
@@ -77,6 +88,28 @@ export class EventSequencer implements OnApplicationBootstrap, OnApplicationShut
     return pass.done;
   }
 
+  /**
+   * A commit of the tenant's events: numbered now if the tenant's last woken pass is over its
+   * gap, else once the gap ends, with whatever else committed meanwhile.
+   */
+  private wake(tenantId: string): void {
+    const gap = this.gaps.get(tenantId);
+    if (gap) {
+      gap.woken = true;
+      return;
+    }
+    const started: { woken: boolean; timer?: NodeJS.Timeout } = { woken: false };
+    this.gaps.set(tenantId, started);
+    void this.sequence(tenantId).then(() => {
+      if (this.stopped) return;
+      started.timer = setTimeout(() => {
+        this.gaps.delete(tenantId);
+        if (started.woken) this.wake(tenantId);
+      }, WAKE_GAP_MS);
+      started.timer.unref();
+    });
+  }
+
   /** Sequences every tenant with events waiting; for the sweep and for tests. */
   async sweep(): Promise<void> {
     if (this.stopped) return;
@@ -93,7 +126,7 @@ export class EventSequencer implements OnApplicationBootstrap, OnApplicationShut
     const client = new Client({ connectionString: this.config.databaseUrl });
     client.on('notification', (message) => {
       if (!message.payload) return;
-      if (message.channel === 'hydracore_events') void this.sequence(message.payload);
+      if (message.channel === 'hydracore_events') this.wake(message.payload);
       else if (message.channel === 'hydracore_feed') this.signals.wake(message.payload);
     });
     const retry = () => {

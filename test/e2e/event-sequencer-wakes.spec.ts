@@ -1,0 +1,66 @@
+import { TenantDb } from '../../src/database/tenant-db';
+import { EventLogService } from '../../src/event-log/event-log.service';
+import { TestApp, startTestApp } from '../helpers/app';
+import { TenantSession } from '../helpers/factories';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const BURST = 8;
+
+/**
+ * The sequencer numbers a tenant's commits in bursts: after a pass woken by a commit, the
+ * tenant's next such pass waits a moment, and what committed meanwhile is numbered then. Nothing
+ * committed in that moment may be left for the sweep, seconds later.
+ */
+describe('the event sequencer woken by commits', () => {
+  let t: TestApp;
+  let log: EventLogService;
+  let db: TenantDb;
+
+  beforeAll(async () => {
+    t = await startTestApp();
+    log = t.app.get(EventLogService);
+    db = t.app.get(TenantDb);
+  });
+  afterAll(() => t.close());
+
+  it('numbers commits made one after another within a second of the last, burst after burst', async () => {
+    const session = await TenantSession.create(t, 'Bursts');
+    const instance = await session.instance();
+    const { headers } = await session.proxyKey(instance);
+    const commit = (n: number) =>
+      db.run(session.tenantId, () =>
+        log.record(session.tenantId, { type: 'test.burst', instanceId: instance, data: { n } }),
+      );
+    let after = 0;
+    let n = 0;
+    // Three bursts: the sweep (every 5 s) could number one burst's tail in time by chance, not
+    // all three.
+    for (let burst = 0; burst < 3; burst++) {
+      // The first wakes a pass at once; the rest land during it or the pause after it.
+      let last = '';
+      for (let i = 0; i < BURST; i++) [last] = await commit(n++);
+      const committed = Date.now();
+      let seen = false;
+      while (!seen) {
+        const res = await t
+          .http()
+          .get(`/internal/v1/instances/${instance}/events`)
+          .set(headers)
+          .query({ after, wait: 10 });
+        expect(res.status).toBe(200);
+        seen = res.body.events.some((e: { id: string }) => e.id === last);
+        after = res.body.next_after;
+      }
+      expect(Date.now() - committed).toBeLessThan(1000);
+      await sleep(300); // past the pause: the next burst's first commit wakes a pass at once
+    }
+    const res = await t
+      .http()
+      .get(`/internal/v1/instances/${instance}/events`)
+      .set(headers)
+      .query({ after: 0 });
+    expect(res.body.events.map((e: { data: { n: number } }) => e.data.n)).toEqual(
+      Array.from({ length: 3 * BURST }, (_, i) => i),
+    );
+  });
+});
