@@ -15,6 +15,7 @@ import { EventFilters1732407800000 } from './1732407800000-event-filters';
 import { RuleEvaluations1732407900000 } from './1732407900000-rule-evaluations';
 import { EventEvaluation1732408000000 } from './1732408000000-event-evaluation';
 import { Webhooks1732408100000 } from './1732408100000-webhooks';
+import { RuleOverrideGuard1732408200000 } from './1732408200000-rule-override-guard';
 
 /**
  * Every migration, in the order of their timestamps (the order TypeORM runs them in). Append
@@ -38,4 +39,5 @@ export const MIGRATIONS = [
   RuleEvaluations1732407900000,
   EventEvaluation1732408000000,
   Webhooks1732408100000,
+  RuleOverrideGuard1732408200000,
 ];

@@ -3,12 +3,19 @@ import { WireField } from '../common/wire';
 import { RuleAction } from './actions';
 import { Condition } from './conditions';
 
+/** What the flag means, for the response schema and the request's. */
+export const OVERRIDE_DOC =
+  'On a tenant default (customer_id null): whether a customer rule with the same rule_key ' +
+  'replaces it for that customer. false makes the default a guard: it fires for every ' +
+  'customer whatever their rules. Always true on a customer rule.';
+
 /** "When this event happens and these conditions hold, do this." Also the response schema. */
 @Entity('rules')
 export class Rule {
   @WireField({ json: true, type: 'array', items: { type: 'object' } })
   @Column('jsonb')
   actions!: RuleAction[];
+  @WireField({ description: OVERRIDE_DOC }) @Column('boolean') allowCustomerOverride!: boolean;
   @WireField({ json: true, type: 'array', items: { type: 'object' } })
   @Column('jsonb')
   conditions!: Condition[];
@@ -35,7 +42,8 @@ export class Rule {
   @WireField({
     nullable: true,
     type: 'string',
-    description: 'Override key: same key suppresses the tenant rule',
+    description:
+      'Override key: a customer rule with the same key replaces the tenant default for its customer, unless the default has allow_customer_override false',
   })
   @Column('text', { nullable: true })
   ruleKey!: string | null;

@@ -19,6 +19,10 @@ import {
 import { Rule } from './rule.entity';
 import { RulesService } from './rules.service';
 
+/** Said on both write routes: a guard limits what either may write. */
+const GUARD_NOTE =
+  'A tenant default with allow_customer_override false is a guard: a customer rule with its rule_key is refused with 409 (nothing written) and, if one exists anyway (written before the flag was set), both rules fire and the default is never suppressed. Only tenant admins send allow_customer_override (a customer admin sending it gets 403); false is 422 on a customer rule. Setting it false while customer rules with the key exist is allowed: they stay and fire beside the default.';
+
 @ApiTags('Rules')
 @Controller('v1/rules')
 export class RulesController {
@@ -41,7 +45,8 @@ export class RulesController {
   @ApiOperation({
     summary: 'Create Rule',
     description:
-      'Create a new business rule. Requires admin role. Validates trigger event, conditions, and actions. Tenant-default rules (customer_id null) are for tenant admins only.',
+      'Create a new business rule. Requires admin role. Validates trigger event, conditions, and actions. Tenant-default rules (customer_id null) are for tenant admins only. ' +
+      GUARD_NOTE,
   })
   @ApiResponse({ status: 201, type: Rule })
   create(@CurrentPrincipal() p: Principal, @Body() dto: CreateRuleDto): Promise<Rule> {
@@ -87,7 +92,8 @@ export class RulesController {
   @ApiOperation({
     summary: 'Update Rule',
     description:
-      'Update an existing business rule. Requires admin role. Only provided fields are updated.',
+      'Update an existing business rule. Requires admin role. Only provided fields are updated. Moving a guard (allow_customer_override false) to a customer needs allow_customer_override true in the same request (else 422); a customer rule newly taking a guarded rule_key is 409. ' +
+      GUARD_NOTE,
   })
   @ApiResponse({ status: 200, type: Rule })
   update(

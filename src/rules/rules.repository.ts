@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import { EntityManager } from 'typeorm';
+import { EntityManager, IsNull, Not } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
 import { RawJson } from '../common/raw-json';
 import { hydrate } from '../database/rows';
@@ -20,6 +20,7 @@ export type RuleValues = Pick<
   | 'cooldownSeconds'
   | 'isActive'
   | 'ruleKey'
+  | 'allowCustomerOverride'
 >;
 
 /** Class of the advisory lock that serialises rule creation within a tenant ('RULE'). */
@@ -28,7 +29,7 @@ const RULE_COUNT_LOCK = 0x52554c45;
 /** The list's columns, conditions and actions as text: sent as read, never parsed (RawJson). */
 const LIST_COLUMNS = `tenant_id, id, customer_id, instance_id, name, description, trigger_event,
   conditions::text AS conditions, actions::text AS actions, priority, cooldown_seconds, is_active,
-  rule_key, trigger_count, last_triggered_at, created_at, updated_at`;
+  rule_key, allow_customer_override, trigger_count, last_triggered_at, created_at, updated_at`;
 
 /**
  * What a rule can weigh as JSON, from its stored text: documents as they are, and the text
@@ -88,6 +89,24 @@ export class RulesRepository {
 
   find(tenantId: string, id: string): Promise<Rule | null> {
     return this.m.findOneBy(Rule, { tenantId, id });
+  }
+
+  /**
+   * The tenant default with this rule_key that refuses customer overrides, if any (other than
+   * `exceptId`, the rule being written). Inactive defaults count: a guard switched off for now
+   * still says what its customers may not replace.
+   */
+  guardOf(tenantId: string, ruleKey: string, exceptId?: string): Promise<Rule | null> {
+    return this.m.findOne(Rule, {
+      select: { id: true, name: true },
+      where: {
+        tenantId,
+        ruleKey,
+        customerId: IsNull(),
+        allowCustomerOverride: false,
+        ...(exceptId ? { id: Not(exceptId) } : {}),
+      },
+    });
   }
 
   lock(tenantId: string, id: string): Promise<Rule | null> {

@@ -30,6 +30,11 @@ import { triggerType } from './trigger-catalog';
  * Reads inherit: anyone in the tenant sees tenant defaults plus its own customer's rules (tenant
  * admins see all). Writes are strict: role admin, and a customer admin touches only rules of its
  * own customer, never a tenant default and never moving a rule elsewhere.
+ *
+ * A tenant default with allow_customer_override false is a guard: no customer rule may take its
+ * rule_key (409), and the engine never lets one suppress it. Only a tenant admin sets the flag,
+ * and only a tenant default can be false. Setting it false while customer rules of the key exist
+ * is allowed: they stay, and from then on fire beside the default instead of replacing it.
  */
 @Injectable()
 export class RulesService {
@@ -77,6 +82,9 @@ export class RulesService {
   async create(p: Principal, dto: CreateRuleDto): Promise<Rule> {
     const customerId = dto.customerId ?? null;
     assertWritable(p, customerId);
+    assertMaySetOverride(p, dto);
+    const allowCustomerOverride = dto.allowCustomerOverride ?? RULE_DEFAULTS.allowCustomerOverride;
+    if (customerId !== null && !allowCustomerOverride) throw guardOnCustomerRule();
     const { conditions, actions } = this.check(
       dto.triggerEvent,
       dto.conditions ?? [],
@@ -84,6 +92,7 @@ export class RulesService {
       { conditions: true, actions: true },
     );
     await this.assertReferences(p.tenantId, customerId, dto.instanceId ?? null);
+    await this.assertNotGuarded(p.tenantId, customerId, dto.ruleKey ?? null);
     // 409, not 422: the request is well formed, the tenant is full; deleting a rule makes room.
     if ((await this.repo.countForCreate(p.tenantId)) >= RULE_LIMITS.rulesPerTenant) {
       throw conflict(
@@ -102,12 +111,25 @@ export class RulesService {
       cooldownSeconds: dto.cooldownSeconds ?? RULE_DEFAULTS.cooldownSeconds,
       isActive: dto.isActive ?? RULE_DEFAULTS.isActive,
       ruleKey: dto.ruleKey ?? null,
+      allowCustomerOverride,
     });
   }
 
   async update(p: Principal, id: string, dto: UpdateRuleDto): Promise<Rule> {
     const rule = await this.writable(p, id);
     if (dto.customerId !== undefined) assertWritable(p, dto.customerId);
+    assertMaySetOverride(p, dto);
+    const customerId = dto.customerId !== undefined ? dto.customerId : rule.customerId;
+    const ruleKey = dto.ruleKey !== undefined ? dto.ruleKey : rule.ruleKey;
+    if (customerId !== null && !(dto.allowCustomerOverride ?? rule.allowCustomerOverride)) {
+      // A guard moved to a customer would silently stop guarding: the move must say so.
+      throw dto.allowCustomerOverride === false
+        ? guardOnCustomerRule()
+        : invalidField(
+            'customerId',
+            'this tenant default refuses customer overrides: send allow_customer_override true to move it to a customer',
+          );
+    }
     const changes: Partial<RuleValues> = {};
     for (const key of [
       'customerId',
@@ -118,6 +140,7 @@ export class RulesService {
       'cooldownSeconds',
       'isActive',
       'ruleKey',
+      'allowCustomerOverride',
     ] as const) {
       if (dto[key] !== undefined) Object.assign(changes, { [key]: dto[key] });
     }
@@ -140,6 +163,10 @@ export class RulesService {
       });
     }
     await this.assertReferences(p.tenantId, dto.customerId ?? null, dto.instanceId ?? null);
+    // Only a rule taking its customer or key now: one that held them before the guard stays.
+    if (customerId !== rule.customerId || ruleKey !== rule.ruleKey) {
+      await this.assertNotGuarded(p.tenantId, customerId, ruleKey, rule.id);
+    }
     return Object.keys(changes).length === 0 ? rule : this.repo.update(rule, changes);
   }
 
@@ -208,6 +235,25 @@ export class RulesService {
     return { conditions, actions: checkedActions.actions };
   }
 
+  /**
+   * 409, not 422: the request is well formed, but the tenant's guard with this key stands in
+   * its way. Not locked against a guard being set meanwhile: the engine never lets a customer
+   * rule suppress a guard, so a rule that slips past this check only fires beside it.
+   */
+  private async assertNotGuarded(
+    tenantId: string,
+    customerId: string | null,
+    ruleKey: string | null,
+    exceptId?: string,
+  ): Promise<void> {
+    if (customerId === null || ruleKey === null) return;
+    if (await this.repo.guardOf(tenantId, ruleKey, exceptId)) {
+      throw conflict(
+        `The tenant default with rule_key "${ruleKey}" does not allow customer overrides: choose another rule_key`,
+      );
+    }
+  }
+
   private async assertReferences(
     tenantId: string,
     customerId: string | null,
@@ -221,6 +267,19 @@ export class RulesService {
     }
   }
 }
+
+/** Whether a customer may replace a tenant default is the tenant's call, never the customer's. */
+function assertMaySetOverride(p: Principal, dto: { allowCustomerOverride?: boolean }): void {
+  if (dto.allowCustomerOverride !== undefined && !isTenantAdmin(p)) {
+    throw forbidden('Only a tenant admin may set allow_customer_override');
+  }
+}
+
+const guardOnCustomerRule = () =>
+  invalidField(
+    'allowCustomerOverride',
+    'only a tenant default (customer_id null) can refuse customer overrides',
+  );
 
 function assertWritable(p: Principal, customerId: string | null): void {
   if (p.customerId === null) return;

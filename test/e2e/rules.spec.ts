@@ -99,6 +99,7 @@ describe('rules', () => {
         cooldown_seconds: 300,
         is_active: true,
         rule_key: null,
+        allow_customer_override: true,
         trigger_count: 0,
         last_triggered_at: null,
         created_at: expect.any(String),

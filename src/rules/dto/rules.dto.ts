@@ -15,13 +15,19 @@ import { APPROVER_ROLES, EXPIRES_IN_HOURS } from '../../approvals/approval-reque
 import { ACTION_TYPES } from '../actions';
 import { OPERATORS, Operator } from '../conditions';
 import { RULE_LIMITS } from '../limits';
+import { OVERRIDE_DOC } from '../rule.entity';
 
 const INT4_MAX = 2_147_483_647;
 /**
  * What a new rule is unless its request says otherwise: active, priority 0, and firing at most
- * once per customer in five minutes.
+ * once per customer in five minutes, and overridable by a customer rule of its rule_key.
  */
-export const RULE_DEFAULTS = { cooldownSeconds: 300, priority: 0, isActive: true } as const;
+export const RULE_DEFAULTS = {
+  cooldownSeconds: 300,
+  priority: 0,
+  isActive: true,
+  allowCustomerOverride: true,
+} as const;
 
 const { actionsPerRule, bytesPerRule, charactersPerValue, conditionsPerRule, valuesPerList } =
   RULE_LIMITS;
@@ -87,6 +93,13 @@ const actionsDoc: WireFieldOptions = {
 
 /** Fields shared by create and update; conditions and actions are checked by the service. */
 class RuleFields {
+  @WireField({
+    optional: true,
+    default: RULE_DEFAULTS.allowCustomerOverride,
+    description: `${OVERRIDE_DOC} Only a tenant admin may send it (from a customer admin: 403); false on a customer rule, or on a default moved to a customer without sending true, is 422.`,
+  })
+  @IsBoolean()
+  allowCustomerOverride?: boolean;
   @WireField({ optional: true, ...conditionsDoc }) conditions?: unknown;
   @WireField({
     optional: true,

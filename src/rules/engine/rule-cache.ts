@@ -11,6 +11,8 @@ export interface CompiledRule {
   customerId: string | null;
   instanceId: string | null;
   ruleKey: string | null;
+  /** False on a tenant default that a customer rule of its key must not suppress. */
+  allowCustomerOverride: boolean;
   cooldownSeconds: number;
   actions: RuleAction[];
   matches: (payload: Record<string, unknown>) => boolean;
@@ -127,6 +129,7 @@ function compile(version: number, rules: Rule[]): TenantRules {
       customerId: rule.customerId,
       instanceId: rule.instanceId,
       ruleKey: rule.ruleKey,
+      allowCustomerOverride: rule.allowCustomerOverride,
       cooldownSeconds: rule.cooldownSeconds,
       actions: rule.actions,
       matches: compileMatcher(trigger, rule.conditions),

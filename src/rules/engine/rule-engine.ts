@@ -38,7 +38,10 @@ export interface FiringRule {
   actions: RuleAction[];
 }
 
-/** A tenant default overridden by a customer rule of the same rule_key, or a rule cooling down. */
+/**
+ * A tenant default overridden by a customer rule of the same rule_key (never one that refuses
+ * overrides), or a rule cooling down.
+ */
 export interface SuppressedRule {
   ruleId: string;
   reason: 'overridden' | 'cooldown' | 'limit_exceeded';
@@ -89,8 +92,11 @@ export class RuleEngine {
 
   /**
    * Effective rules (this instance's and instance-wide ones; this customer's and the tenant's,
-   * a customer rule overriding the tenant rule of the same rule_key), then conditions, then
-   * cooldowns. Refuses, with nothing kept, an event whose fired rules would create more than
+   * a customer rule overriding the tenant rule of the same rule_key unless that default refuses
+   * overrides), then conditions, then cooldowns. A default that refuses overrides (a guard) is
+   * evaluated like any other rule even when a customer rule of its key exists (one written
+   * before the guard was set, or in a race with it): both are evaluated, and neither
+   * suppresses the other. Refuses, with nothing kept, an event whose fired rules would create more than
    * one event may (see FireOptions). Logs every rule that fired or was held back, and the
    * event's facts for those skipped.
    */
@@ -104,7 +110,12 @@ export class RuleEngine {
     const records = new Map<string, EvaluationRecord>();
     const candidates: CompiledRule[] = [];
     for (const rule of effective) {
-      if (rule.customerId === null && rule.ruleKey !== null && overridden.has(rule.ruleKey)) {
+      if (
+        rule.customerId === null &&
+        rule.ruleKey !== null &&
+        rule.allowCustomerOverride &&
+        overridden.has(rule.ruleKey)
+      ) {
         firing.suppressed.push({ ruleId: rule.id, reason: 'overridden' });
         records.set(rule.id, heldRecord(rule.id, 'overridden'));
       } else if (!rule.matches(payload)) {

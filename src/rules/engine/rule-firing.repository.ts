@@ -54,6 +54,7 @@ export class RuleFiringRepository {
         customerId: true,
         instanceId: true,
         ruleKey: true,
+        allowCustomerOverride: true,
         cooldownSeconds: true,
         triggerEvent: true,
         conditions: true,
