@@ -1,3 +1,4 @@
+import { RawJson } from '../common/raw-json';
 import { prepared } from '../database/prepared';
 import { LoggedEvent } from './logged-event.entity';
 import { EventFilter, PAGE_BUDGET_BYTES, PageQuery } from './event-log.types';
@@ -42,9 +43,17 @@ export const NUMBER = prepared(
 /** Positions one scan walks at most: a rare type does not make it read the whole log at once. */
 export const SCAN_SPAN = 5000;
 
-const columns = (at: string) =>
+const heads = (at: string) =>
   `${at}id, ${at}type, ${at}sequence, ${at}occurred_at, ${at}tenant_id, ${at}instance_id,
-   ${at}customer_id, ${at}caused_by, ${at}depth, ${at}data`;
+   ${at}customer_id, ${at}caused_by, ${at}depth`;
+const columns = (at: string) => `${heads(at)}, ${at}data`;
+
+/**
+ * The columns of an event as a client reads it: its data as text, passed on as it is (RawJson).
+ * An event may hold a whole workflow, and parsed, a megabyte of empty objects takes tens of
+ * megabytes of heap; a page of them, more than the process has.
+ */
+export const TEXT_COLUMNS = (at: string) => `${heads(at)}, ${at}data::text AS data`;
 
 /** Each filter's condition, given its parameter: the only text a filter brings into SQL. */
 const CONDITIONS: { readonly [K in keyof EventFilter]-?: (param: string) => string } = {
@@ -70,7 +79,7 @@ export function pageStatement(tenantId: string, q: PageQuery): { text: string; p
     if (value !== undefined) where += ` AND ${condition(`$${params.push(value)}`)}`;
   }
   const text = prepared(
-    `SELECT r.purged_through, ${columns('e.')}, e.read
+    `SELECT r.purged_through, ${TEXT_COLUMNS('e.')}, e.read
        FROM (SELECT coalesce(max(purged_through), 0) AS purged_through
                FROM event_sequences WHERE tenant_id = $1) r
        LEFT JOIN LATERAL (
@@ -113,6 +122,15 @@ export const PURGE = `
   SELECT count(*)::int AS n, max(sequence) AS through FROM gone`;
 
 /**
+ * Only the values at these dotted paths of `data` ($6), keyed by path: a scan reads a few
+ * scalars of each event, never a whole workflow.
+ */
+const DATA_AT_PATHS = `(
+  SELECT coalesce(jsonb_object_agg(p, v), '{}'::jsonb)
+    FROM unnest($6::text[]) p, LATERAL (SELECT data #> string_to_array(p, '.') AS v) x
+   WHERE v IS NOT NULL AND v <> 'null'::jsonb) AS data`;
+
+/**
  * One statement, so one snapshot, reads the events and the feed's end: the sequencer gives
  * positions and moves `last` in one transaction, so every event at or before the end read here
  * is seen by this read.
@@ -121,7 +139,8 @@ export const SCAN = prepared(
   `SELECT s.last, ${columns('e.')}
      FROM (SELECT coalesce(max(last), 0) AS last FROM event_sequences WHERE tenant_id = $1) s
      LEFT JOIN LATERAL (
-       SELECT ${columns('')} FROM events
+       SELECT ${heads('')}, ${DATA_AT_PATHS}
+         FROM events
         WHERE tenant_id = $1 AND sequence > $2::bigint
           AND sequence <= least(s.last, $2::bigint + $5::bigint) AND type = ANY($3::text[])
         ORDER BY sequence
@@ -148,7 +167,8 @@ export interface EventRecord {
   customer_id: string | null;
   caused_by: string | null;
   depth: number;
-  data: Record<string, unknown>;
+  /** Text where the statement read it as text (TEXT_COLUMNS). */
+  data: Record<string, unknown> | string;
 }
 
 export const hydrate = (r: EventRecord): LoggedEvent =>
@@ -162,5 +182,5 @@ export const hydrate = (r: EventRecord): LoggedEvent =>
     customerId: r.customer_id,
     causedBy: r.caused_by,
     depth: r.depth,
-    data: r.data,
+    data: typeof r.data === 'string' ? new RawJson(r.data) : r.data,
   });

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { EntityManager, In, IsNull, Not } from 'typeorm';
+import { EntityManager } from 'typeorm';
 import { prepared } from '../database/prepared';
 import { TenantDb } from '../database/tenant-db';
 import { LoggedEvent } from './logged-event.entity';
@@ -11,6 +11,7 @@ import {
   PURGE,
   SCAN,
   SCAN_SPAN,
+  TEXT_COLUMNS,
   hydrate,
   pageStatement,
 } from './event-log-sql';
@@ -31,6 +32,17 @@ export class EventLogRepository {
 
   private get m(): EntityManager {
     return this.db.manager;
+  }
+
+  /** Replaces `data.binding.channel_address` by `erased:<binding id>` for these bindings. */
+  async scrubBindingAddresses(tenantId: string, bindingIds: readonly string[]): Promise<void> {
+    await this.m.query(
+      `UPDATE events
+          SET data = jsonb_set(data, '{binding,channel_address}',
+                               to_jsonb('erased:' || (data->'binding'->>'id')))
+        WHERE tenant_id = $1 AND data->'binding'->>'id' = ANY($2::text[])`,
+      [tenantId, bindingIds],
+    );
   }
 
   /** Writes events in the current transaction, in the order given; returns their ids. */
@@ -123,6 +135,7 @@ export class EventLogRepository {
       q.types,
       q.limit,
       SCAN_SPAN,
+      q.paths,
     ]);
     const end = Number(rows[0].last);
     const events = rows.filter((r) => r.id !== null).map(hydrate);
@@ -156,8 +169,9 @@ export class EventLogRepository {
   }
 
   /** An event with its position; one not yet sequenced is not shown anywhere yet. */
-  byId(tenantId: string, id: string): Promise<LoggedEvent | null> {
-    return this.m.findOne(LoggedEvent, { where: { tenantId, id, sequence: Not(IsNull()) } });
+  async byId(tenantId: string, id: string): Promise<LoggedEvent | null> {
+    const [event] = await this.byIds(tenantId, [id]);
+    return event ?? null;
   }
 
   /**
@@ -194,9 +208,12 @@ export class EventLogRepository {
   /** These events as the feed shows them; those not yet numbered or gone are left out. */
   async byIds(tenantId: string, ids: readonly string[]): Promise<LoggedEvent[]> {
     if (ids.length === 0) return [];
-    return this.m.find(LoggedEvent, {
-      where: { tenantId, id: In([...ids]), sequence: Not(IsNull()) },
-    });
+    const rows = await this.m.query<EventRecord[]>(
+      `SELECT ${TEXT_COLUMNS('')} FROM events
+        WHERE tenant_id = $1 AND id = ANY($2::uuid[]) AND sequence IS NOT NULL`,
+      [tenantId, ids],
+    );
+    return rows.map(hydrate);
   }
 }
 

@@ -26,11 +26,14 @@ export interface NewEvent {
  */
 export type EventCause = Pick<NewEvent, 'causedBy' | 'depth'>;
 
-/** An event as a consumer of the log reads it, with the depth the feed does not show. */
+/**
+ * An event as a consumer of the log reads it, with the depth the feed does not show, and of its
+ * data only the values at the paths the consumer asked for (see ScanQuery.paths).
+ */
 export type ScannedEvent = Pick<
   LoggedEvent,
-  'id' | 'type' | 'sequence' | 'instanceId' | 'customerId' | 'causedBy' | 'depth' | 'data'
->;
+  'id' | 'type' | 'sequence' | 'instanceId' | 'customerId' | 'causedBy' | 'depth'
+> & { data: Record<string, unknown> };
 
 /** Whose feed a reader sees: an instance's (its own events and the tenant's of no instance). */
 export interface FeedReader {
@@ -45,6 +48,15 @@ export class EventLogService {
     private readonly repo: EventLogRepository,
     private readonly signals: FeedSignals,
   ) {}
+
+  /**
+   * A person's erasure reaches the log: the events that carry one of these bindings
+   * (`data.binding`) show its address as the tombstone its row now has, in the current
+   * transaction. A rare request, so it reads the tenant's events without an index.
+   */
+  async scrubBindingAddresses(tenantId: string, bindingIds: readonly string[]): Promise<void> {
+    if (bindingIds.length > 0) await this.repo.scrubBindingAddresses(tenantId, bindingIds);
+  }
 
   /**
    * Records events in the current transaction: they exist if and only if it commits. They enter
@@ -70,7 +82,7 @@ export class EventLogService {
    * how far the read covered (the cursor moves there); while it is short of `end`, read again.
    */
   scan(tenantId: string, q: ScanQuery): Promise<ScanRead & { events: ScannedEvent[] }> {
-    return this.repo.scan(tenantId, q);
+    return this.repo.scan(tenantId, q) as Promise<ScanRead & { events: ScannedEvent[] }>;
   }
 
   /** As `scan`, for every type and without the events' content: for consumers routing them. */

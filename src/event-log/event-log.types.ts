@@ -51,6 +51,11 @@ export interface ScanQuery {
   after: number;
   types: readonly string[];
   limit: number;
+  /**
+   * The dotted paths of `data` the consumer reads (`workflow.stage`): a scanned event's data
+   * holds only the values found there, keyed by path.
+   */
+  paths: readonly string[];
 }
 
 export interface ScanRead {

@@ -1,4 +1,5 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
+import { RawJson } from '../common/raw-json';
 import { WireField } from '../common/wire';
 
 /** PostgreSQL's bigint arrives as text; feed positions stay far below 2^53. */
@@ -37,7 +38,8 @@ export class LoggedEvent {
   causedBy!: string | null;
   /** How many rule firings led here: 0 for events of routes and timers. */
   @Column('smallint') depth!: number;
+  /** Read for clients as text and sent as it is (RawJson); parsed only where written. */
   @WireField({ json: true, description: "The event's content; its fields depend on its type" })
   @Column('jsonb')
-  data!: Record<string, unknown>;
+  data!: Record<string, unknown> | RawJson;
 }

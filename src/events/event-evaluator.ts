@@ -5,7 +5,7 @@ import { TenantDb } from '../database/tenant-db';
 import { EventLogService, ScannedEvent } from '../event-log/event-log.service';
 import { CURSOR_BUSY, FeedFollower, FollowedBatch } from '../event-log/feed-follower';
 import { EventEvaluationRepository } from './event-evaluation.repository';
-import { RAISED_TRIGGERS, raisedPayload } from './raised-triggers';
+import { RAISED_DATA_PATHS, RAISED_TRIGGERS, atPaths, raisedPayload } from './raised-triggers';
 import { RuleActions, instanceActor } from './rule-actions';
 
 /** Events one transaction evaluates at most: a backlog is taken in turns. */
@@ -79,6 +79,7 @@ export class EventEvaluator extends FeedFollower {
       after,
       types: RAISED_TRIGGERS,
       limit: EVALUATION_BATCH,
+      paths: RAISED_DATA_PATHS,
     });
     const onReceipt = await this.repo.takeEvaluated(
       tenantId,
@@ -96,7 +97,7 @@ export class EventEvaluator extends FeedFollower {
   }
 
   private async evaluateOne(tenantId: string, event: ScannedEvent): Promise<void> {
-    const payload = raisedPayload(event.type, event.data);
+    const payload = raisedPayload(event.type, atPaths(event.data));
     const { instanceId, customerId } = event;
     if (!payload || !instanceId || !customerId) return;
     const firing = {

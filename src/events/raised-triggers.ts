@@ -55,6 +55,32 @@ const FACTS: Record<string, (data: Data) => Data> = {
   [APPROVAL_EVENTS.resolved]: (d) => ({ ...approvalFacts(d), decision: d.decision }),
 };
 
+/**
+ * The paths of `data` the facts above read: the evaluator's scan of the log fetches only these,
+ * never the whole workflow or approval an event holds.
+ */
+export const RAISED_DATA_PATHS: readonly string[] = [
+  ...['workflow_type', 'stage', 'reference', 'escalation_level'].map((f) => `workflow.${f}`),
+  ...['skill_slug', 'action', 'approval_ref', 'approver_role'].map((f) => `approval.${f}`),
+  'from_stage',
+  'to_stage',
+  'from_status',
+  'to_status',
+  'decision',
+];
+
+/** Values keyed by dotted path (as the scan answers) back into the shape `data` has. */
+export function atPaths(flat: Data): Data {
+  const data: Data = {};
+  for (const [path, value] of Object.entries(flat)) {
+    const keys = path.split('.');
+    let at = data;
+    for (const key of keys.slice(0, -1)) at = (at[key] ??= {}) as Data;
+    at[keys[keys.length - 1]] = value;
+  }
+  return data;
+}
+
 /** The raised types rules are evaluated on: those HydraCore raises that the catalog lists. */
 export const RAISED_TRIGGERS: readonly string[] = Object.keys(FACTS).filter((type) =>
   triggerType(type),

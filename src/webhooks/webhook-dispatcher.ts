@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { RawSlots } from '../common/raw-json';
 import { SecretBox } from '../common/secret-box';
 import { toWire } from '../common/wire';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
@@ -165,11 +166,12 @@ export class WebhookDispatcher extends TenantJob {
 
   /** The body and secrets of each claimed attempt, read in the claim's transaction. */
   private async prepare(tenantId: string, claims: ClaimedDelivery[]): Promise<Attempt[]> {
+    // The event's data arrives as text and is spliced in as it is, never parsed (RawJson).
     const events = new Map(
-      (await this.log.envelopes(tenantId, [...new Set(claims.map((c) => c.eventId))])).map((e) => [
-        e.id,
-        JSON.stringify(toWire(e)),
-      ]),
+      (await this.log.envelopes(tenantId, [...new Set(claims.map((c) => c.eventId))])).map((e) => {
+        const slots = new RawSlots();
+        return [e.id, slots.stringify(toWire(e, slots))];
+      }),
     );
     const endpoints = new Map<string, WebhookEndpoint>();
     for (const id of new Set(claims.map((c) => c.endpointId))) {
