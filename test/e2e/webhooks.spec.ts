@@ -2,7 +2,9 @@ import { Webhook } from 'standardwebhooks';
 import { newSecret } from '../../src/webhooks/signing';
 import { WebhookDispatcher } from '../../src/webhooks/webhook-dispatcher';
 import { TestApp, startTestApp } from '../helpers/app';
+import request from 'supertest';
 import { TenantSession } from '../helpers/factories';
+import { startAppOnSameDatabase } from '../helpers/same-database-app';
 import { Feed, recordingWorld } from '../helpers/recorded';
 import { WebhookReceiver } from '../helpers/webhook-receiver';
 
@@ -321,5 +323,38 @@ describe('webhook endpoints', () => {
     await refused('https://user:pass@hooks.example/x', /user name or password/);
     const list = await t.http().get('/v1/webhook-endpoints').set(a.admin).expect(200);
     expect(list.body).toEqual({ webhook_endpoints: [], count: 0 });
+  });
+
+  it('refuses http and private, loopback and link-local hosts as production runs, at create and update', async () => {
+    const production = await startAppOnSameDatabase(t, {
+      webhooks: { ...t.config.webhooks, allowHttp: false, allowPrivateNetworks: false },
+    });
+    try {
+      const write = (method: 'post' | 'patch', path: string, url: string) =>
+        request(production.getHttpServer())[method](path).set(a.admin).send({ url });
+      for (const [url, msg] of [
+        ['http://hooks.example.com/x', /must use https/],
+        ['https://127.0.0.1/x', /loopback/],
+        ['https://localhost/x', /loopback/],
+        ['https://10.1.2.3/x', /private/],
+        ['https://[::ffff:192.168.0.1]/x', /private/],
+        ['https://169.254.10.10/x', /link-local/],
+      ] as const) {
+        const res = await write('post', '/v1/webhook-endpoints', url).expect(422);
+        expect(res.body.detail).toEqual([
+          expect.objectContaining({ loc: ['body', 'url'], msg: expect.stringMatching(msg) }),
+        ]);
+      }
+      // An endpoint made where loopback is allowed cannot be moved to a private host here.
+      const r = await receiver();
+      const created = await endpoint({ url: r.url });
+      await write('patch', `/v1/webhook-endpoints/${created.id}`, 'https://10.1.2.3/x').expect(422);
+      const { rows } = await t.raw.query('SELECT url FROM webhook_endpoints WHERE tenant_id = $1', [
+        a.tenantId,
+      ]);
+      expect(rows).toEqual([{ url: r.url }]);
+    } finally {
+      await production.close();
+    }
   });
 });
