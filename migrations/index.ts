@@ -16,6 +16,7 @@ import { RuleEvaluations1732407900000 } from './1732407900000-rule-evaluations';
 import { EventEvaluation1732408000000 } from './1732408000000-event-evaluation';
 import { Webhooks1732408100000 } from './1732408100000-webhooks';
 import { RuleOverrideGuard1732408200000 } from './1732408200000-rule-override-guard';
+import { IdempotencyKeys1732408300000 } from './1732408300000-idempotency-keys';
 
 /**
  * Every migration, in the order of their timestamps (the order TypeORM runs them in). Append
@@ -40,4 +41,5 @@ export const MIGRATIONS = [
   EventEvaluation1732408000000,
   Webhooks1732408100000,
   RuleOverrideGuard1732408200000,
+  IdempotencyKeys1732408300000,
 ];

@@ -8,6 +8,7 @@ import { UuidParam } from '../common/params';
 import { Approval } from './approval.entity';
 import { ApprovalsService } from './approvals.service';
 import { CreateApprovalDto, PendingApprovalsQuery, ResolveApprovalDto } from './dto/approvals.dto';
+import { Idempotent } from '../database/idempotent';
 
 const PendingList = listEnvelope(Approval, 'approvals');
 
@@ -32,6 +33,7 @@ export class InternalApprovalsController {
   }
 
   @Post('request')
+  @Idempotent()
   @ApiOperation({
     summary: 'Create Approval Request',
     description:

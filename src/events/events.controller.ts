@@ -5,6 +5,7 @@ import { CurrentPrincipal, Principal } from '../auth/principal';
 import { UuidParam } from '../common/params';
 import { EventDto, EventOutcome } from './dto/events.dto';
 import { EventsService } from './events.service';
+import { Idempotent } from '../database/idempotent';
 
 @ApiTags('Events')
 @Controller('internal/v1/instances/:instance_id/events')
@@ -13,6 +14,7 @@ export class EventsController {
   constructor(private readonly events: EventsService) {}
 
   @Post()
+  @Idempotent()
   @HttpCode(200)
   @ApiOperation({
     summary: 'Report Event',

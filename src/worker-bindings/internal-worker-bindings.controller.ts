@@ -11,6 +11,7 @@ import {
 } from './dto/worker-bindings.dto';
 import { WorkerBinding } from './worker-binding.entity';
 import { BindingCaller, WorkerBindingsService } from './worker-bindings.service';
+import { Idempotent } from '../database/idempotent';
 
 const caller = (principal: Principal, instanceId: string): BindingCaller => ({
   principal,
@@ -35,6 +36,7 @@ export class InternalWorkerBindingsController {
   }
 
   @Post()
+  @Idempotent()
   @ApiOperation({
     summary: 'Create Binding',
     description: 'Create a person-channel binding. Auth: Bearer proxy key.',
@@ -49,6 +51,7 @@ export class InternalWorkerBindingsController {
   }
 
   @Post(':binding_id/rebind')
+  @Idempotent()
   @ApiOperation({
     summary: 'Rebind Channel',
     description: 'Rebind a worker to a new channel address. Revokes old, creates unverified new.',

@@ -15,6 +15,7 @@ import {
 import { WorkflowChangesService } from './workflow-changes.service';
 import { Workflow } from './workflow.entity';
 import { WorkflowsService } from './workflows.service';
+import { Idempotent } from '../database/idempotent';
 
 @ApiTags('Workflows')
 @Controller('internal/v1/instances/:instance_id/workflows')
@@ -41,6 +42,7 @@ export class InternalWorkflowsController {
   }
 
   @Post()
+  @Idempotent()
   @ApiOperation({
     summary: 'Create Workflow',
     description:
@@ -86,6 +88,7 @@ export class InternalWorkflowsController {
   }
 
   @Post(':workflow_id/resume')
+  @Idempotent()
   @HttpCode(200)
   @ApiOperation({
     summary: 'Resume Workflow Internal',
@@ -102,6 +105,7 @@ export class InternalWorkflowsController {
   }
 
   @Post(':workflow_id/suspend')
+  @Idempotent()
   @HttpCode(200)
   @ApiOperation({
     summary: 'Suspend Workflow Internal',
