@@ -5,8 +5,10 @@ import { CurrentPrincipal, Principal } from '../auth/principal';
 import { UuidParam } from '../common/params';
 import {
   BindingList,
+  BindingLookup,
   CreateBindingDto,
   ListBindingsQuery,
+  LookupBindingQuery,
   RebindDto,
 } from './dto/worker-bindings.dto';
 import { WorkerBinding } from './worker-binding.entity';
@@ -33,6 +35,25 @@ export class InternalWorkerBindingsController {
     @Query() q: ListBindingsQuery,
   ) {
     return BindingList.of(await this.bindings.list(caller(p, instanceId), q.customerId));
+  }
+
+  @Get('lookup')
+  @ApiOperation({
+    summary: 'Look Up Binding',
+    description:
+      'Who answers on a channel address: the live (unverified or verified) binding of the ' +
+      'address in the tenant, made by any of its instances or on the dashboard, with its person ' +
+      'and customer. The address may be written in any spelling the binding routes accept. ' +
+      '404 when no live binding has it. Auth: Bearer proxy key.',
+  })
+  @ApiResponse({ status: 200, type: BindingLookup })
+  @ApiResponse({ status: 404, description: 'No live binding of this address' })
+  lookup(
+    @CurrentPrincipal() p: Principal,
+    @UuidParam('instance_id') instanceId: string,
+    @Query() q: LookupBindingQuery,
+  ): Promise<BindingLookup> {
+    return this.bindings.lookup(caller(p, instanceId), q.channelType, q.address);
   }
 
   @Post()

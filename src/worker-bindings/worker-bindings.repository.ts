@@ -2,14 +2,28 @@ import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { conflict } from '../common/errors';
+import { prepared } from '../database/prepared';
 import { hydrate, isUniqueViolation } from '../database/rows';
 import { TenantDb } from '../database/tenant-db';
+import { BindingChannel } from './addresses';
 import { WorkerBinding } from './worker-binding.entity';
 
 export type NewBinding = Pick<
   WorkerBinding,
   'customerId' | 'personId' | 'instanceId' | 'channelType' | 'channelAddress' | 'previousBindingId'
 >;
+
+/**
+ * The runtime's lookup for every inbound message. `status <> 'revoked'` is written as text, not
+ * bound: it is the predicate of the partial unique index worker_bindings_live_address, and the
+ * planner can use that index only where it can prove the predicate, which a parameter (in the
+ * generic plan a prepared statement settles on) does not let it do.
+ */
+export const LIVE_BINDING_SQL = `
+  SELECT id, tenant_id, customer_id, person_id, instance_id, channel_type, channel_address,
+         status, verified_at, revoked_at, previous_binding_id, created_at, updated_at
+    FROM worker_bindings
+   WHERE tenant_id = $1 AND channel_type = $2 AND channel_address = $3 AND status <> 'revoked'`;
 
 @Injectable()
 export class WorkerBindingsRepository {
@@ -24,6 +38,20 @@ export class WorkerBindingsRepository {
       where: { tenantId, customerId },
       order: { createdAt: 'DESC', id: 'DESC' },
     });
+  }
+
+  /** The live (not revoked) binding of a normalised address, if any: at most one, by the index. */
+  async findLive(
+    tenantId: string,
+    channelType: BindingChannel,
+    address: string,
+  ): Promise<WorkerBinding | null> {
+    const rows = await this.m.query<Record<string, unknown>[]>(prepared(LIVE_BINDING_SQL), [
+      tenantId,
+      channelType,
+      address,
+    ]);
+    return rows.length === 0 ? null : hydrate(this.m, WorkerBinding, rows[0]);
   }
 
   /** Row-locked until the request's transaction ends: changes to one binding are serialised. */

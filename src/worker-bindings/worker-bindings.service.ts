@@ -5,7 +5,7 @@ import { DirectoryService } from '../directory/directory.service';
 import { EventLogService, NewEvent } from '../event-log/event-log.service';
 import { BindingChannel, normaliseAddress } from './addresses';
 import { BINDING_EVENTS, BindingEventData, BindingEventType } from './binding-events';
-import { CreateBindingDto } from './dto/worker-bindings.dto';
+import { BindingLookup, BindingParty, CreateBindingDto } from './dto/worker-bindings.dto';
 import { WorkerBinding } from './worker-binding.entity';
 import { WorkerBindingsRepository } from './worker-bindings.repository';
 
@@ -23,6 +23,9 @@ export interface BindingCaller {
 const ADDRESS_LABELS = { channelAddress: 'channel_address', newAddress: 'new_address' } as const;
 type AddressField = keyof typeof ADDRESS_LABELS;
 
+const party = (row: { id: string; name: string }) =>
+  Object.assign(new BindingParty(), { id: row.id, name: row.name });
+
 /** Bindings belong to a customer and are visible to every instance of the tenant. */
 @Injectable()
 export class WorkerBindingsService {
@@ -36,6 +39,33 @@ export class WorkerBindingsService {
     assertCustomerAccess(caller.principal, customerId);
     await this.directory.getCustomer(caller.principal.tenantId, customerId);
     return this.repo.list(caller.principal.tenantId, customerId);
+  }
+
+  /**
+   * Who answers on this address: the live binding, made by any instance of the tenant or on the
+   * dashboard (a binding is the customer's, as `list` shows to every instance), with its person
+   * and customer. The address is normalised as bindings store it, so any spelling finds it.
+   */
+  async lookup(
+    caller: BindingCaller,
+    channelType: BindingChannel,
+    rawAddress: string,
+  ): Promise<BindingLookup> {
+    const { tenantId } = caller.principal;
+    const normalised = normaliseAddress(channelType, rawAddress);
+    if (!normalised.ok) {
+      throw invalidField('address', `address ${normalised.reason}`, 'value_error', [], 'query');
+    }
+    const binding = await this.repo.findLive(tenantId, channelType, normalised.address);
+    // The person's row goes with its bindings (ON DELETE CASCADE): missing, the binding is too.
+    const person =
+      binding && (await this.directory.findPerson(tenantId, binding.customerId, binding.personId));
+    if (!binding || !person) throw notFound('Binding');
+    const customer = await this.directory.getCustomer(tenantId, binding.customerId);
+    return Object.assign(new BindingLookup(), binding, {
+      person: party(person),
+      customer: party(customer),
+    });
   }
 
   async create(caller: BindingCaller, dto: CreateBindingDto): Promise<WorkerBinding> {

@@ -29,6 +29,7 @@ export const FUZZED_ROUTES: string[] = [
   'POST /internal/v1/instances/{instance_id}/worker-bindings/{binding_id}/rebind',
   'POST /internal/v1/instances/{instance_id}/worker-bindings/{binding_id}/revoke',
   'POST /internal/v1/instances/{instance_id}/worker-bindings/{binding_id}/verify',
+  'GET /internal/v1/instances/{instance_id}/worker-bindings/lookup',
   'GET /v1/customers/{customer_id}/worker-bindings',
   'POST /v1/customers/{customer_id}/worker-bindings',
   'POST /v1/customers/{customer_id}/worker-bindings/{binding_id}/rebind',

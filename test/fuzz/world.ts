@@ -71,12 +71,14 @@ export async function buildWorld(t: TestApp): Promise<World> {
   };
   // Two of what a happy path ends (revoke, rebind): the second keeps later cases reaching it.
   const bindings = [];
+  const addresses: string[] = [];
   for (const channelType of ['whatsapp', 'sms']) {
+    addresses.push(`+44770090${randomDigits(4)}`);
     bindings.push(
       await post(
         `${internal}/worker-bindings`,
         {
-          channel_address: `+44770090${randomDigits(4)}`,
+          channel_address: addresses[addresses.length - 1],
           channel_type: channelType,
           customer_id: customer,
           person_id: person,
@@ -154,6 +156,7 @@ export async function buildWorld(t: TestApp): Promise<World> {
       instance_id: [instance],
       key_id: [spareProxy.id, spareApiKey.id],
       binding_id: bindings.map((b) => b.id),
+      address: addresses, // the lookup's: live bindings to find
       endpoint_id: [channel.id, webhookEndpoint.id],
       delivery_id: deliveries.map((d) => d.id),
       workflow_id: workflows.map((w) => w.id),

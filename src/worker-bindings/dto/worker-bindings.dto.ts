@@ -29,3 +29,30 @@ export class ListBindingsQuery {
 }
 
 export const BindingList = listEnvelope(WorkerBinding, 'bindings');
+
+export class LookupBindingQuery {
+  @WireField({ enum: BINDING_CHANNELS }) @IsIn(BINDING_CHANNELS) channelType!: BindingChannel;
+
+  @WireField({
+    minLength: 1,
+    maxLength: 255,
+    example: '+44 7700 900123',
+    description: 'In any spelling the binding routes accept: normalised as they store it',
+  })
+  @IsString()
+  @MinLength(1)
+  @MaxLength(255)
+  address!: string;
+}
+
+/** Who a binding names, as much as the runtime needs to greet them. */
+export class BindingParty {
+  @WireField({ format: 'uuid' }) id!: string;
+  @WireField({ minLength: 1, maxLength: 200 }) name!: string;
+}
+
+/** A live binding with its person and customer: one call per inbound message. */
+export class BindingLookup extends WorkerBinding {
+  @WireField({ type: BindingParty }) person!: BindingParty;
+  @WireField({ type: BindingParty }) customer!: BindingParty;
+}
