@@ -29,6 +29,14 @@ import { scenarios } from './scenarios';
 import { SeededTenant, seedRules, seedTenant } from './seed';
 import { FeedThroughput, describeFeedThroughput, feedThroughput } from './feed-throughput';
 import { TimerLag, describeTimerLag, timerLag } from './timer-lag';
+import { WebhookBench, webhookBench } from './webhooks';
+import {
+  describeCost,
+  describeThroughput,
+  webhookTargetRows,
+  webhooksAlone,
+  writeWebhookSection,
+} from './webhooks-report';
 
 const CONNECTIONS = 32;
 const DURATION_S = Number(process.env.BENCH_DURATION ?? 10);
@@ -85,6 +93,8 @@ async function load(
 }
 
 async function main(): Promise<void> {
+  // BENCH_ONLY=webhooks measures the webhook figures alone (see bench/webhooks-report.ts).
+  if (process.env.BENCH_ONLY === 'webhooks') return webhooksAlone();
   const started = Date.now();
   await withBenchDatabase('hydracore-bench', async ({ url, adminUrl, pgDir }) => {
     let api: ChildProcess | null = null;
@@ -160,6 +170,10 @@ async function main(): Promise<void> {
       log('Feed: one pager through a backlog of 100,000 events…');
       const feed = await feedThroughput(url);
       log(`  ${describeFeedThroughput(feed)}`);
+      log('Webhooks: deliveries a second to one endpoint, and scenario 3 with three endpoints…');
+      const webhooks = await webhookBench(url, pgDir);
+      log(`  ${describeThroughput(webhooks.throughput!)}`);
+      log(`  ${describeCost(webhooks.cost!)}`);
 
       const report = {
         when: new Date().toISOString(),
@@ -181,11 +195,13 @@ async function main(): Promise<void> {
         ruleEngine: engines,
         timers,
         feed,
+        webhooks,
         peakRssMb: rss,
         runSeconds: Math.round((Date.now() - started) / 1000),
       };
       writeFileSync(join(ROOT, 'bench/results.json'), `${JSON.stringify(report, null, 2)}\n`);
       await writeTable(report);
+      await writeWebhookSection(webhooks, report.when);
       log(`\nWrote bench/results.json and BENCHMARKS.md in ${report.runSeconds} s`);
     } finally {
       if (api) await stopProcess(api);
@@ -209,6 +225,7 @@ type Report = {
   ruleEngine: { ours: number; jsonRulesEngine: number };
   timers: TimerLag;
   feed: FeedThroughput;
+  webhooks?: WebhookBench;
   peakRssMb: number;
 };
 
@@ -238,6 +255,7 @@ async function writeTable(r: Report): Promise<void> {
     `| Peak RSS ≤ 300 MB | ${r.peakRssMb} MB | ${met(r.peakRssMb <= 300)} |`,
     `| workflow.due within 5 s, exactly once (10,000 due in one minute) | p99 ${r.timers.p99Ms} ms, max ${r.timers.maxMs} ms; ${r.timers.announced} of ${r.timers.workflows} announced, ${r.timers.duplicates} twice, ${r.timers.early} early | ${met(r.timers.maxMs < 5000 && r.timers.announced === r.timers.workflows && r.timers.duplicates + r.timers.early === 0)} |`,
     `| Event feed: one pager through ${r.feed.events.toLocaleString('en')} events of ${r.feed.eventBytes} bytes, limit ${r.feed.limit} | ${r.feed.eventsPerSecond} events/s, page p99 ${r.feed.pageP99Ms} ms${r.feed.gapFree ? '' : ', **not gap-free**'} | a figure (no target) |`,
+    ...webhookTargetRows(r.webhooks),
     `| Noisy neighbour: A's p99 beside B ≤ 2× alone, 0 errors for A | ${nn.beside.p99} vs ${nn.alone.p99} ms, ${nn.beside.errors + nn.beside.non2xx} errors | ${met(nn.beside.p99 <= 2 * nn.alone.p99 && nn.beside.errors + nn.beside.non2xx === 0)} |`,
   ];
   const side = (name: string, s: NoisyNeighbour['alone']) =>
