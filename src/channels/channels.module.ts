@@ -4,10 +4,11 @@ import { DirectoryModule } from '../directory/directory.module';
 import { ChannelsController } from './channels.controller';
 import { ChannelsRepository } from './channels.repository';
 import { ChannelsService } from './channels.service';
+import { InternalChannelsController } from './internal-channels.controller';
 
 @Module({
   imports: [DirectoryModule],
-  controllers: [ChannelsController],
+  controllers: [ChannelsController, InternalChannelsController],
   providers: [ChannelsService, ChannelsRepository, SecretBox],
 })
 export class ChannelsModule {}

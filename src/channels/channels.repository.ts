@@ -1,10 +1,11 @@
 import { Injectable } from '@nestjs/common';
-import { EntityManager } from 'typeorm';
+import { EntityManager, FindOptionsWhere, In } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
 import { conflict } from '../common/errors';
 import { isUniqueViolation } from '../database/rows';
 import { TenantDb } from '../database/tenant-db';
 import { ChannelEndpoint } from './channel-endpoint.entity';
+import { ChannelType } from './providers';
 
 export type ChannelPatch = Partial<
   Pick<
@@ -12,6 +13,12 @@ export type ChannelPatch = Partial<
     'config' | 'enabled' | 'errorMessage' | 'externalIdentifier' | 'provider' | 'status'
   >
 >;
+
+/** Endpoints of one provider (if given) matching any of the alternatives. */
+export interface ChannelFilter {
+  provider?: string;
+  alternatives: { channelTypes?: ChannelType[]; externalIdentifier?: string }[];
+}
 
 const ROUTING_KEY = 'channel_endpoints_routing_key';
 const duplicate = (e: Pick<ChannelEndpoint, 'channelType' | 'provider' | 'externalIdentifier'>) =>
@@ -27,9 +34,20 @@ export class ChannelsRepository {
     return this.db.manager;
   }
 
-  list(tenantId: string, instanceId: string): Promise<ChannelEndpoint[]> {
+  list(
+    tenantId: string,
+    instanceId: string,
+    filter: ChannelFilter = { alternatives: [{}] },
+  ): Promise<ChannelEndpoint[]> {
+    const where = filter.alternatives.map((a): FindOptionsWhere<ChannelEndpoint> => ({
+      tenantId,
+      instanceId,
+      ...(filter.provider === undefined ? {} : { provider: filter.provider }),
+      ...(a.channelTypes === undefined ? {} : { channelType: In(a.channelTypes) }),
+      ...(a.externalIdentifier === undefined ? {} : { externalIdentifier: a.externalIdentifier }),
+    }));
     return this.m.find(ChannelEndpoint, {
-      where: { tenantId, instanceId },
+      where,
       order: { createdAt: 'DESC', id: 'DESC' },
     });
   }

@@ -3,10 +3,10 @@ import { Injectable } from '@nestjs/common';
 import { invalidField, notFound } from '../common/errors';
 import { SecretBox } from '../common/secret-box';
 import { DirectoryService } from '../directory/directory.service';
-import { PHONE_CHANNELS, normalisePhone } from '../worker-bindings/addresses';
 import { ChannelEndpoint } from './channel-endpoint.entity';
-import { ChannelPatch, ChannelsRepository } from './channels.repository';
-import { CreateChannelDto, UpdateChannelDto } from './dto/channels.dto';
+import { ChannelFilter, ChannelPatch, ChannelsRepository } from './channels.repository';
+import { CreateChannelDto, RuntimeChannelsQuery, UpdateChannelDto } from './dto/channels.dto';
+import { canonicalIdentifier, identifierMatches } from './identifiers';
 import { ChannelType, PROVIDERS } from './providers';
 
 @Injectable()
@@ -20,6 +20,35 @@ export class ChannelsService {
   async list(tenantId: string, instanceId: string): Promise<ChannelEndpoint[]> {
     await this.directory.getInstance(tenantId, instanceId);
     return this.repo.list(tenantId, instanceId);
+  }
+
+  /**
+   * The runtime's view of its own instance's endpoints. An identifier filter matches the
+   * spelling create stores for each type, so `+44 (0) 7700 900123` finds `+447700900123`; a
+   * phone-like identifier that is no phone number is a 422 only when the type asked for is a
+   * phone channel, and otherwise simply matches no phone endpoint.
+   */
+  listForRuntime(
+    tenantId: string,
+    instanceId: string,
+    q: RuntimeChannelsQuery,
+  ): Promise<ChannelEndpoint[]> {
+    const types = q.channelType === undefined ? undefined : [q.channelType];
+    const filter: ChannelFilter = { provider: q.provider, alternatives: [{ channelTypes: types }] };
+    if (q.externalIdentifier !== undefined) {
+      const { matches, refused } = identifierMatches(q.externalIdentifier, types);
+      if (matches.length === 0) {
+        throw invalidField(
+          'externalIdentifier',
+          `external_identifier ${refused[0].reason}`,
+          'value_error',
+          [],
+          'query',
+        );
+      }
+      filter.alternatives = matches;
+    }
+    return this.repo.list(tenantId, instanceId, filter);
   }
 
   async create(
@@ -37,7 +66,7 @@ export class ChannelsService {
         instanceId,
         channelType: dto.channelType,
         provider: dto.provider,
-        externalIdentifier: canonicalIdentifier(dto.channelType, dto.externalIdentifier),
+        externalIdentifier: storedIdentifier(dto.channelType, dto.externalIdentifier),
         config: dto.config ?? {},
         connectionId: dto.connectionId ?? null,
         credentialId: dto.credentialId ?? null,
@@ -76,10 +105,7 @@ export class ChannelsService {
       if (dto[key] !== undefined) Object.assign(patch, { [key]: dto[key] });
     }
     if (patch.externalIdentifier !== undefined) {
-      patch.externalIdentifier = canonicalIdentifier(
-        endpoint.channelType,
-        patch.externalIdentifier,
-      );
+      patch.externalIdentifier = storedIdentifier(endpoint.channelType, patch.externalIdentifier);
     }
     return Object.keys(patch).length === 0 ? endpoint : this.repo.update(endpoint, patch);
   }
@@ -100,20 +126,9 @@ function assertProvider(channelType: ChannelType, provider: string): void {
   }
 }
 
-/**
- * Inbound webhooks are routed by (type, provider, identifier), and uniqueness is checked on it,
- * so a phone number is stored in the one spelling bindings use: two spellings of one number
- * would otherwise be two endpoints, and the second would never receive a message. Some
- * providers name a phone endpoint by an id of their own (Meta's numeric phone_number_id, a
- * Retell agent id): an identifier is read as a phone number when it is written as one, with a
- * `+` or a leading 0, and anything else is kept as written.
- */
-const WRITTEN_AS_PHONE = /^\s*0|\+/;
-
-function canonicalIdentifier(channelType: ChannelType, raw: string): string {
-  if (!PHONE_CHANNELS.includes(channelType)) return raw;
-  if (!WRITTEN_AS_PHONE.test(raw)) return raw;
-  const result = normalisePhone(raw);
+/** The identifier as stored; a phone-like one that is no phone number is a 422. */
+function storedIdentifier(channelType: ChannelType, raw: string): string {
+  const result = canonicalIdentifier(channelType, raw);
   if (!result.ok) {
     throw invalidField('externalIdentifier', `external_identifier ${result.reason}`);
   }

@@ -38,6 +38,7 @@ export const FUZZED_ROUTES: string[] = [
   'POST /v1/instances/{instance_id}/channels',
   'PATCH /v1/instances/{instance_id}/channels/{endpoint_id}',
   'DELETE /v1/instances/{instance_id}/channels/{endpoint_id}',
+  'GET /internal/v1/instances/{instance_id}/channels',
   'GET /internal/v1/instances/{instance_id}/workflows',
   'POST /internal/v1/instances/{instance_id}/workflows',
   'GET /internal/v1/instances/{instance_id}/workflows/{workflow_id}',

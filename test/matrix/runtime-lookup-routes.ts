@@ -1,5 +1,5 @@
 import type { MatrixRoute } from './routes';
-import { World, freshPhone } from './world';
+import { World, freshPhone, make } from './world';
 
 const internal = (w: World) => `/internal/v1/instances/${w.i1}`;
 
@@ -27,5 +27,14 @@ export const RUNTIME_LOOKUP_ROUTES: MatrixRoute[] = [
         await boundAddress(w),
       )}`,
     }),
+  },
+  {
+    route: 'GET /internal/v1/instances/{instance_id}/channels',
+    access: 'internal',
+    ok: 200,
+    call: async (w) => {
+      await make.endpoint(w);
+      return { url: `${internal(w)}/channels` };
+    },
   },
 ];

@@ -119,3 +119,24 @@ export class UpdateChannelDto {
 }
 
 export const ChannelList = listEnvelope(ChannelEndpoint, 'channels');
+
+/** The runtime's filters on its own instance's endpoints; each one given narrows the list. */
+export class RuntimeChannelsQuery {
+  @WireField({ optional: true, enum: CHANNEL_TYPES })
+  @IsIn(CHANNEL_TYPES)
+  channelType?: ChannelType;
+
+  @WireField({ optional: true, enum: ALL_PROVIDERS }) @IsIn(ALL_PROVIDERS) provider?: string;
+
+  @WireField({
+    optional: true,
+    minLength: 1,
+    maxLength: 255,
+    example: '+44 7700 900123',
+    description: 'Read as create reads it: a phone-like identifier matches its E.164 form',
+  })
+  @IsString()
+  @MinLength(1)
+  @MaxLength(255)
+  externalIdentifier?: string;
+}
