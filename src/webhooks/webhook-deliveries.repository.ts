@@ -42,8 +42,9 @@ const FAN_OUT = `
 /**
  * Claims the due deliveries of the tenant's enabled endpoints for one attempt each: at most
  * `$2` in flight per endpoint (those already leased count), at most `$3` in all. The endpoint
- * rows are locked (SKIP LOCKED) for the claim, so two replicas never count an endpoint's flight
- * at once; the lease then keeps every other replica off a claimed delivery until it passes.
+ * rows are locked (SKIP LOCKED) for the claim, so two claims rarely count an endpoint's flight
+ * at once; the lease, checked again as each row is updated, keeps every other claim off a
+ * delivery until it passes.
  */
 const CLAIM = `
   WITH endpoints AS (
@@ -73,6 +74,10 @@ const CLAIM = `
                                    now() + make_interval(secs => $4::double precision / 1000))
     FROM picked
    WHERE d.tenant_id = $1 AND d.id = picked.id
+     -- Again here: the statement's snapshot may predate a claim that committed while it waited
+     -- for the endpoint rows, and an UPDATE re-checks only its own conditions on the row as
+     -- that claim left it.
+     AND d.status = 'pending' AND (d.leased_until IS NULL OR d.leased_until <= now())
   RETURNING d.id, d.endpoint_id, d.event_id, d.attempts, d.leased_until`;
 
 /** A claimed attempt: the lease it holds is what lets it record its outcome. */

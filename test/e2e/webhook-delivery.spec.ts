@@ -75,6 +75,29 @@ describe('webhook delivery', () => {
     expect(rows).toEqual(Array(events).fill({ status: 'succeeded', attempts: 1 }));
   });
 
+  it('never attempts a delivery twice when claims of one tenant race on three replicas', async () => {
+    for (let i = 0; i < 2; i++) replicas.push(await startAppOnSameDatabase(t));
+    const dispatchers = [t.app, ...replicas].map((app) => app.get(WebhookDispatcher));
+    const r = await receiver();
+    await endpoint(world.a, { url: r.url });
+    const events = 150;
+    const reporting = (async () => {
+      for (let i = 0; i < events; i++) await report(i);
+    })();
+    // Claims as fast as they come, four at a time on each replica, while the fan-out queues.
+    let done = false;
+    void reporting.then(() => r.waitFor(events, 60_000)).finally(() => (done = true));
+    while (!done) {
+      await Promise.all(
+        dispatchers.flatMap((d) => Array.from({ length: 4 }, () => d.dispatch(world.a.tenantId))),
+      );
+    }
+    for (const d of dispatchers) await d.settled();
+    const ids = r.received.map((x) => x.headers['webhook-id']);
+    expect(new Set(ids).size).toBe(events);
+    expect(ids).toHaveLength(events);
+  });
+
   it("delivers a rule's notify as notification.requested", async () => {
     const r = await receiver();
     await endpoint(world.a, { url: r.url, event_types: ['notification.requested'] });

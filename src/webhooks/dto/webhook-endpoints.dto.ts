@@ -1,3 +1,4 @@
+import { applyDecorators } from '@nestjs/common';
 import {
   ArrayMaxSize,
   ArrayMinSize,
@@ -26,42 +27,50 @@ export const ENDPOINT_LIMITS = {
 /** `*`, or one event type (letters, digits, `.`, `_`, `-`). */
 const EVENT_TYPE_OR_ALL = /^(\*|[A-Za-z0-9._-]{1,100})$/;
 
-const urlField = (optional: boolean) =>
-  WireField({
-    optional,
-    format: 'uri',
-    maxLength: ENDPOINT_LIMITS.urlLength,
-    example: 'https://runtime.example.com/hooks',
-    description:
-      'https (http only where the operator allows it). A host that resolves to a loopback, private or link-local address is refused unless the operator allows it; cloud metadata addresses always are. Redirects are not followed.',
-  });
+const UrlField = (optional: boolean) =>
+  applyDecorators(
+    MaxLength(ENDPOINT_LIMITS.urlLength),
+    MinLength(1),
+    IsString(),
+    WireField({
+      optional,
+      format: 'uri',
+      maxLength: ENDPOINT_LIMITS.urlLength,
+      example: 'https://runtime.example.com/hooks',
+      description:
+        'https (http only where the operator allows it). A host that resolves to a loopback, private or link-local address is refused unless the operator allows it; cloud metadata addresses always are. Redirects are not followed.',
+    }),
+  );
 
-const eventTypesField = (optional: boolean) =>
-  WireField({
-    optional,
-    type: ['string'],
-    minItems: 1,
-    maxItems: ENDPOINT_LIMITS.eventTypes,
-    example: ['workflow.due', 'approval.resolved'],
-    description: 'Event types to deliver, or `["*"]` for every type',
-    ...(optional ? {} : { default: ['*'] }),
-  });
+/** Listed in the order decorators written above a field run (bottom up). */
+const EventTypesField = () =>
+  applyDecorators(
+    IsString({ each: true }),
+    Matches(EVENT_TYPE_OR_ALL, { each: true, message: 'each event type must be * or a type name' }),
+    ArrayUnique(),
+    ArrayMaxSize(ENDPOINT_LIMITS.eventTypes),
+    ArrayMinSize(1),
+    IsArray(),
+    WireField({
+      optional: true,
+      type: ['string'],
+      minItems: 1,
+      maxItems: ENDPOINT_LIMITS.eventTypes,
+      example: ['workflow.due', 'approval.resolved'],
+      description: 'Event types to deliver, or `["*"]` for every type (the default)',
+    }),
+  );
+
+const DescriptionField = () =>
+  applyDecorators(
+    MaxLength(ENDPOINT_LIMITS.descriptionLength),
+    IsString(),
+    WireField({ optional: true, nullable: true, maxLength: ENDPOINT_LIMITS.descriptionLength }),
+  );
 
 export class CreateWebhookEndpointDto {
-  @urlField(false)
-  @IsString()
-  @MinLength(1)
-  @MaxLength(ENDPOINT_LIMITS.urlLength)
-  url!: string;
-
-  @eventTypesField(true)
-  @IsArray()
-  @ArrayMinSize(1)
-  @ArrayMaxSize(ENDPOINT_LIMITS.eventTypes)
-  @ArrayUnique()
-  @Matches(EVENT_TYPE_OR_ALL, { each: true, message: 'each event type must be * or a type name' })
-  @IsString({ each: true })
-  eventTypes?: string[];
+  @UrlField(false) url!: string;
+  @EventTypesField() eventTypes?: string[];
 
   @WireField({
     optional: true,
@@ -72,33 +81,14 @@ export class CreateWebhookEndpointDto {
   @IsUUID()
   instanceId?: string | null;
 
-  @WireField({ optional: true, nullable: true, maxLength: ENDPOINT_LIMITS.descriptionLength })
-  @IsString()
-  @MaxLength(ENDPOINT_LIMITS.descriptionLength)
-  description?: string | null;
+  @DescriptionField() description?: string | null;
 }
 
 /** Only the fields sent change. */
 export class UpdateWebhookEndpointDto {
-  @urlField(true)
-  @IsString()
-  @MinLength(1)
-  @MaxLength(ENDPOINT_LIMITS.urlLength)
-  url?: string;
-
-  @eventTypesField(true)
-  @IsArray()
-  @ArrayMinSize(1)
-  @ArrayMaxSize(ENDPOINT_LIMITS.eventTypes)
-  @ArrayUnique()
-  @Matches(EVENT_TYPE_OR_ALL, { each: true, message: 'each event type must be * or a type name' })
-  @IsString({ each: true })
-  eventTypes?: string[];
-
-  @WireField({ optional: true, nullable: true, maxLength: ENDPOINT_LIMITS.descriptionLength })
-  @IsString()
-  @MaxLength(ENDPOINT_LIMITS.descriptionLength)
-  description?: string | null;
+  @UrlField(true) url?: string;
+  @EventTypesField() eventTypes?: string[];
+  @DescriptionField() description?: string | null;
 
   @WireField({
     optional: true,
