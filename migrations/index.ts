@@ -17,6 +17,7 @@ import { EventEvaluation1732408000000 } from './1732408000000-event-evaluation';
 import { Webhooks1732408100000 } from './1732408100000-webhooks';
 import { RuleOverrideGuard1732408200000 } from './1732408200000-rule-override-guard';
 import { IdempotencyKeys1732408300000 } from './1732408300000-idempotency-keys';
+import { TenantLifecycle1732408400000 } from './1732408400000-tenant-lifecycle';
 
 /**
  * Every migration, in the order of their timestamps (the order TypeORM runs them in). Append
@@ -42,4 +43,5 @@ export const MIGRATIONS = [
   Webhooks1732408100000,
   RuleOverrideGuard1732408200000,
   IdempotencyKeys1732408300000,
+  TenantLifecycle1732408400000,
 ];

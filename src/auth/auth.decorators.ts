@@ -1,4 +1,4 @@
-import { UseGuards, applyDecorators } from '@nestjs/common';
+import { UseGuards, UseInterceptors, applyDecorators } from '@nestjs/common';
 import {
   ApiBearerAuth,
   ApiForbiddenResponse,
@@ -12,6 +12,7 @@ import {
   PlatformKeyGuard,
   TenantAdminGuard,
 } from './guards';
+import { KeyUseInterceptor } from './key-use.interceptor';
 import { RateLimitAfterAuth, RateLimitGuard } from './rate-limit.guard';
 
 export const SECURITY = {
@@ -42,6 +43,7 @@ export function DashboardAuth(access: 'any' | 'admin' | 'tenant-admin') {
   ];
   return applyDecorators(
     UseGuards(...guards),
+    UseInterceptors(KeyUseInterceptor),
     RateLimitAfterAuth(),
     ...(access === 'admin' ? [AllowCustomerAdmins()] : []),
     ApiBearerAuth(SECURITY.bearer),

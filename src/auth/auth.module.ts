@@ -9,13 +9,14 @@ import {
   TenantAdminGuard,
 } from './guards';
 import { JwtStrategy } from './jwt.strategy';
+import { KeyUseInterceptor } from './key-use.interceptor';
 
 const guards = [DashboardAuthGuard, InternalProxyKeyGuard, TenantAdminGuard, PlatformKeyGuard];
 
 @Global()
 @Module({
   imports: [PassportModule],
-  providers: [JwtStrategy, CredentialStore, AuthFailureBudget, ...guards],
-  exports: [CredentialStore, AuthFailureBudget, ...guards],
+  providers: [JwtStrategy, CredentialStore, AuthFailureBudget, KeyUseInterceptor, ...guards],
+  exports: [CredentialStore, AuthFailureBudget, KeyUseInterceptor, ...guards],
 })
 export class AuthModule {}

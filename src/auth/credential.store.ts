@@ -1,15 +1,35 @@
 import { Injectable } from '@nestjs/common';
-import { unauthorized } from '../common/errors';
+import { forbidden, unauthorized } from '../common/errors';
 import { TenantDb } from '../database/tenant-db';
 import { sqlLiteral } from '../database/tenant-sql';
 import { KeyKind, hashKey, keyTenant } from './keys';
 import { Principal } from './principal';
 import type { Role } from './roles';
 
-/** The live (unrevoked) key of `table` with this tenant and hash. */
-const liveKey = (table: string, columns: string, tenantId: string, key: string) =>
-  `SELECT ${columns} FROM ${table} WHERE tenant_id = ${sqlLiteral(tenantId, 'uuid')}
-     AND key_hash = ${sqlLiteral(hashKey(key).toString('hex'), 'bytea')} AND revoked_at IS NULL`;
+/**
+ * The working key of `table` with this tenant and hash (neither revoked nor past its expiry),
+ * with its tenant's status: one statement, so suspension costs a key no extra round trip.
+ */
+const workingKey = (table: string, columns: string, tenantId: string, key: string) =>
+  `SELECT ${columns}, t.status AS tenant_status FROM ${table} k JOIN tenants t ON t.id = k.tenant_id
+    WHERE k.tenant_id = ${sqlLiteral(tenantId, 'uuid')}
+      AND k.key_hash = ${sqlLiteral(hashKey(key).toString('hex'), 'bytea')}
+      AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > now())`;
+
+/** How often a key's last_used_at is written at most. */
+const LAST_USED_RESOLUTION = `interval '1 minute'`;
+
+export const TENANT_SUSPENDED = 'Tenant suspended';
+
+type TenantStatus = 'active' | 'suspended';
+interface WithTenantStatus {
+  tenant_status: TenantStatus;
+}
+
+/** A working credential of a suspended tenant: known, so 403 rather than 401. */
+export function refuseSuspended(row: WithTenantStatus): void {
+  if (row.tenant_status !== 'active') throw forbidden(TENANT_SUSPENDED);
+}
 
 /** The one answer to a key that does not authenticate, whatever the reason. */
 export const INVALID_KEY: Record<KeyKind, string> = {
@@ -18,67 +38,96 @@ export const INVALID_KEY: Record<KeyKind, string> = {
 };
 
 /**
- * How long a tenant seen to exist is believed to without asking again. The API never deletes
- * a tenant; one removed by hand is noticed within this time, and its writes meanwhile are
- * refused as an unknown tenant all the same (exception.filter.ts).
+ * How long a tenant's status, as read for a JWT, is believed without asking again: a tenant
+ * suspended (or reactivated) through another replica is noticed within this bound; through this
+ * one, at once (`forgetTenant`). Keys read the status with the key itself, so are never stale.
+ * A tenant removed by hand is noticed within it too, and its writes meanwhile are refused as an
+ * unknown tenant all the same (exception.filter.ts).
  */
-const TENANT_TRUSTED_MS = 5 * 60_000;
+export const TENANT_STATUS_TRUSTED_MS = 5_000;
 /** Bounds the memory of known tenants (about 100 bytes each); the oldest sighting goes first. */
 const KNOWN_TENANTS_MAX = 10_000;
 
 /** Resolves stored keys to principals; each lookup runs inside the key's own tenant transaction. */
 @Injectable()
 export class CredentialStore {
-  private readonly knownTenants = new Map<string, number>();
+  private readonly knownTenants = new Map<string, { status: TenantStatus; until: number }>();
 
   constructor(private readonly db: TenantDb) {}
 
   /**
-   * Whether the tenant a verified JWT names exists. A key is looked up in its tenant, so a key
-   * of a missing tenant finds nothing; a JWT is checked by signature alone, and without this a
-   * tenant that was never created would read empty lists and fail every write.
+   * The status of the tenant a verified JWT names, null when it does not exist. A key is looked
+   * up in its tenant, so a key of a missing tenant finds nothing; a JWT is checked by signature
+   * alone, and without this a tenant that was never created would read empty lists and fail
+   * every write. Asked once per tenant per TENANT_STATUS_TRUSTED_MS at most.
    */
-  async tenantExists(tenantId: string): Promise<boolean> {
+  async tenantStatus(tenantId: string): Promise<TenantStatus | null> {
     const now = Date.now();
-    if ((this.knownTenants.get(tenantId) ?? 0) > now) return true;
+    const known = this.knownTenants.get(tenantId);
+    if (known && known.until > now) return known.status;
     this.knownTenants.delete(tenantId);
-    const rows = await this.db.readOnce(
+    const [row] = await this.db.readOnce<{ status: TenantStatus }>(
       tenantId,
-      `SELECT 1 FROM tenants WHERE id = ${sqlLiteral(tenantId, 'uuid')}`,
+      `SELECT status FROM tenants WHERE id = ${sqlLiteral(tenantId, 'uuid')}`,
     );
-    if (rows.length === 0) return false;
+    if (!row) return null;
     if (this.knownTenants.size >= KNOWN_TENANTS_MAX) {
       this.knownTenants.delete(this.knownTenants.keys().next().value as string);
     }
-    this.knownTenants.set(tenantId, now + TENANT_TRUSTED_MS);
-    return true;
+    this.knownTenants.set(tenantId, { status: row.status, until: now + TENANT_STATUS_TRUSTED_MS });
+    return row.status;
+  }
+
+  /** Drops what this replica believes of a tenant: its status has just changed. */
+  forgetTenant(tenantId: string): void {
+    this.knownTenants.delete(tenantId);
   }
 
   async apiKeyPrincipal(key: string): Promise<Principal> {
     const tenantId = keyTenant('api', key);
     if (!tenantId) throw unauthorized(INVALID_KEY.api);
-    const [row] = await this.db.readOnce<{ id: string; customer_id: string | null; role: Role }>(
-      tenantId,
-      liveKey('api_keys', 'id, customer_id, role', tenantId, key),
-    );
+    const columns = `k.id, k.customer_id, k.role,
+      (k.last_used_at IS NULL OR k.last_used_at <= now() - ${LAST_USED_RESOLUTION}) AS stale`;
+    const [row] = await this.db.readOnce<
+      { id: string; customer_id: string | null; role: Role; stale: boolean } & WithTenantStatus
+    >(tenantId, workingKey('api_keys', columns, tenantId, key));
     if (!row) throw unauthorized(INVALID_KEY.api);
+    refuseSuspended(row);
     return {
       kind: 'api_key',
       tenantId,
       customerId: row.customer_id,
       role: row.role,
       subject: row.id,
+      ...(row.stale ? { lastUseStale: true } : {}),
     };
+  }
+
+  /**
+   * Stamps an API key's last_used_at, in the request's own transaction, so that a refused or
+   * failed request writes nothing. Written at most once a minute per key; a request that finds
+   * the row locked by another request stamping it leaves the stamp to that one.
+   */
+  async stampApiKeyUse(tenantId: string, keyId: string): Promise<void> {
+    await this.db.manager.query(
+      `UPDATE api_keys SET last_used_at = now()
+        WHERE tenant_id = $1 AND id = (
+          SELECT id FROM api_keys WHERE tenant_id = $1 AND id = $2
+             AND (last_used_at IS NULL OR last_used_at <= now() - ${LAST_USED_RESOLUTION})
+           FOR UPDATE SKIP LOCKED)`,
+      [tenantId, keyId],
+    );
   }
 
   async proxyKeyPrincipal(key: string): Promise<Principal> {
     const tenantId = keyTenant('proxy', key);
     if (!tenantId) throw unauthorized(INVALID_KEY.proxy);
-    const [row] = await this.db.readOnce<{ id: string; instance_id: string }>(
+    const [row] = await this.db.readOnce<{ id: string; instance_id: string } & WithTenantStatus>(
       tenantId,
-      liveKey('proxy_keys', 'id, instance_id', tenantId, key),
+      workingKey('proxy_keys', 'k.id, k.instance_id', tenantId, key),
     );
     if (!row) throw unauthorized(INVALID_KEY.proxy);
+    refuseSuspended(row);
     return {
       kind: 'instance',
       tenantId,

@@ -13,7 +13,7 @@ import { forbidden, unauthorized } from '../common/errors';
 import { unknownTenant } from '../common/unknown-tenant';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { AuthFailureBudget } from './auth-failures';
-import { CredentialStore } from './credential.store';
+import { CredentialStore, TENANT_SUSPENDED } from './credential.store';
 import { secretsEqual } from './keys';
 import { Principal, requestPrincipal } from './principal';
 
@@ -45,9 +45,12 @@ export class DashboardAuthGuard extends AuthGuard('jwt') {
     }
     if (!header(request, 'authorization')) throw unauthorized('Not authenticated');
     const verified = (await super.canActivate(context)) as boolean;
-    // The signer vouches for the token, not for the tenant having been created.
-    if (request.user && !(await this.credentials.tenantExists(request.user.tenantId)))
-      throw unknownTenant();
+    // The signer vouches for the token, not for the tenant having been created, nor active.
+    if (request.user) {
+      const status = await this.credentials.tenantStatus(request.user.tenantId);
+      if (status === null) throw unknownTenant();
+      if (status !== 'active') throw forbidden(TENANT_SUSPENDED);
+    }
     return verified;
   }
 

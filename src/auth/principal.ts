@@ -11,6 +11,8 @@ export interface Principal {
   /** JWT `sub`, API key id or proxy key id: for logs and audit. */
   subject: string;
   instanceId?: string;
+  /** An API key whose last_used_at is a minute old or more: the request stamps it. */
+  lastUseStale?: true;
 }
 
 export const isTenantAdmin = (p: Principal) => p.role === 'admin' && p.customerId === null;

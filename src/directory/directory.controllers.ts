@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, HttpCode, Post, Query } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Patch, Post, Query } from '@nestjs/common';
 import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { DashboardAuth, InternalAuth, PlatformAuth } from '../auth/auth.decorators';
 import { CurrentPrincipal, Principal } from '../auth/principal';
@@ -12,10 +12,14 @@ import {
   IssuedApiKey,
   IssuedProxyKey,
   KeyListQuery,
+  RotateProxyKeyDto,
+  TenantListQuery,
+  UpdateTenantDto,
 } from './dto/directory.dto';
 import { ApiKey, Customer, Instance, Person, ProxyKey, Tenant } from './directory.entities';
 import { DirectoryService } from './directory.service';
 
+const TenantList = listEnvelope(Tenant, 'tenants');
 const CustomerList = listEnvelope(Customer, 'customers');
 const PersonList = listEnvelope(Person, 'persons');
 const InstanceList = listEnvelope(Instance, 'instances');
@@ -33,6 +37,28 @@ export class PlatformController {
   @ApiResponse({ status: 201, type: Tenant })
   create(@Body() dto: CreateNamedDto): Promise<Tenant> {
     return this.directory.createTenant(dto.name);
+  }
+
+  @Get()
+  @ApiOperation({
+    summary: 'List Tenants',
+    description: 'By id; the next page starts after the last id of this one.',
+  })
+  @ApiResponse({ status: 200, type: TenantList })
+  async list(@Query() query: TenantListQuery) {
+    return TenantList.of(await this.directory.listTenants(query));
+  }
+
+  @Patch(':tenant_id')
+  @ApiOperation({
+    summary: 'Update Tenant',
+    description:
+      "Suspending refuses every credential of the tenant (403 'Tenant suspended') until it is " +
+      'active again; its data stays as it is.',
+  })
+  @ApiResponse({ status: 200, type: Tenant })
+  update(@UuidParam('tenant_id') id: string, @Body() dto: UpdateTenantDto): Promise<Tenant> {
+    return this.directory.setTenantStatus(id, dto.status);
   }
 }
 
@@ -61,6 +87,17 @@ export class CustomersController {
   @ApiResponse({ status: 200, type: Customer })
   get(@CurrentPrincipal() p: Principal, @UuidParam('customer_id') id: string): Promise<Customer> {
     return this.directory.getCustomer(p.tenantId, id);
+  }
+
+  @Patch(':customer_id')
+  @ApiOperation({ summary: 'Update Customer' })
+  @ApiResponse({ status: 200, type: Customer })
+  update(
+    @CurrentPrincipal() p: Principal,
+    @UuidParam('customer_id') id: string,
+    @Body() dto: CreateNamedDto,
+  ): Promise<Customer> {
+    return this.directory.renameCustomer(p.tenantId, id, dto.name);
   }
 
   @Get(':customer_id/persons')
@@ -102,6 +139,29 @@ export class InstancesController {
     return this.directory.createInstance(p.tenantId, dto.name);
   }
 
+  @Patch(':instance_id')
+  @ApiOperation({ summary: 'Update Instance' })
+  @ApiResponse({ status: 200, type: Instance })
+  update(
+    @CurrentPrincipal() p: Principal,
+    @UuidParam('instance_id') id: string,
+    @Body() dto: CreateNamedDto,
+  ): Promise<Instance> {
+    return this.directory.renameInstance(p.tenantId, id, dto.name);
+  }
+
+  @Delete(':instance_id')
+  @HttpCode(204)
+  @ApiOperation({
+    summary: 'Delete Instance',
+    description:
+      'Its proxy keys stop working at once. Its workflows, bindings and events stay with the ' +
+      'tenant and keep naming it.',
+  })
+  async remove(@CurrentPrincipal() p: Principal, @UuidParam('instance_id') id: string) {
+    await this.directory.deleteInstance(p.tenantId, id);
+  }
+
   @Get(':instance_id/proxy-keys')
   @ApiOperation({ summary: 'List Proxy Keys' })
   @ApiResponse({ status: 200, type: ProxyKeyList })
@@ -124,6 +184,24 @@ export class InstancesController {
     @UuidParam('instance_id') id: string,
   ): Promise<IssuedProxyKey> {
     return this.directory.createProxyKey(p.tenantId, id);
+  }
+
+  @Post(':instance_id/proxy-keys/:key_id/rotate')
+  @CarriesSecret()
+  @ApiOperation({
+    summary: 'Rotate Proxy Key',
+    description:
+      'A new key, in this response only; the old one keeps working for grace_hours, then is ' +
+      'refused.',
+  })
+  @ApiResponse({ status: 201, type: IssuedProxyKey })
+  rotateProxyKey(
+    @CurrentPrincipal() p: Principal,
+    @UuidParam('instance_id') id: string,
+    @UuidParam('key_id') keyId: string,
+    @Body() dto: RotateProxyKeyDto,
+  ): Promise<IssuedProxyKey> {
+    return this.directory.rotateProxyKey(p.tenantId, id, keyId, dto.graceHours);
   }
 
   @Delete(':instance_id/proxy-keys/:key_id')

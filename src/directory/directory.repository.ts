@@ -1,11 +1,23 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import { EntityManager, IsNull } from 'typeorm';
+import { EntityManager, IsNull, MoreThan } from 'typeorm';
 import { prepared } from '../database/prepared';
 import { TenantDb } from '../database/tenant-db';
-import { ApiKey, Customer, Instance, Person, ProxyKey, Tenant } from './directory.entities';
+import { sqlLiteral } from '../database/tenant-sql';
+import {
+  ApiKey,
+  Customer,
+  Instance,
+  Person,
+  ProxyKey,
+  Tenant,
+  TenantStatus,
+} from './directory.entities';
 
 type New<T> = Omit<T, 'id' | 'tenantId' | 'createdAt'>;
+
+/** What an erased person's name becomes: the column requires one, and it identifies nobody. */
+export const ERASED_NAME = 'erased';
 
 /** Prepared: every event and most writes that name a customer ask it first. */
 const CUSTOMER_EXISTS = prepared(
@@ -33,9 +45,37 @@ export class DirectoryRepository {
 
   /** Tenants have no tenant_id: the row is its own tenant, so insert within its context. */
   async insertTenant(manager: EntityManager, id: string, name: string): Promise<Tenant> {
-    const tenant = Object.assign(new Tenant(), { id, name });
+    const tenant = Object.assign(new Tenant(), { id, name, status: 'active' });
     await manager.insert(Tenant, tenant);
     return tenant;
+  }
+
+  /**
+   * A page of tenants by id, read as the platform's cross-tenant role: outside any tenant, RLS
+   * shows a tenant's row nowhere else. That role's reads take no parameters (values are
+   * written in through `sqlLiteral`, the limit is a checked integer).
+   */
+  async listTenants(after: string | undefined, limit: number): Promise<Tenant[]> {
+    if (!Number.isInteger(limit) || limit < 1) throw new Error('limit must be a positive integer');
+    const rows = await this.db.asWorker<
+      Pick<Tenant, 'id' | 'name' | 'status'> & { created_at: Date }
+    >(
+      `SELECT id, name, status, created_at FROM tenants
+        ${after === undefined ? '' : `WHERE id > ${sqlLiteral(after.toLowerCase(), 'uuid')}`}
+        ORDER BY id LIMIT ${limit}`,
+    );
+    return rows.map(({ created_at: createdAt, ...row }) =>
+      Object.assign(new Tenant(), { ...row, createdAt }),
+    );
+  }
+
+  findTenant(manager: EntityManager, id: string): Promise<Tenant | null> {
+    return manager.findOneBy(Tenant, { id });
+  }
+
+  /** Run in the tenant's own context: RLS shows a tenant its own row only. */
+  async setTenantStatus(manager: EntityManager, id: string, status: TenantStatus): Promise<void> {
+    await manager.update(Tenant, { id }, { status });
   }
 
   listCustomers(tenantId: string): Promise<Customer[]> {
@@ -56,19 +96,45 @@ export class DirectoryRepository {
     return this.insert(Customer, tenantId, values);
   }
 
+  async renameCustomer(tenantId: string, id: string, name: string): Promise<boolean> {
+    const result = await this.m.update(Customer, { tenantId, id }, { name });
+    return (result.affected ?? 0) > 0;
+  }
+
   listPersons(tenantId: string, customerId: string): Promise<Person[]> {
     return this.m.find(Person, {
-      where: { tenantId, customerId },
+      where: { tenantId, customerId, erasedAt: IsNull() },
       order: { createdAt: 'DESC', id: 'DESC' },
     });
   }
 
   findPersonInTenant(tenantId: string, id: string): Promise<Person | null> {
-    return this.m.findOneBy(Person, { tenantId, id });
+    return this.m.findOneBy(Person, { tenantId, id, erasedAt: IsNull() });
   }
 
   findPerson(tenantId: string, customerId: string, id: string): Promise<Person | null> {
-    return this.m.findOneBy(Person, { tenantId, customerId, id });
+    return this.m.findOneBy(Person, { tenantId, customerId, id, erasedAt: IsNull() });
+  }
+
+  /** The person, row-locked until the request ends: its changes and erasure are serialised. */
+  lockPerson(tenantId: string, customerId: string, id: string): Promise<Person | null> {
+    return this.m.findOne(Person, {
+      where: { tenantId, customerId, id, erasedAt: IsNull() },
+      lock: { mode: 'pessimistic_write' },
+    });
+  }
+
+  async updatePerson(person: Person, values: Partial<Pick<Person, 'name' | 'email' | 'phone'>>) {
+    await this.m.update(Person, { tenantId: person.tenantId, id: person.id }, values);
+    return Object.assign(person, values);
+  }
+
+  async erasePerson(person: Person): Promise<void> {
+    await this.m.update(
+      Person,
+      { tenantId: person.tenantId, id: person.id },
+      { name: ERASED_NAME, email: null, phone: null, erasedAt: () => 'now()' },
+    );
   }
 
   insertPerson(tenantId: string, values: New<Person>): Promise<Person> {
@@ -76,11 +142,34 @@ export class DirectoryRepository {
   }
 
   listInstances(tenantId: string): Promise<Instance[]> {
-    return this.m.find(Instance, { where: { tenantId }, order: { createdAt: 'DESC', id: 'DESC' } });
+    return this.m.find(Instance, {
+      where: { tenantId, deletedAt: IsNull() },
+      order: { createdAt: 'DESC', id: 'DESC' },
+    });
   }
 
   findInstance(tenantId: string, id: string): Promise<Instance | null> {
-    return this.m.findOneBy(Instance, { tenantId, id });
+    return this.m.findOneBy(Instance, { tenantId, id, deletedAt: IsNull() });
+  }
+
+  async renameInstance(tenantId: string, id: string, name: string): Promise<boolean> {
+    const result = await this.m.update(Instance, { tenantId, id, deletedAt: IsNull() }, { name });
+    return (result.affected ?? 0) > 0;
+  }
+
+  /** Retires the instance and revokes its keys in one statement; false when there was none. */
+  async deleteInstance(tenantId: string, id: string): Promise<boolean> {
+    const [row] = await this.m.query<{ deleted: boolean }[]>(
+      `WITH gone AS (
+         UPDATE instances SET deleted_at = now()
+          WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL RETURNING id),
+       keys AS (
+         UPDATE proxy_keys SET revoked_at = now()
+          WHERE tenant_id = $1 AND instance_id IN (SELECT id FROM gone) AND revoked_at IS NULL)
+       SELECT EXISTS (SELECT 1 FROM gone) AS deleted`,
+      [tenantId, id],
+    );
+    return row.deleted;
   }
 
   insertInstance(tenantId: string, values: New<Instance>): Promise<Instance> {
@@ -93,9 +182,42 @@ export class DirectoryRepository {
     includeRevoked: boolean,
   ): Promise<ProxyKey[]> {
     return this.m.find(ProxyKey, {
-      where: { tenantId, instanceId, ...(includeRevoked ? {} : { revokedAt: IsNull() }) },
+      where: includeRevoked
+        ? { tenantId, instanceId }
+        : [
+            { tenantId, instanceId, revokedAt: IsNull(), expiresAt: IsNull() },
+            { tenantId, instanceId, revokedAt: IsNull(), expiresAt: MoreThan(new Date()) },
+          ],
       order: { createdAt: 'DESC', id: 'DESC' },
     });
+  }
+
+  /**
+   * Starts a working key's grace: it stops working `graceHours` from now (the database's
+   * clock, which the credential lookup compares with). Null when there is no working key of
+   * that id; 'rotated' when its grace is already running.
+   */
+  async startProxyKeyGrace(
+    tenantId: string,
+    instanceId: string,
+    id: string,
+    graceHours: number,
+  ): Promise<'started' | 'rotated' | null> {
+    const [row] = await this.m.query<{ expires_at: Date | null }[]>(
+      `SELECT expires_at FROM proxy_keys
+        WHERE tenant_id = $1 AND instance_id = $2 AND id = $3 AND revoked_at IS NULL
+          AND (expires_at IS NULL OR expires_at > now())
+        FOR UPDATE`,
+      [tenantId, instanceId, id],
+    );
+    if (!row) return null;
+    if (row.expires_at !== null) return 'rotated';
+    await this.m.query(
+      `UPDATE proxy_keys SET expires_at = now() + make_interval(hours => $4)
+        WHERE tenant_id = $1 AND instance_id = $2 AND id = $3`,
+      [tenantId, instanceId, id, graceHours],
+    );
+    return 'started';
   }
 
   insertProxyKey(tenantId: string, values: New<ProxyKey>): Promise<ProxyKey> {
@@ -114,7 +236,12 @@ export class DirectoryRepository {
 
   listApiKeys(tenantId: string, includeRevoked: boolean): Promise<ApiKey[]> {
     return this.m.find(ApiKey, {
-      where: { tenantId, ...(includeRevoked ? {} : { revokedAt: IsNull() }) },
+      where: includeRevoked
+        ? { tenantId }
+        : [
+            { tenantId, revokedAt: IsNull(), expiresAt: IsNull() },
+            { tenantId, revokedAt: IsNull(), expiresAt: MoreThan(new Date()) },
+          ],
       order: { createdAt: 'DESC', id: 'DESC' },
     });
   }

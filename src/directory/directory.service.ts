@@ -1,15 +1,28 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import { invalidField, notFound } from '../common/errors';
+import { conflict, invalidField, notFound } from '../common/errors';
 import { TenantDb } from '../database/tenant-db';
+import { CredentialStore } from '../auth/credential.store';
 import { issueKey } from '../auth/keys';
 import {
   CreateApiKeyDto,
   CreatePersonDto,
   IssuedApiKey,
   IssuedProxyKey,
+  PROXY_KEY_GRACE_HOURS,
+  TENANT_PAGE_DEFAULT,
+  TenantListQuery,
+  UpdatePersonDto,
 } from './dto/directory.dto';
-import { ApiKey, Customer, Instance, Person, ProxyKey, Tenant } from './directory.entities';
+import {
+  ApiKey,
+  Customer,
+  Instance,
+  Person,
+  ProxyKey,
+  Tenant,
+  TenantStatus,
+} from './directory.entities';
 import { DirectoryRepository } from './directory.repository';
 
 @Injectable()
@@ -17,12 +30,27 @@ export class DirectoryService {
   constructor(
     private readonly repo: DirectoryRepository,
     private readonly db: TenantDb,
+    private readonly credentials: CredentialStore,
   ) {}
 
   /** A new tenant's row is written inside its own tenant context, so RLS's WITH CHECK holds. */
   createTenant(name: string): Promise<Tenant> {
     const id = randomUUID();
     return this.db.run(id, (manager) => this.repo.insertTenant(manager, id, name));
+  }
+
+  listTenants(q: TenantListQuery): Promise<Tenant[]> {
+    return this.repo.listTenants(q.after, q.limit ?? TENANT_PAGE_DEFAULT);
+  }
+
+  /** Takes effect on this replica's next request at once, on other replicas within seconds. */
+  async setTenantStatus(id: string, status: TenantStatus): Promise<Tenant> {
+    const tenant = await this.db.run(id, async (m) => {
+      await this.repo.setTenantStatus(m, id, status);
+      return this.repo.findTenant(m, id);
+    });
+    this.credentials.forgetTenant(id);
+    return tenant ?? Promise.reject(notFound('Tenant'));
   }
 
   listCustomers(tenantId: string): Promise<Customer[]> {
@@ -35,6 +63,43 @@ export class DirectoryService {
 
   createCustomer(tenantId: string, name: string): Promise<Customer> {
     return this.repo.insertCustomer(tenantId, { name });
+  }
+
+  async renameCustomer(tenantId: string, id: string, name: string): Promise<Customer> {
+    if (!(await this.repo.renameCustomer(tenantId, id, name))) throw notFound('Customer');
+    return this.getCustomer(tenantId, id);
+  }
+
+  async getPerson(tenantId: string, customerId: string, personId: string): Promise<Person> {
+    await this.getCustomer(tenantId, customerId);
+    const person = await this.repo.findPerson(tenantId, customerId, personId);
+    return person ?? Promise.reject(notFound('Person'));
+  }
+
+  /** The person row-locked until the request ends; 404 when it is missing or erased. */
+  async lockPerson(tenantId: string, customerId: string, personId: string): Promise<Person> {
+    await this.getCustomer(tenantId, customerId);
+    const person = await this.repo.lockPerson(tenantId, customerId, personId);
+    return person ?? Promise.reject(notFound('Person'));
+  }
+
+  async updatePerson(
+    tenantId: string,
+    customerId: string,
+    personId: string,
+    dto: UpdatePersonDto,
+  ): Promise<Person> {
+    const person = await this.lockPerson(tenantId, customerId, personId);
+    const values: Partial<Pick<Person, 'name' | 'email' | 'phone'>> = {};
+    if (dto.name !== undefined) values.name = dto.name;
+    if (dto.email !== undefined) values.email = dto.email;
+    if (dto.phone !== undefined) values.phone = dto.phone;
+    return Object.keys(values).length ? this.repo.updatePerson(person, values) : person;
+  }
+
+  /** Name, email and phone gone; the row and its id stay. The caller has locked the person. */
+  erasePerson(person: Person): Promise<void> {
+    return this.repo.erasePerson(person);
   }
 
   async listPersons(tenantId: string, customerId: string): Promise<Person[]> {
@@ -61,7 +126,22 @@ export class DirectoryService {
       name: dto.name,
       email: dto.email ?? null,
       phone: dto.phone ?? null,
+      erasedAt: null,
     });
+  }
+
+  async renameInstance(tenantId: string, id: string, name: string): Promise<Instance> {
+    if (!(await this.repo.renameInstance(tenantId, id, name))) throw notFound('Instance');
+    return this.getInstance(tenantId, id);
+  }
+
+  /**
+   * Retires the instance: its proxy keys are revoked in the same statement (their next request
+   * is a 401) and every route answers 404 for it. What it made (workflows, bindings, events)
+   * belongs to the tenant's customers and stays, still naming it.
+   */
+  async deleteInstance(tenantId: string, id: string): Promise<void> {
+    if (!(await this.repo.deleteInstance(tenantId, id))) throw notFound('Instance');
   }
 
   listInstances(tenantId: string): Promise<Instance[]> {
@@ -77,7 +157,7 @@ export class DirectoryService {
   }
 
   createInstance(tenantId: string, name: string): Promise<Instance> {
-    return this.repo.insertInstance(tenantId, { name });
+    return this.repo.insertInstance(tenantId, { name, deletedAt: null });
   }
 
   async listProxyKeys(
@@ -97,8 +177,23 @@ export class DirectoryService {
       keyHash: hash,
       keyHint: hint,
       revokedAt: null,
+      expiresAt: null,
     });
     return Object.assign(new IssuedProxyKey(), row, { key });
+  }
+
+  /** A new key now; the old one keeps working through its grace, then is refused. */
+  async rotateProxyKey(
+    tenantId: string,
+    instanceId: string,
+    keyId: string,
+    graceHours = PROXY_KEY_GRACE_HOURS,
+  ): Promise<IssuedProxyKey> {
+    await this.getInstance(tenantId, instanceId);
+    const grace = await this.repo.startProxyKeyGrace(tenantId, instanceId, keyId, graceHours);
+    if (grace === null) throw notFound('Proxy key');
+    if (grace === 'rotated') throw conflict('Proxy key is already rotated');
+    return this.createProxyKey(tenantId, instanceId);
   }
 
   async revokeProxyKey(tenantId: string, instanceId: string, keyId: string): Promise<void> {
@@ -114,6 +209,10 @@ export class DirectoryService {
     if (customerId && !(await this.repo.customerExists(tenantId, customerId))) {
       throw invalidField('customerId', 'Customer not found in this tenant');
     }
+    const expiresAt = dto.expiresAt ? new Date(dto.expiresAt) : null;
+    if (expiresAt && expiresAt.getTime() <= Date.now()) {
+      throw invalidField('expiresAt', 'expires_at must be in the future');
+    }
     const { key, hash, hint } = issueKey('api', tenantId);
     const row = await this.repo.insertApiKey(tenantId, {
       name: dto.name,
@@ -122,6 +221,8 @@ export class DirectoryService {
       keyHash: hash,
       keyHint: hint,
       revokedAt: null,
+      expiresAt,
+      lastUsedAt: null,
     });
     return Object.assign(new IssuedApiKey(), row, { key });
   }

@@ -10,5 +10,6 @@ import { WorkerBindingsService } from './worker-bindings.service';
   imports: [DirectoryModule, EventLogModule],
   controllers: [InternalWorkerBindingsController, TenantWorkerBindingsController],
   providers: [WorkerBindingsService, WorkerBindingsRepository],
+  exports: [WorkerBindingsService],
 })
 export class WorkerBindingsModule {}

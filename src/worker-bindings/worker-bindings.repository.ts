@@ -94,4 +94,33 @@ export class WorkerBindingsRepository {
     );
     return hydrate(this.m, WorkerBinding, rows[0]);
   }
+
+  /**
+   * Replaces the addresses of a person's bindings by tombstones and revokes the live ones, row
+   * locks first; says which were live.
+   */
+  async erasePerson(
+    tenantId: string,
+    customerId: string,
+    personId: string,
+  ): Promise<{ binding: WorkerBinding; wasLive: boolean }[]> {
+    const [rows] = await this.m.query<
+      [(Record<string, unknown> & { was_live: boolean })[], number]
+    >(
+      `WITH old AS (
+         SELECT id, status <> 'revoked' AS was_live FROM worker_bindings
+          WHERE tenant_id = $1 AND customer_id = $2 AND person_id = $3
+          ORDER BY created_at, id FOR UPDATE)
+       UPDATE worker_bindings w
+          SET channel_address = 'erased:' || w.id::text, status = 'revoked',
+              revoked_at = coalesce(w.revoked_at, now()), updated_at = now()
+         FROM old WHERE w.tenant_id = $1 AND w.id = old.id
+       RETURNING w.*, old.was_live`,
+      [tenantId, customerId, personId],
+    );
+    return rows.map(({ was_live, ...row }) => ({
+      binding: hydrate(this.m, WorkerBinding, row),
+      wasLive: was_live,
+    }));
+  }
 }

@@ -134,6 +134,26 @@ export class WorkerBindingsService {
   }
 
   /**
+   * A person's erasure: every binding of theirs loses its address to a tombstone
+   * (`erased:<binding id>`), live ones are revoked (one binding.revoked event each, carrying the
+   * tombstone), and the events that carried those addresses are scrubbed alike, all in the
+   * caller's transaction. The caller has locked the person.
+   */
+  async eraseForPerson(caller: BindingCaller, customerId: string, personId: string) {
+    const { tenantId } = caller.principal;
+    const erased = await this.repo.erasePerson(tenantId, customerId, personId);
+    const revoked = erased.filter((e) => e.wasLive).map((e) => e.binding);
+    await this.record(
+      caller,
+      ...revoked.map((b): [BindingEventType, WorkerBinding] => [BINDING_EVENTS.revoked, b]),
+    );
+    await this.events.scrubBindingAddresses(
+      tenantId,
+      erased.map((e) => e.binding.id),
+    );
+  }
+
+  /**
    * Records binding changes, in order. An event names the instance that made the change, or
    * on the dashboard's routes the binding's own instance, if it has one.
    */

@@ -23,6 +23,7 @@ describe('directory', () => {
     expect(res.body).toEqual({
       id: expect.any(String),
       name: 'Lettings Ltd',
+      status: 'active',
       created_at: expect.any(String),
     });
     const row = await t.raw.query('SELECT name FROM tenants WHERE id = $1', [res.body.id]);

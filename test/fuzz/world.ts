@@ -148,6 +148,7 @@ export async function buildWorld(t: TestApp): Promise<World> {
     auth: { jwt: s.admin, apiKey: apiKey.headers, proxy: proxy.headers.Authorization },
     approvalRef: approval.approval_ref ?? 'APR-MISSING',
     ids: {
+      tenant_id: [s.tenantId],
       customer_id: [customer],
       person_id: [person],
       approver_person_id: [person],

@@ -1,7 +1,19 @@
-import { IsBoolean, IsEmail, IsIn, IsString, IsUUID, MaxLength, MinLength } from 'class-validator';
+import {
+  IsBoolean,
+  IsEmail,
+  IsIn,
+  IsInt,
+  IsString,
+  IsUUID,
+  Max,
+  MaxLength,
+  Min,
+  MinLength,
+} from 'class-validator';
+import { Rfc3339 } from '../../common/time';
 import { WireField, trimLower } from '../../common/wire';
 import { ROLES, Role } from '../../auth/roles';
-import { ApiKey, ProxyKey } from '../directory.entities';
+import { ApiKey, ProxyKey, TENANT_STATUSES, TenantStatus } from '../directory.entities';
 
 export class CreateNamedDto {
   @WireField({ minLength: 1, maxLength: 200 })
@@ -30,6 +42,80 @@ export class CreatePersonDto extends CreateNamedDto {
   phone?: string | null;
 }
 
+/** Each field validated as at creation; an absent field is kept, a null email or phone cleared. */
+export class UpdatePersonDto {
+  @WireField({ optional: true, minLength: 1, maxLength: 200 })
+  @IsString()
+  @MinLength(1)
+  @MaxLength(200)
+  name?: string;
+
+  @WireField({
+    optional: true,
+    nullable: true,
+    format: 'email',
+    maxLength: 320,
+    normalize: trimLower,
+  })
+  @IsEmail()
+  @MaxLength(320)
+  email?: string | null;
+
+  @WireField({ optional: true, nullable: true, maxLength: 32, example: '+447700900123' })
+  @IsString()
+  @MinLength(1)
+  @MaxLength(32)
+  phone?: string | null;
+}
+
+export class UpdateTenantDto {
+  @WireField({ enum: TENANT_STATUSES }) @IsIn(TENANT_STATUSES) status!: TenantStatus;
+}
+
+export const TENANT_PAGE_DEFAULT = 50;
+export const TENANT_PAGE_MAX = 100;
+
+export class TenantListQuery {
+  @WireField({
+    optional: true,
+    query: 'int',
+    type: 'integer',
+    minimum: 1,
+    maximum: TENANT_PAGE_MAX,
+    default: TENANT_PAGE_DEFAULT,
+  })
+  @IsInt()
+  @Min(1)
+  @Max(TENANT_PAGE_MAX)
+  limit?: number;
+
+  @WireField({
+    optional: true,
+    format: 'uuid',
+    description: 'The last tenant id of the previous page: tenants are listed by id',
+  })
+  @IsUUID()
+  after?: string;
+}
+
+/** Hours the old key keeps working after a rotation, unless the request says otherwise. */
+export const PROXY_KEY_GRACE_HOURS = 24;
+
+export class RotateProxyKeyDto {
+  @WireField({
+    optional: true,
+    type: 'integer',
+    minimum: 0,
+    maximum: 168,
+    default: PROXY_KEY_GRACE_HOURS,
+    description: 'How long the old key keeps working; 0 ends it at once',
+  })
+  @IsInt()
+  @Min(0)
+  @Max(168)
+  graceHours?: number;
+}
+
 export class CreateApiKeyDto extends CreateNamedDto {
   @WireField({ enum: ROLES }) @IsIn(ROLES) role!: Role;
 
@@ -41,6 +127,9 @@ export class CreateApiKeyDto extends CreateNamedDto {
   })
   @IsUUID()
   customerId?: string | null;
+
+  @Rfc3339({ description: 'When the key stops working; in the future. Never, when absent' })
+  expiresAt?: string | null;
 }
 
 /** Returned once, at creation: the only time the key itself is ever shown. */

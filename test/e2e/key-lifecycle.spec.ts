@@ -1,0 +1,213 @@
+import { TestApp, startTestApp } from '../helpers/app';
+import { TenantSession } from '../helpers/factories';
+
+const bearer = (key: string) => ({ Authorization: `Bearer ${key}` });
+
+describe('key lifecycle', () => {
+  let t: TestApp;
+  let a: TenantSession;
+  beforeAll(async () => {
+    t = await startTestApp();
+    a = await TenantSession.create(t);
+  });
+  afterAll(() => t.close());
+
+  describe('API keys', () => {
+    const create = (body: object) => t.http().post('/v1/api-keys').set(a.admin).send(body);
+
+    it('take an expiry in the future and are refused after it', async () => {
+      const expiresAt = new Date(Date.now() + 3600_000).toISOString();
+      const res = await create({ name: 'temp', role: 'admin', expires_at: expiresAt }).expect(201);
+      expect(new Date(res.body.expires_at).toISOString()).toBe(expiresAt);
+      expect(res.body.last_used_at).toBeNull();
+      const key = { 'X-Api-Key': res.body.key };
+      await t.http().get('/v1/customers').set(key).expect(200);
+
+      await t.raw.query(
+        `UPDATE api_keys SET expires_at = now() - interval '1 second' WHERE id = $1`,
+        [res.body.id],
+      );
+      const refused = await t.http().get('/v1/customers').set(key).expect(401);
+      expect(refused.body).toEqual({ detail: 'Invalid API key' });
+      const live = (await t.http().get('/v1/api-keys').set(a.admin).expect(200)).body.api_keys;
+      expect(live.map((k: { id: string }) => k.id)).not.toContain(res.body.id);
+      const all = await t.http().get('/v1/api-keys?include_revoked=true').set(a.admin).expect(200);
+      expect(all.body.api_keys.map((k: { id: string }) => k.id)).toContain(res.body.id);
+    });
+
+    it('refuse an expiry in the past, or not in RFC 3339', async () => {
+      for (const expiresAt of [new Date(Date.now() - 1000).toISOString(), '2030-01-01']) {
+        const res = await create({ name: 'x', role: 'admin', expires_at: expiresAt }).expect(422);
+        expect(res.body.detail[0].loc).toEqual(['body', 'expires_at']);
+      }
+      const past = await create({ name: 'x', role: 'admin', expires_at: '2001-01-01T00:00:00Z' });
+      expect(past.body.detail[0].msg).toBe('expires_at must be in the future');
+    });
+
+    const unknownId = '00000000-0000-4000-8000-000000000000';
+
+    it('show last_used_at, written at most once a minute', async () => {
+      const { id, headers } = await a.apiKey();
+      const stamp = async () =>
+        (
+          await t.raw.query<{ last_used_at: Date | null }>(
+            'SELECT last_used_at FROM api_keys WHERE id = $1',
+            [id],
+          )
+        ).rows[0].last_used_at;
+      expect(await stamp()).toBeNull();
+      // A refused request writes nothing, its key's last use included.
+      await t.http().get(`/v1/customers/${unknownId}`).set(headers).expect(404);
+      await t.http().post('/v1/customers').set(headers).send({}).expect(422);
+      expect(await stamp()).toBeNull();
+      await t.http().get('/v1/customers').set(headers).expect(200);
+      const first = await stamp();
+      expect(first).not.toBeNull();
+      for (let i = 0; i < 3; i++) await t.http().get('/v1/customers').set(headers).expect(200);
+      expect(await stamp()).toEqual(first);
+
+      // A minute later (the stamp moved back in SQL rather than waiting) it is written again.
+      await t.raw.query(
+        `UPDATE api_keys SET last_used_at = now() - interval '61 seconds' WHERE id = $1`,
+        [id],
+      );
+      const aged = await stamp();
+      await t.http().get('/v1/customers').set(headers).expect(200);
+      const second = await stamp();
+      expect(second!.getTime()).toBeGreaterThan(aged!.getTime() + 60_000);
+
+      const list = (await t.http().get('/v1/api-keys').set(a.admin).expect(200)).body.api_keys;
+      const shown = list.find((k: { id: string }) => k.id === id);
+      expect(new Date(shown.last_used_at).getTime()).toBe(second!.getTime());
+    });
+  });
+
+  describe('proxy keys', () => {
+    let instance: string;
+    beforeAll(async () => {
+      instance = await a.instance();
+    });
+    const own = () => `/internal/v1/instances/${instance}`;
+    const rotate = (keyId: string, body?: object) => {
+      const call = t
+        .http()
+        .post(`/v1/instances/${instance}/proxy-keys/${keyId}/rotate`)
+        .set(a.admin);
+      return body === undefined ? call : call.send(body);
+    };
+
+    it('rotate: a new key at once, the old one through its grace, then refused', async () => {
+      const old = await a.proxyKey(instance);
+      const res = await rotate(old.id, { grace_hours: 2 }).expect(201);
+      expect(res.headers['cache-control']).toBe('no-store');
+      expect(res.body).toMatchObject({ instance_id: instance, key: expect.any(String) });
+      expect(res.body.id).not.toBe(old.id);
+      await t.http().get(own()).set(bearer(res.body.key)).expect(200);
+      await t.http().get(own()).set(old.headers).expect(200);
+
+      const { rows } = await t.raw.query<{ hours: number }>(
+        `SELECT extract(epoch FROM expires_at - now()) / 3600 AS hours FROM proxy_keys WHERE id = $1`,
+        [old.id],
+      );
+      expect(Number(rows[0].hours)).toBeGreaterThan(1.9);
+      expect(Number(rows[0].hours)).toBeLessThanOrEqual(2);
+
+      await t.raw.query(
+        `UPDATE proxy_keys SET expires_at = now() - interval '1 second' WHERE id = $1`,
+        [old.id],
+      );
+      const refused = await t.http().get(own()).set(old.headers).expect(401);
+      expect(refused.body).toEqual({ detail: 'Invalid proxy key' });
+      await t.http().get(own()).set(bearer(res.body.key)).expect(200);
+    });
+
+    it('rotate: 24 hours of grace by default, 0 ends the old key at once', async () => {
+      const old = await a.proxyKey(instance);
+      await rotate(old.id).expect(201);
+      const { rows } = await t.raw.query<{ hours: number }>(
+        `SELECT extract(epoch FROM expires_at - now()) / 3600 AS hours FROM proxy_keys WHERE id = $1`,
+        [old.id],
+      );
+      expect(Number(rows[0].hours)).toBeGreaterThan(23.9);
+      await rotate(old.id, {}).expect(409); // its grace is already running
+
+      const other = await a.proxyKey(instance);
+      await rotate(other.id, { grace_hours: 0 }).expect(201);
+      await t.http().get(own()).set(other.headers).expect(401);
+    });
+
+    it('rotate: refuses a grace out of range and an unknown key', async () => {
+      const key = await a.proxyKey(instance);
+      for (const grace of [-1, 169, 1.5, '2']) {
+        const res = await rotate(key.id, { grace_hours: grace }).expect(422);
+        expect(res.body.detail[0].loc).toEqual(['body', 'grace_hours']);
+      }
+      await rotate('00000000-0000-4000-8000-000000000000', {}).expect(404);
+      await t.http().get(own()).set(key.headers).expect(200); // nothing happened to it
+    });
+  });
+
+  describe('instances and customers', () => {
+    it('renames a customer and an instance', async () => {
+      const customer = await a.customer('Old name');
+      const res = await t
+        .http()
+        .patch(`/v1/customers/${customer}`)
+        .set(a.admin)
+        .send({ name: 'New name' })
+        .expect(200);
+      expect(res.body).toMatchObject({ id: customer, name: 'New name' });
+      const instance = await a.instance('Old');
+      await t.http().patch(`/v1/instances/${instance}`).set(a.admin).send({ name: '' }).expect(422);
+      await t
+        .http()
+        .patch(`/v1/instances/${instance}`)
+        .set(a.admin)
+        .send({ name: 'New' })
+        .expect(200);
+      const { rows } = await t.raw.query(
+        'SELECT (SELECT name FROM customers WHERE id = $1) AS c, (SELECT name FROM instances WHERE id = $2) AS i',
+        [customer, instance],
+      );
+      expect(rows).toEqual([{ c: 'New name', i: 'New' }]);
+    });
+
+    it('deletes an instance: its proxy keys stop at once, what it made stays', async () => {
+      const instance = await a.instance('Doomed');
+      const key = await a.proxyKey(instance);
+      const customer = await a.customer();
+      const own = `/internal/v1/instances/${instance}`;
+      await t.http().get(own).set(key.headers).expect(200);
+      const workflow = await t
+        .http()
+        .post(`${own}/workflows`)
+        .set(key.headers)
+        .send({ customer_id: customer, workflow_type: 'rent_arrears' })
+        .expect(201);
+
+      await t.http().delete(`/v1/instances/${instance}`).set(a.admin).expect(204);
+      const refused = await t.http().get(own).set(key.headers).expect(401);
+      expect(refused.body).toEqual({ detail: 'Invalid proxy key' });
+      await t.http().get(`${own}/workflows`).set(key.headers).expect(401);
+      const list = (await t.http().get('/v1/instances').set(a.admin).expect(200)).body.instances;
+      expect(list.map((i: { id: string }) => i.id)).not.toContain(instance);
+      await t
+        .http()
+        .patch(`/v1/instances/${instance}`)
+        .set(a.admin)
+        .send({ name: 'x' })
+        .expect(404);
+      await t.http().post(`/v1/instances/${instance}/proxy-keys`).set(a.admin).expect(404);
+      await t.http().delete(`/v1/instances/${instance}`).set(a.admin).expect(404);
+
+      const { rows } = await t.raw.query(
+        `SELECT (SELECT count(*)::int FROM proxy_keys WHERE instance_id = $1 AND revoked_at IS NULL) AS live_keys,
+                (SELECT deleted_at IS NOT NULL FROM instances WHERE id = $1) AS deleted`,
+        [instance],
+      );
+      expect(rows).toEqual([{ live_keys: 0, deleted: true }]);
+      const kept = await t.http().get(`/v1/workflows/${workflow.body.id}`).set(a.admin).expect(200);
+      expect(kept.body).toMatchObject({ id: workflow.body.id, instance_id: instance });
+    });
+  });
+});

@@ -1,0 +1,110 @@
+import { NestFastifyApplication } from '@nestjs/platform-fastify';
+import request from 'supertest';
+import { TENANT_STATUS_TRUSTED_MS } from '../../src/auth/credential.store';
+import { TEST_PLATFORM_KEY, TestApp, startTestApp } from '../helpers/app';
+import { TenantSession } from '../helpers/factories';
+import { startAppOnSameDatabase } from '../helpers/same-database-app';
+
+const platform = { 'X-Platform-Key': TEST_PLATFORM_KEY };
+
+/** Everything a tenant's rows say, to check a refused call changed nothing. */
+async function fingerprint(t: TestApp, tenantId: string): Promise<string> {
+  const { rows } = await t.raw.query(
+    `SELECT (SELECT json_agg(c ORDER BY id) FROM customers c WHERE tenant_id = $1) AS customers,
+            (SELECT json_agg(i ORDER BY id) FROM instances i WHERE tenant_id = $1) AS instances,
+            (SELECT json_agg(k ORDER BY id) FROM api_keys k WHERE tenant_id = $1) AS api_keys,
+            (SELECT json_agg(k ORDER BY id) FROM proxy_keys k WHERE tenant_id = $1) AS proxy_keys`,
+    [tenantId],
+  );
+  return JSON.stringify(rows[0]);
+}
+
+describe('tenant suspension', () => {
+  let t: TestApp;
+  let a: TenantSession;
+  let b: TenantSession;
+  let apiKey: Record<string, string>;
+  let proxyKey: Record<string, string>;
+  let instance: string;
+  beforeAll(async () => {
+    t = await startTestApp();
+    a = await TenantSession.create(t, 'Suspended Ltd');
+    b = await TenantSession.create(t, 'Bystander Ltd');
+    apiKey = (await a.apiKey()).headers;
+    instance = await a.instance();
+    proxyKey = (await a.proxyKey(instance)).headers;
+  });
+  afterAll(() => t.close());
+
+  const setStatus = (id: string, status: string) =>
+    t.http().patch(`/platform/v1/tenants/${id}`).set(platform).send({ status });
+
+  /** One call per credential kind, the last of them a write. */
+  const calls = () => [
+    t.http().get('/v1/customers').set(a.admin),
+    t.http().get('/v1/customers').set(apiKey),
+    t.http().get(`/internal/v1/instances/${instance}`).set(proxyKey),
+    t.http().post('/v1/customers').set(apiKey).send({ name: 'During suspension' }),
+  ];
+
+  it('lists tenants by id, in pages', async () => {
+    const all = await t.http().get('/platform/v1/tenants').set(platform).expect(200);
+    const ids = [a.tenantId, b.tenantId].sort();
+    expect(all.body.count).toBe(all.body.tenants.length);
+    expect(all.body.tenants.map((x: { id: string }) => x.id)).toEqual(ids);
+    expect(all.body.tenants[0]).toEqual({
+      id: ids[0],
+      name: expect.any(String),
+      status: 'active',
+      created_at: expect.any(String),
+    });
+    const page = await t
+      .http()
+      .get(`/platform/v1/tenants?limit=1&after=${ids[0]}`)
+      .set(platform)
+      .expect(200);
+    expect(page.body).toMatchObject({ count: 1, tenants: [{ id: ids[1] }] });
+    await t.http().get('/platform/v1/tenants').set(a.admin).expect(401);
+  });
+
+  it('refuses every credential of a suspended tenant, serves the others, and restores them', async () => {
+    for (const res of await Promise.all(calls())) expect(res.status).toBeLessThan(300);
+    const before = await fingerprint(t, a.tenantId);
+
+    const suspended = await setStatus(a.tenantId, 'suspended').expect(200);
+    expect(suspended.body).toMatchObject({ id: a.tenantId, status: 'suspended' });
+    for (const res of await Promise.all(calls())) {
+      expect(res.status).toBe(403);
+      expect(res.body).toEqual({ detail: 'Tenant suspended' });
+    }
+    expect(await fingerprint(t, a.tenantId)).toBe(before);
+    await t.http().get('/v1/customers').set(b.admin).expect(200);
+    await t.http().post('/v1/customers').set(b.admin).send({ name: 'Served' }).expect(201);
+
+    await setStatus(a.tenantId, 'active').expect(200);
+    for (const res of await Promise.all(calls())) expect(res.status).toBeLessThan(300);
+  });
+
+  it('reaches another replica within the documented bound', async () => {
+    let other: NestFastifyApplication | undefined;
+    try {
+      other = await startAppOnSameDatabase(t);
+      const server = other.getHttpServer();
+      await request(server).get('/v1/customers').set(a.admin).expect(200); // its status is cached
+      await setStatus(a.tenantId, 'suspended').expect(200);
+      await new Promise((resolve) => setTimeout(resolve, TENANT_STATUS_TRUSTED_MS + 500));
+      const res = await request(server).get('/v1/customers').set(a.admin);
+      expect(res.status).toBe(403);
+      await request(server).get('/v1/customers').set(apiKey).expect(403); // keys: never stale
+    } finally {
+      await setStatus(a.tenantId, 'active');
+      await other?.close();
+    }
+  });
+
+  it('refuses a bad status and an unknown tenant', async () => {
+    const bad = await setStatus(a.tenantId, 'paused').expect(422);
+    expect(bad.body.detail[0].loc).toEqual(['body', 'status']);
+    await setStatus('00000000-0000-4000-8000-000000000000', 'suspended').expect(404);
+  });
+});
