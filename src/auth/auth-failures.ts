@@ -165,9 +165,12 @@ export class AuthFailureBudget {
       } else if (
         isConnectionError(error) ||
         (error instanceof DomainError &&
-          (error.kind === 'unavailable' || error.kind === 'overloaded'))
+          (error.kind === 'unavailable' ||
+            error.kind === 'overloaded' ||
+            error.kind === 'forbidden'))
       ) {
-        windows.refund(charged); // the database's or the tenant's load, not a wrong key
+        // The database's or the tenant's load, or a right key of a suspended tenant: not a guess.
+        windows.refund(charged);
       }
       throw error;
     }

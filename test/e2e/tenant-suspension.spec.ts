@@ -108,3 +108,23 @@ describe('tenant suspension', () => {
     await setStatus('00000000-0000-4000-8000-000000000000', 'suspended').expect(404);
   });
 });
+
+describe('tenant suspension and the budget of failed authentications', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({ AUTH_FAILURES_PER_MINUTE: '2' });
+  });
+  afterAll(() => t.close());
+
+  it('does not charge a suspended tenant’s right keys as guesses', async () => {
+    const a = await TenantSession.create(t);
+    const { headers } = await a.apiKey();
+    await t
+      .http()
+      .patch(`/platform/v1/tenants/${a.tenantId}`)
+      .set(platform)
+      .send({ status: 'suspended' })
+      .expect(200);
+    for (let i = 0; i < 4; i++) await t.http().get('/v1/customers').set(headers).expect(403);
+  });
+});
