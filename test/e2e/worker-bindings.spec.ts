@@ -415,6 +415,7 @@ describe('worker bindings', () => {
       [
         'Create Binding',
         'List Bindings',
+        'Look Up Binding',
         'Rebind Channel',
         'Revoke Binding',
         'Tenant Create Binding',
