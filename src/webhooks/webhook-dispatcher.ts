@@ -216,6 +216,7 @@ export class WebhookDispatcher extends TenantJob {
       retryInMs: succeeded ? null : this.retryDelay(a.claim.attempts),
     };
     await this.db.run(a.tenantId, async () => {
+      await this.endpoints.lockForOutcome(a.tenantId, a.claim.endpointId);
       if (!(await this.deliveries.finish(a.tenantId, a.claim, outcome))) return;
       const disabled = await this.endpoints.noteAttempt(
         a.tenantId,

@@ -72,6 +72,18 @@ export class WebhookEndpointsRepository {
   }
 
   /**
+   * Locks the endpoint's row before an attempt's outcome is recorded. A claim locks endpoint
+   * rows first and then updates deliveries; recording in the other order (the delivery, then
+   * the endpoint's failing streak) could wait on a claim that waits on it: a deadlock.
+   */
+  async lockForOutcome(tenantId: string, id: string): Promise<void> {
+    await this.m.query(
+      `SELECT 1 FROM webhook_endpoints WHERE tenant_id = $1 AND id = $2 FOR UPDATE`,
+      [tenantId, id],
+    );
+  }
+
+  /**
    * After an attempt: a success clears the endpoint's failing streak; a failure starts one, and
    * disables the endpoint once the streak is older than `disableAfterMs`. Says whether this
    * call disabled it.

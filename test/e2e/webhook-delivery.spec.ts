@@ -87,7 +87,8 @@ describe('webhook delivery', () => {
     // Claims as fast as they come, four at a time on each replica, while the fan-out queues.
     let done = false;
     void reporting.then(() => r.waitFor(events, 60_000)).finally(() => (done = true));
-    while (!done) {
+    const deadline = Date.now() + 100_000; // never outlive the test, whatever happens
+    while (!done && Date.now() < deadline) {
       await Promise.all(
         dispatchers.flatMap((d) => Array.from({ length: 4 }, () => d.dispatch(world.a.tenantId))),
       );
@@ -96,7 +97,7 @@ describe('webhook delivery', () => {
     const ids = r.received.map((x) => x.headers['webhook-id']);
     expect(new Set(ids).size).toBe(events);
     expect(ids).toHaveLength(events);
-  });
+  }, 120_000);
 
   it("delivers a rule's notify as notification.requested", async () => {
     const r = await receiver();
