@@ -13,7 +13,7 @@ import { APP_CONFIG, AppConfig } from './config/app-config';
 import { DatabaseModule } from './database/database.module';
 import { TenantTransactionInterceptor } from './database/tenant-transaction.interceptor';
 import { DirectoryModule } from './directory/directory.module';
-import { PersonsModule } from './directory/persons.module';
+import { PersonsModule } from './persons/persons.module';
 import { ENTITIES } from './entities';
 import { ChannelsModule } from './channels/channels.module';
 import { HealthController } from './health/health.controller';

@@ -3,9 +3,8 @@ import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { DashboardAuth } from '../auth/auth.decorators';
 import { CurrentPrincipal, Principal } from '../auth/principal';
 import { UuidParam } from '../common/params';
-import { UpdatePersonDto } from './dto/directory.dto';
-import { Person } from './directory.entities';
-import { DirectoryService } from './directory.service';
+import { DirectoryService } from '../directory/directory.service';
+import { Person, UpdatePersonDto } from './dto/persons.dto';
 import { PersonErasureService } from './person-erasure.service';
 
 @ApiTags('Directory')

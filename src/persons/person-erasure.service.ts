@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Principal } from '../auth/principal';
 import { WorkerBindingsService } from '../worker-bindings/worker-bindings.service';
-import { DirectoryService } from './directory.service';
+import { DirectoryService } from '../directory/directory.service';
 
 /**
  * A person's erasure (the right to be forgotten), across the domains that hold their data, in
