@@ -276,7 +276,8 @@ describe('workflow timers', () => {
     const spy = jest
       .spyOn(EventLogService.prototype, 'record')
       .mockRejectedValueOnce(new Error('the process died here'));
-    await expect(sweeper.runOnce()).rejects.toThrow('the process died here');
+    // The tenant's failure is logged and the pass goes on: it handled nothing.
+    await expect(sweeper.runOnce()).resolves.toBe(0);
     spy.mockRestore();
     expect(await dues(w.id)).toHaveLength(0);
     expect((await got(expiring.id)).status).toBe('active');
