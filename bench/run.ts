@@ -159,6 +159,14 @@ async function main(): Promise<void> {
       const neighbours = await noisyNeighbour(urls.api, tenants[1], noisy, token, DURATION_S);
       const rss = peakRssMb(api.pid!);
       log(`\nPeak RSS of the API process: ${rss} MB`);
+      // The figures below start APIs of their own on this database. Left running, this one
+      // would work on their events too: number and evaluate them, and claim their webhook
+      // deliveries only to fail them (it allows no http destination), holding them for the
+      // retry schedule.
+      await stopProcess(api);
+      api = null;
+      await stopProcess(baseline);
+      baseline = null;
       log('Rule engine: 500 rules, one event, in process…');
       const engines = await compareRuleEngines();
       log(
