@@ -1,3 +1,4 @@
+import { applyDecorators } from '@nestjs/common';
 import {
   IsBoolean,
   IsEmail,
@@ -15,6 +16,27 @@ import { WireField, trimLower } from '../../common/wire';
 import { ROLES, Role } from '../../auth/roles';
 import { ApiKey, ProxyKey, TENANT_STATUSES, TenantStatus } from '../directory.entities';
 
+/** A person's email and phone, read alike at creation and update (decorators run bottom up). */
+const EmailField = () =>
+  applyDecorators(
+    MaxLength(320),
+    IsEmail(),
+    WireField({
+      optional: true,
+      nullable: true,
+      format: 'email',
+      maxLength: 320,
+      normalize: trimLower,
+    }),
+  );
+const PhoneField = () =>
+  applyDecorators(
+    MaxLength(32),
+    MinLength(1),
+    IsString(),
+    WireField({ optional: true, nullable: true, maxLength: 32, example: '+447700900123' }),
+  );
+
 export class CreateNamedDto {
   @WireField({ minLength: 1, maxLength: 200 })
   @IsString()
@@ -24,22 +46,9 @@ export class CreateNamedDto {
 }
 
 export class CreatePersonDto extends CreateNamedDto {
-  @WireField({
-    optional: true,
-    nullable: true,
-    format: 'email',
-    maxLength: 320,
-    normalize: trimLower,
-  })
-  @IsEmail()
-  @MaxLength(320)
-  email?: string | null;
+  @EmailField() email?: string | null;
 
-  @WireField({ optional: true, nullable: true, maxLength: 32, example: '+447700900123' })
-  @IsString()
-  @MinLength(1)
-  @MaxLength(32)
-  phone?: string | null;
+  @PhoneField() phone?: string | null;
 }
 
 /** Each field validated as at creation; an absent field is kept, a null email or phone cleared. */
@@ -50,22 +59,9 @@ export class UpdatePersonDto {
   @MaxLength(200)
   name?: string;
 
-  @WireField({
-    optional: true,
-    nullable: true,
-    format: 'email',
-    maxLength: 320,
-    normalize: trimLower,
-  })
-  @IsEmail()
-  @MaxLength(320)
-  email?: string | null;
+  @EmailField() email?: string | null;
 
-  @WireField({ optional: true, nullable: true, maxLength: 32, example: '+447700900123' })
-  @IsString()
-  @MinLength(1)
-  @MaxLength(32)
-  phone?: string | null;
+  @PhoneField() phone?: string | null;
 }
 
 export class UpdateTenantDto {
