@@ -18,6 +18,8 @@ import { Webhooks1732408100000 } from './1732408100000-webhooks';
 import { RuleOverrideGuard1732408200000 } from './1732408200000-rule-override-guard';
 import { IdempotencyKeys1732408300000 } from './1732408300000-idempotency-keys';
 import { TenantLifecycle1732408400000 } from './1732408400000-tenant-lifecycle';
+import { AuditLog1732408500000 } from './1732408500000-audit-log';
+import { EventsWakeAfterCommit1732408600000 } from './1732408600000-events-wake-after-commit';
 
 /**
  * Every migration, in the order of their timestamps (the order TypeORM runs them in). Append
@@ -44,4 +46,6 @@ export const MIGRATIONS = [
   RuleOverrideGuard1732408200000,
   IdempotencyKeys1732408300000,
   TenantLifecycle1732408400000,
+  AuditLog1732408500000,
+  EventsWakeAfterCommit1732408600000,
 ];

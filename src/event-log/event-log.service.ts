@@ -6,6 +6,7 @@ import { TenantDb } from '../database/tenant-db';
 import { DashboardEventQuery, EventDetail } from './dto/dashboard-events.dto';
 import { EventFeedQuery, EventPage, FEED } from './dto/event-feed.dto';
 import { EventLogRepository } from './event-log.repository';
+import { EventSequencer } from './event-sequencer';
 import { EventFilter, EventHead, HeadRead, ScanQuery, ScanRead } from './event-log.types';
 import { FeedSignals } from './feed-signals';
 import { LoggedEvent } from './logged-event.entity';
@@ -47,6 +48,7 @@ export class EventLogService {
     private readonly db: TenantDb,
     private readonly repo: EventLogRepository,
     private readonly signals: FeedSignals,
+    private readonly sequencer: EventSequencer,
   ) {}
 
   /**
@@ -63,6 +65,7 @@ export class EventLogService {
    * the feed once the sequencer has numbered them, moments after the commit.
    */
   record(tenantId: string, ...events: NewEvent[]): Promise<string[]> {
+    this.db.afterCommit(() => this.sequencer.committed(tenantId));
     return this.repo.insert(
       tenantId,
       events.map((e) => ({

@@ -11,7 +11,10 @@ import { TenantDb } from '../database/tenant-db';
 import { EventLogRepository } from './event-log.repository';
 import { FeedSignals } from './feed-signals';
 
-/** A look for events a missed notification left without a position (a listener reconnecting). */
+/**
+ * A look for events left without a position: committed by a replica that stopped before it
+ * numbered them, or while this one's pass failed.
+ */
 const SWEEP_MS = 5_000;
 const RECONNECT_MS = 1_000;
 /**
@@ -24,11 +27,16 @@ const RECONNECT_MS = 1_000;
 const WAKE_GAP_MS = 100;
 
 /**
- * Gives committed events their feed positions, soon after they commit. Each commit that wrote
- * events notifies `hydracore_events` with its tenant; every replica listens, and whichever takes
- * the tenant's counter first numbers them (the others find nothing left). The numbering commits
- * with a `hydracore_feed` notification that wakes every replica's long polls of that tenant.
- * A sweep catches what a notification missed while a listener was reconnecting.
+ * Gives committed events their feed positions, soon after they commit. The replica whose
+ * transaction wrote them is told once it has committed (`committed`), and whichever replica
+ * takes the tenant's counter first numbers them (the others find nothing left). The numbering
+ * commits with a `hydracore_feed` notification that wakes every replica's long polls of that
+ * tenant. A sweep catches what a replica stopping between its commit and its pass left behind.
+ *
+ * Commits do not NOTIFY: a NOTIFY takes PostgreSQL's notification queue lock at commit, which
+ * serialised every request that wrote an event behind every other's commit (the benchmark's
+ * event scenarios lost about a tenth of their throughput to it). One NOTIFY per numbering pass,
+ * which gathers many commits, costs little.
  */
 @Injectable()
 export class EventSequencer implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -51,6 +59,7 @@ export class EventSequencer implements OnApplicationBootstrap, OnApplicationShut
 
   async onApplicationBootstrap(): Promise<void> {
     await this.listen();
+    void this.sweep(); // what a replica that stopped before numbering left behind
     this.sweepTimer = setInterval(() => void this.sweep(), SWEEP_MS);
     this.sweepTimer.unref();
   }
@@ -92,7 +101,7 @@ export class EventSequencer implements OnApplicationBootstrap, OnApplicationShut
    * A commit of the tenant's events: numbered now if the tenant's last woken pass is over its
    * gap, else once the gap ends, with whatever else committed meanwhile.
    */
-  private wake(tenantId: string): void {
+  committed(tenantId: string): void {
     const gap = this.gaps.get(tenantId);
     if (gap) {
       gap.woken = true;
@@ -104,7 +113,7 @@ export class EventSequencer implements OnApplicationBootstrap, OnApplicationShut
       if (this.stopped) return;
       started.timer = setTimeout(() => {
         this.gaps.delete(tenantId);
-        if (started.woken) this.wake(tenantId);
+        if (started.woken) this.committed(tenantId);
       }, WAKE_GAP_MS);
       started.timer.unref();
     });
@@ -125,9 +134,7 @@ export class EventSequencer implements OnApplicationBootstrap, OnApplicationShut
     if (this.stopped) return;
     const client = new Client({ connectionString: this.config.databaseUrl });
     client.on('notification', (message) => {
-      if (!message.payload) return;
-      if (message.channel === 'hydracore_events') this.wake(message.payload);
-      else if (message.channel === 'hydracore_feed') this.signals.wake(message.payload);
+      if (message.payload) this.signals.wake(message.payload);
     });
     const retry = () => {
       if (this.listener !== client) return;
@@ -142,14 +149,13 @@ export class EventSequencer implements OnApplicationBootstrap, OnApplicationShut
     this.listener = client;
     try {
       await client.connect();
-      await client.query('LISTEN hydracore_events; LISTEN hydracore_feed');
+      await client.query('LISTEN hydracore_feed');
     } catch (error) {
       this.logger.warn({ err: error }, 'event listener could not connect; retrying');
       retry();
       return;
     }
-    // Whatever was committed while nobody listened is numbered now, and polls look again.
-    void this.sweep();
+    // Polls look again: the feed may have grown while nobody listened.
     this.signals.wakeAll();
   }
 }
