@@ -112,6 +112,11 @@ export class RuleActions {
     return outcome;
   }
 
+  /** See RuleEngine.triggersInForce. */
+  triggersInForce(tenantId: string): Promise<ReadonlySet<string>> {
+    return this.rules.triggersInForce(tenantId);
+  }
+
   /** Fires none of the event's rules: the firing log shows each it met as refused. */
   refuse(f: FiringEvent, outcome: 'loop_guard'): Promise<void> {
     return this.rules.refuse(facts(f), outcome);

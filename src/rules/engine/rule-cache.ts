@@ -73,6 +73,14 @@ export class RuleCache {
     return cached.byEvent.get(event) ?? [];
   }
 
+  /** The triggers some active rule of the tenant names; `version` as for rulesFor. */
+  async triggers(tenantId: string, version: number): Promise<ReadonlySet<string>> {
+    let cached = this.tenants.get(tenantId);
+    if (!cached || cached.version !== version) cached = await this.load(tenantId, version);
+    this.keep(tenantId, cached);
+    return new Set(cached.byEvent.keys());
+  }
+
   private async load(tenantId: string, version: number): Promise<TenantRules> {
     const pending = this.loading.get(tenantId);
     if (pending && pending.version === version) {

@@ -163,6 +163,15 @@ export class RuleEngine {
   }
 
   /**
+   * The events some active rule of the tenant triggers on, read in the caller's transaction: an
+   * event of any other type would be evaluated against no rule and logged nowhere, so a caller
+   * with many events may pass over those without the per-event work.
+   */
+  async triggersInForce(tenantId: string): Promise<ReadonlySet<string>> {
+    return this.cache.triggers(tenantId, await this.repo.version(tenantId));
+  }
+
+  /**
    * Evaluates nothing for an event too deep in a chain of rules raising events (or refused for
    * any other reason the outcome names): each rule that would have been considered is logged
    * with that outcome, and none fires.
