@@ -24,6 +24,7 @@ import {
   stopProcess,
 } from './processes';
 import { NoisyNeighbour, noisyNeighbour, seedNoisyTenant } from './noisy-neighbour';
+import { pipelineTable, pipelineTargets } from './pipeline-report';
 import { compareRuleEngines } from './rule-engine';
 import { scenarios } from './scenarios';
 import { SeededTenant, seedRules, seedTenant } from './seed';
@@ -99,6 +100,7 @@ async function main(): Promise<void> {
   await withBenchDatabase('hydracore-bench', async ({ url, adminUrl, pgDir }) => {
     let api: ChildProcess | null = null;
     let baseline: ChildProcess | null = null;
+    let bare: ChildProcess | null = null;
     try {
       log('Seeding: 10 tenants × 2,000 workflows, one of 1,000 and one of 100,000, 500 rules…');
       const db = new Client({ connectionString: url });
@@ -139,6 +141,12 @@ async function main(): Promise<void> {
         { ...env, PORT: String(basePort) },
         'baseline ready',
       );
+      const barePort = await freePort();
+      bare = await startProcess(
+        [...productionFlags(), join(ROOT, 'dist/bench/bare-nest.js')],
+        { PORT: String(barePort) },
+        'bare ready',
+      );
 
       const token = (t: SeededTenant) =>
         `Bearer ${signDevToken(JWT_SECRET, { sub: 'bench', tenantId: t.tenantId, role: 'admin' })}`;
@@ -146,6 +154,7 @@ async function main(): Promise<void> {
       const urls = {
         api: `http://127.0.0.1:${apiPort}`,
         baseline: `http://127.0.0.1:${basePort}/`,
+        bare: `http://127.0.0.1:${barePort}`,
       };
 
       log(
@@ -153,7 +162,8 @@ async function main(): Promise<void> {
       );
       const results: Scenario[] = [];
       for (const { name, server, options } of scenarios(urls, t0, token, small, large)) {
-        results.push(await load(name, options, server === 'api' ? api : baseline, pgDir));
+        const answering = { api, baseline, bare }[server];
+        results.push(await load(name, options, answering, pgDir));
       }
       log('\nNoisy neighbour: tenant A alone, then beside tenant B…');
       const neighbours = await noisyNeighbour(urls.api, tenants[1], noisy, token, DURATION_S);
@@ -167,6 +177,8 @@ async function main(): Promise<void> {
       api = null;
       await stopProcess(baseline);
       baseline = null;
+      await stopProcess(bare);
+      bare = null;
       log('Rule engine: 500 rules, one event, in process…');
       const engines = await compareRuleEngines();
       log(
@@ -214,6 +226,7 @@ async function main(): Promise<void> {
     } finally {
       if (api) await stopProcess(api);
       if (baseline) await stopProcess(baseline);
+      if (bare) await stopProcess(bare);
     }
   });
 }
@@ -264,6 +277,7 @@ async function writeTable(r: Report): Promise<void> {
     `| workflow.due within 5 s, exactly once (10,000 due in one minute) | p99 ${r.timers.p99Ms} ms, max ${r.timers.maxMs} ms; ${r.timers.announced} of ${r.timers.workflows} announced, ${r.timers.duplicates} twice, ${r.timers.early} early | ${met(r.timers.maxMs < 5000 && r.timers.announced === r.timers.workflows && r.timers.duplicates + r.timers.early === 0)} |`,
     `| Event feed: one pager through ${r.feed.events.toLocaleString('en')} events of ${r.feed.eventBytes} bytes, limit ${r.feed.limit} | ${r.feed.eventsPerSecond} events/s, page p99 ${r.feed.pageP99Ms} ms${r.feed.gapFree ? '' : ', **not gap-free**'} | a figure (no target) |`,
     ...webhookTargetRows(r.webhooks),
+    ...pipelineTargets(r.scenarios, met),
     `| Noisy neighbour: A's p99 beside B ≤ 2× alone, 0 errors for A | ${nn.beside.p99} vs ${nn.alone.p99} ms, ${nn.beside.errors + nn.beside.non2xx} errors | ${met(nn.beside.p99 <= 2 * nn.alone.p99 && nn.beside.errors + nn.beside.non2xx === 0)} |`,
   ];
   const side = (name: string, s: NoisyNeighbour['alone']) =>
@@ -276,6 +290,7 @@ async function writeTable(r: Report): Promise<void> {
     side("B's PATCH of one workflow (60 connections: a row-lock storm)", nn.storm),
     side("B's pages of 70 workflows at the 256 KiB state cap (4 connections)", nn.heavy),
   ];
+  const pipeline = pipelineTable(r.scenarios);
   const table = [
     `Run ${r.when} on ${r.machine.cores} cores (${r.machine.cpu}), Node ${r.machine.node}, PostgreSQL ${r.machine.postgres}.`,
     `autocannon, ${r.settings.connections} connections, ${r.settings.warmupSeconds} s warm-up then ${r.settings.durationSeconds} s per scenario; API pool ${r.settings.poolSize}, API started with \`node ${r.settings.apiNodeFlags}\` as in \`npm run start:prod\`; load generator, API, baseline and database share the machine.`,
@@ -286,6 +301,7 @@ async function writeTable(r: Report): Promise<void> {
     '',
     ...neighbours,
     '',
+    ...(pipeline.length > 0 ? [...pipeline, ''] : []),
     '| target | measured | |',
     '| --- | --- | --- |',
     ...targets,

@@ -1,6 +1,7 @@
 /**
  * The load scenarios of `npm run bench`, in the order they run: the baseline first (every ratio
- * is to it), then the issue's scenarios 1–6 against the API.
+ * is to it), then scenarios 1–6 against the API, then the request pipeline's cost: the bare
+ * framework's /healthz beside the API's /healthz and its static trigger catalog.
  */
 import { randomUUID } from 'node:crypto';
 import type { Options } from 'autocannon';
@@ -9,7 +10,7 @@ import { BENCH_EVENT_PAYLOAD, SeededTenant } from './seed';
 export interface ScenarioSpec {
   name: string;
   /** Which process answers, and whose CPU is measured. */
-  server: 'api' | 'baseline';
+  server: 'api' | 'baseline' | 'bare';
   options: Partial<Options> & { url: string };
 }
 
@@ -18,7 +19,7 @@ export interface ScenarioSpec {
  * `token` signs a tenant-admin JWT for a tenant.
  */
 export function scenarios(
-  urls: { api: string; baseline: string },
+  urls: { api: string; baseline: string; bare?: string },
   t0: SeededTenant,
   token: (t: SeededTenant) => string,
   small: SeededTenant,
@@ -138,6 +139,29 @@ export function scenarios(
         url: `${urls.api}/v1/workflows`,
         headers: { authorization: token(large) },
       },
+    },
+    ...pipeline(urls),
+  ];
+}
+
+/** The pipeline's cost, when the bare app runs beside the API (only `npm run bench` starts it). */
+function pipeline(urls: { api: string; bare?: string }): ScenarioSpec[] {
+  if (!urls.bare) return [];
+  return [
+    {
+      name: 'p0. bare NestJS + Fastify, GET /healthz',
+      server: 'bare',
+      options: { url: `${urls.bare}/healthz` },
+    },
+    {
+      name: 'p1. GET /healthz',
+      server: 'api',
+      options: { url: `${urls.api}/healthz` },
+    },
+    {
+      name: 'p2. GET /v1/rules/trigger-types (static, no credential)',
+      server: 'api',
+      options: { url: `${urls.api}/v1/rules/trigger-types` },
     },
   ];
 }
