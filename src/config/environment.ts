@@ -1,0 +1,38 @@
+import { existsSync } from 'node:fs';
+import type { z } from 'zod';
+
+/** A configuration problem; its message is the one line printed before exiting, no stack. */
+export class ConfigError extends Error {}
+
+export type Env = Record<string, string | undefined>;
+
+/**
+ * How every entry point (the server, the token script, the migration CLI) reads its settings:
+ * `.env` in the working directory when there is one, the real environment winning over it, then
+ * `schema`, whose first failures become one ConfigError line naming each variable. `defaults`
+ * stand in for variables that are unset or blank (embedded mode's generated secrets).
+ */
+export function readEnvironment<T>(schema: z.ZodType<T>, defaults: Env = {}): T {
+  if (existsSync('.env')) {
+    try {
+      process.loadEnvFile('.env'); // never overrides a variable the environment already has
+    } catch (error) {
+      throw new ConfigError(`.env cannot be read: ${(error as Error).message}`);
+    }
+  }
+  const env: Env = { ...defaults };
+  for (const [name, value] of Object.entries(process.env)) {
+    if (value?.trim() || !(name in defaults)) env[name] = value;
+  }
+  return parseEnvironment(schema, env);
+}
+
+/** Validates `env` against `schema`; every problem is a clause of one line. */
+export function parseEnvironment<T>(schema: z.ZodType<T>, env: Env): T {
+  const result = schema.safeParse(env);
+  if (result.success) return result.data;
+  const clauses = result.error.issues.map((issue) =>
+    `${issue.path.map(String).join('.')} ${issue.message}`.trim().replace(/\s*\n\s*/g, ' '),
+  );
+  throw new ConfigError([...new Set(clauses)].join('; '));
+}
