@@ -63,7 +63,10 @@ async function main(): Promise<void> {
 }
 
 async function runMigrations(config: AppConfig): Promise<void> {
-  const dataSource = await new DataSource(dataSourceOptions(config.databaseUrl, 2)).initialize(); // lock + migrations
+  // One connection: the lock and the migrations share one transaction (data-source.ts).
+  const dataSource = await new DataSource(
+    dataSourceOptions(config.migrationDatabaseUrl, 1),
+  ).initialize();
   try {
     await migrate(dataSource);
   } finally {

@@ -1,7 +1,14 @@
-import { DynamicModule, Global, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
+import {
+  DynamicModule,
+  Global,
+  Inject,
+  Logger,
+  Module,
+  OnApplicationShutdown,
+} from '@nestjs/common';
 import { DataSource, DataSourceOptions } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
-import { dataSourceOptions } from './data-source';
+import { choosePreparedStatements, dataSourceOptions } from './data-source';
 import { TenantDb } from './tenant-db';
 
 @Global()
@@ -17,10 +24,16 @@ export class DatabaseModule implements OnApplicationShutdown {
         {
           provide: DataSource,
           inject: [APP_CONFIG],
-          useFactory: (config: AppConfig) =>
-            new DataSource(
+          useFactory: async (config: AppConfig) => {
+            await choosePreparedStatements(
+              config.databaseUrl,
+              config.dbPreparedStatements,
+              (line) => new Logger('Database').warn(line),
+            );
+            return new DataSource(
               dataSourceOptions(config.databaseUrl, config.dbPoolSize, entities),
-            ).initialize(),
+            ).initialize();
+          },
         },
         TenantDb,
       ],
