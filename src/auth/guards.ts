@@ -9,7 +9,7 @@ import {
 import { Reflector } from '@nestjs/core';
 import { AuthGuard } from '@nestjs/passport';
 import type { FastifyRequest } from 'fastify';
-import { forbidden, unauthorized } from '../common/errors';
+import { DomainError, forbidden, unauthorized } from '../common/errors';
 import { unknownTenant } from '../common/unknown-tenant';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { AuthFailureBudget } from './auth-failures';
@@ -54,7 +54,9 @@ export class DashboardAuthGuard extends AuthGuard('jwt') {
     return verified;
   }
 
-  override handleRequest<T>(error: unknown, user: T | false): T {
+  override handleRequest<T>(error: unknown, user: T | false, info?: unknown): T {
+    // An identity provider we cannot ask about the token's key: 503, not the token's fault.
+    if (info instanceof DomainError && info.kind === 'unavailable') throw info;
     if (error || !user) throw unauthorized('Invalid or expired token');
     return user;
   }

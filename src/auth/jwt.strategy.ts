@@ -2,9 +2,11 @@ import { createSecretKey } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
 import { isUUID } from 'class-validator';
-import { passportJwtSecret } from 'jwks-rsa';
+import { decode } from 'jsonwebtoken';
 import { ExtractJwt, Strategy, StrategyOptionsWithoutRequest } from 'passport-jwt';
+import { unauthorized } from '../common/errors';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
+import { JWKS_ALGORITHMS, JwksKeys } from './jwks-keys';
 import { Principal } from './principal';
 import { ROLES, Role } from './roles';
 
@@ -17,15 +19,27 @@ function strategyOptions(config: AppConfig): StrategyOptionsWithoutRequest {
   };
   // One family of algorithms per deployment: `alg: none` and HS/RS confusion never verify.
   if (config.jwt.jwksUrl) {
+    const keys = new JwksKeys({
+      url: config.jwt.jwksUrl,
+      refreshMs: config.jwt.jwksRefreshMs,
+      cooldownMs: config.jwt.jwksCooldownMs,
+    });
     return {
       ...common,
-      algorithms: ['RS256', 'ES256'],
-      secretOrKeyProvider: passportJwtSecret({
-        jwksUri: config.jwt.jwksUrl,
-        cache: true,
-        rateLimit: true,
-        jwksRequestsPerMinute: 10,
-      }),
+      algorithms: JWKS_ALGORITHMS,
+      // Errors reach the guard as passport's failure info: a 401, or a 503 when the provider
+      // cannot be asked about a key we do not have.
+      secretOrKeyProvider: (_request, rawJwt: string, done) => {
+        const header = decode(rawJwt, { complete: true })?.header;
+        const kid: unknown = header?.kid;
+        if (!header || (kid !== undefined && typeof kid !== 'string')) {
+          return done(unauthorized('Invalid or expired token'));
+        }
+        keys.keyFor(kid ?? null, header.alg).then(
+          (key) => done(null, key as unknown as string),
+          (error: unknown) => done(error),
+        );
+      },
     };
   }
   // A KeyObject made once: handed a string, jsonwebtoken re-derives the key on every verify,
