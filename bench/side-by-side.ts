@@ -1,5 +1,5 @@
 /**
- * npm run bench:side-by-side -- <build> <build> [list|get|create|event]
+ * npm run bench:side-by-side -- <build> <build> [list|get|create|event|health|catalog]
  *
  * Two or more builds of the API (directories holding a `nest build` output: `dist`, or another
  * commit's build copied inside the repository so that node_modules resolve) under the same
@@ -7,7 +7,8 @@
  * most single changes are worth; measured in the same run, both builds meet the same drift.
  *
  * The modes are `npm run bench`'s scenarios 1 (list), 2 (get), 3 (create: POST a workflow then
- * PATCH it) and 4 (event: POST an event against 500 rules), built by the same code. Each build
+ * PATCH it) and 4 (event: POST an event against 500 rules), and the request pipeline's health
+ * (GET /healthz) and catalog (GET /v1/rules/trigger-types), built by the same code. Each build
  * runs on a database of its own, made by its own migrations and seeded alike, so an older build
  * pays for no index or trigger a later migration added, and neither build's rows grow the other's
  * tables.
@@ -37,7 +38,14 @@ const CONNECTIONS = Number(process.env.SIDE_CONNECTIONS ?? (ALTERNATE ? 32 : 16)
 const PROFILES = process.env.SIDE_CPU_PROF;
 
 /** Each mode and the scenario of `npm run bench` it drives. */
-const MODES = { list: '1.', get: '2.', create: '3.', event: '4.' } as const;
+const MODES = {
+  list: '1.',
+  get: '2.',
+  create: '3.',
+  event: '4.',
+  health: 'p1.',
+  catalog: 'p2.',
+} as const;
 type Mode = keyof typeof MODES;
 
 interface Target {
@@ -90,7 +98,8 @@ async function main(): Promise<void> {
         servers.push(server);
         const token = (t: SeededTenant) =>
           `Bearer ${signDevToken(JWT_SECRET, { sub: 'bench', tenantId: t.tenantId, role: 'admin' })}`;
-        const urls = { api: `http://127.0.0.1:${port}`, baseline: '' };
+        // `bare` only makes scenarios() list the pipeline's routes (health, catalog); none loads it.
+        const urls = { api: `http://127.0.0.1:${port}`, baseline: '', bare: 'unused' };
         const spec = scenarios(urls, tenant, token, tenant, tenant).find((s) =>
           s.name.startsWith(MODES[mode]),
         )!;

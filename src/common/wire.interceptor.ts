@@ -1,6 +1,7 @@
 import { CallHandler, ExecutionContext, Injectable, NestInterceptor } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { Observable, map } from 'rxjs';
+import { TenantTransactionInterceptor } from '../database/tenant-transaction.interceptor';
 import { RawSlots } from './raw-json';
 import { toWire } from './wire';
 
@@ -11,11 +12,19 @@ const STREAM_FROM = 1024 * 1024;
  * Serialises every handler result through the wire mapping (camelCase → snake_case). A result
  * holding raw documents read from the database leaves as finished JSON text, the documents
  * spliced in unparsed.
+ *
+ * The tenant transaction runs inside it as a plain call rather than as a second global
+ * interceptor: Nest wraps each interceptor of a route in its own deferred Observable and
+ * `AsyncResource.bind` (whose deprecation wrappers Node 20 builds on every call), a cost every
+ * request paid for the transaction interceptor even on routes without a principal.
  */
 @Injectable()
 export class WireInterceptor implements NestInterceptor {
+  constructor(private readonly transaction: TenantTransactionInterceptor) {}
+
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
-    return next.handle().pipe(
+    // What the transaction committed is serialised after its connection went back to the pool.
+    return this.transaction.intercept(context, next).pipe(
       map((value: unknown) => {
         const slots = new RawSlots();
         const wire = toWire(value, slots);
