@@ -1,12 +1,15 @@
 /**
  * npm run token -- --tenant <id> [--customer <id>] --role admin|member [--sub <id>] [--hours <n>]
- * Prints an HS256 JWT signed with JWT_SECRET (or, in embedded mode, the secret under .data/).
+ * Prints an HS256 JWT signed with JWT_SECRET (or, in embedded mode, the secret under
+ * HYDRACORE_DATA_DIR), reading .env in the working directory and the environment as the server does.
  */
 import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { isUUID } from 'class-validator';
 import { signDevToken } from '../src/auth/tokens';
+import { ConfigError, readEnvironment } from '../src/config/environment';
+import { tokenSchema } from '../src/config/schema';
 import { localSecrets } from '../src/database/embedded';
 
 const { values } = parseArgs({
@@ -19,9 +22,10 @@ const { values } = parseArgs({
   },
 });
 
-function fail(message: string): never {
+/** Exit 2: the command line is wrong; 1: the configuration is. */
+function fail(message: string, code = 2): never {
   process.stderr.write(`token: ${message}\n`);
-  process.exit(2);
+  process.exit(code);
 }
 
 if (!values.tenant || !isUUID(values.tenant)) fail('--tenant <uuid> is required');
@@ -30,11 +34,18 @@ if (values.role !== 'admin' && values.role !== 'member') fail('--role must be ad
 const hours = Number(values.hours);
 if (!Number.isFinite(hours) || hours <= 0) fail('--hours must be a positive number');
 
-const dataDir = resolve(process.env.HYDRACORE_DATA_DIR ?? '.data');
-const secret =
-  process.env.JWT_SECRET ??
-  (existsSync(join(dataDir, 'secrets.json')) ? localSecrets(dataDir).jwtSecret : null);
-if (!secret) fail('JWT_SECRET is not set and there is no .data/secrets.json (run npm start once)');
+function settings() {
+  try {
+    return readEnvironment(tokenSchema);
+  } catch (error) {
+    if (error instanceof ConfigError) fail(error.message, 1);
+    throw error;
+  }
+}
+const { dataDir, jwtSecret, issuer, audience } = settings();
+const secretsFile = join(dataDir, 'secrets.json');
+const secret = jwtSecret ?? (existsSync(secretsFile) ? localSecrets(dataDir).jwtSecret : null);
+if (!secret) fail(`JWT_SECRET is not set and there is no ${secretsFile} (run npm start once)`, 1);
 
 const token = signDevToken(
   secret,
@@ -45,8 +56,8 @@ const token = signDevToken(
     role: values.role,
   },
   {
-    issuer: process.env.JWT_ISSUER,
-    audience: process.env.JWT_AUDIENCE,
+    issuer,
+    audience,
     expiresInSeconds: hours * 3600,
   },
 );

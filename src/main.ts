@@ -1,11 +1,12 @@
 import 'reflect-metadata';
-import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DataSource } from 'typeorm';
 import { createApp } from './app.factory';
 import { signDevToken } from './auth/tokens';
-import { AppConfig, ConfigError, loadConfig } from './config/app-config';
+import { AppConfig } from './config/app-config';
+import { Env, readEnvironment } from './config/environment';
+import { appConfigSchema, startupSchema } from './config/schema';
 import { dataSourceOptions, migrate } from './database/data-source';
 import {
   EmbeddedDatabase,
@@ -15,15 +16,14 @@ import {
   startEmbeddedPostgres,
 } from './database/embedded';
 import { DemoTenant, ensureDemoTenant } from './demo/demo-seed';
+import { DatabaseTarget, startupFailure } from './startup-failure';
 
-const DATA_DIR = resolve(process.env.HYDRACORE_DATA_DIR ?? '.data');
 const SHUTDOWN_GRACE_MS = 25_000;
 
 async function main(): Promise<void> {
-  if (existsSync('.env')) process.loadEnvFile('.env'); // the environment still wins over the file
-  const env = { ...process.env };
   let embedded: EmbeddedDatabase | null = null;
   let app: NestFastifyApplication | null = null;
+  let database: DatabaseTarget | null = null; // what a connection failure is about
 
   const stop = async (code: number) => {
     // In-flight requests get SHUTDOWN_GRACE_MS to finish; a client that never reads its
@@ -38,26 +38,41 @@ async function main(): Promise<void> {
   }
 
   try {
-    if (!env.DATABASE_URL) {
-      // Embedded mode: a local PostgreSQL under .data/ and secrets generated once beside it.
-      const secrets = localSecrets(DATA_DIR);
-      env.JWT_SECRET ??= secrets.jwtSecret;
-      env.ENCRYPTION_KEY ??= secrets.encryptionKey;
-      loadConfig({ ...env, DATABASE_URL: 'postgres://check@localhost/check' }); // fail before starting anything
-      embedded = await startEmbeddedPostgres(join(DATA_DIR, 'pg'), secrets);
+    const { dataDir, databaseUrl } = readEnvironment(startupSchema);
+    const defaults: Env = {};
+    if (!databaseUrl) {
+      // Embedded mode: a local PostgreSQL under the data directory, and secrets generated once
+      // beside it standing in for JWT_SECRET and ENCRYPTION_KEY (the environment still wins).
+      const secrets = localSecrets(dataDir);
+      defaults.JWT_SECRET = secrets.jwtSecret;
+      defaults.ENCRYPTION_KEY = secrets.encryptionKey;
+      // Fail on bad configuration before starting anything.
+      readEnvironment(appConfigSchema, {
+        ...defaults,
+        DATABASE_URL: 'postgres://check@localhost/check',
+      });
+      embedded = await startEmbeddedPostgres(join(dataDir, 'pg'), secrets);
+      database = { url: embedded.adminUrl, variable: null };
       await ensureDatabase(embedded.adminUrl, 'hydracore');
-      env.DATABASE_URL = ownerUrl(embedded, 'hydracore');
+      defaults.DATABASE_URL = ownerUrl(embedded, 'hydracore');
     }
-    const config = loadConfig(env);
+    const config = readEnvironment(appConfigSchema, defaults);
+    const ownDatabase = !embedded;
+    const direct = config.migrationDatabaseUrl !== config.databaseUrl;
+    database = {
+      url: config.migrationDatabaseUrl,
+      variable: ownDatabase ? (direct ? 'MIGRATION_DATABASE_URL' : 'DATABASE_URL') : null,
+    };
     await runMigrations(config);
+    database = { url: config.databaseUrl, variable: ownDatabase ? 'DATABASE_URL' : null };
     app = await createApp(config);
-    const demo = embedded ? await ensureDemoTenant(app, DATA_DIR) : null;
+    const demo = embedded ? await ensureDemoTenant(app, dataDir) : null;
+    database = null;
     await app.listen(config.port, '0.0.0.0');
     process.stdout.write(banner(config, demo));
   } catch (error) {
-    process.stderr.write(
-      `hydracore: ${error instanceof ConfigError ? error.message : String((error as Error).stack ?? error)}\n`,
-    );
+    const line = startupFailure(error, database);
+    process.stderr.write(`hydracore: ${line ?? String((error as Error)?.stack ?? error)}\n`);
     await stop(1);
   }
 }

