@@ -15,6 +15,7 @@ import { OutboxMessage } from './outbox/outbox-message.entity';
 import { LoggedEvent } from './event-log/logged-event.entity';
 import { WebhookDelivery } from './webhooks/webhook-delivery.entity';
 import { WebhookEndpoint } from './webhooks/webhook-endpoint.entity';
+import { AuditEntry } from './audit/audit-entry.entity';
 
 /**
  * Every entity, listed rather than globbed so ts-jest, ts-node and dist all load the same set.
@@ -38,4 +39,5 @@ export const ENTITIES = [
   LoggedEvent,
   WebhookEndpoint,
   WebhookDelivery,
+  AuditEntry,
 ];

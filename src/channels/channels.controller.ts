@@ -1,5 +1,6 @@
 import { Body, Controller, Delete, Get, HttpCode, Patch, Post } from '@nestjs/common';
 import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { Audited } from '../audit/audit-context';
 import { DashboardAuth } from '../auth/auth.decorators';
 import { CurrentPrincipal, Principal } from '../auth/principal';
 import { UuidParam } from '../common/params';
@@ -20,6 +21,7 @@ export class ChannelsController {
     return ChannelList.of(await this.channels.list(p.tenantId, instanceId));
   }
 
+  @Audited()
   @Post()
   @DashboardAuth('tenant-admin')
   @ApiOperation({ summary: 'Create Channel Endpoint' })
@@ -32,6 +34,7 @@ export class ChannelsController {
     return this.channels.create(p.tenantId, instanceId, dto);
   }
 
+  @Audited()
   @Patch(':endpoint_id')
   @DashboardAuth('tenant-admin')
   @ApiOperation({ summary: 'Update Channel Endpoint' })
@@ -45,6 +48,7 @@ export class ChannelsController {
     return this.channels.update(p.tenantId, instanceId, endpointId, dto);
   }
 
+  @Audited()
   @Delete(':endpoint_id')
   @HttpCode(204)
   @DashboardAuth('tenant-admin')

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { AuditModule } from '../audit/audit.module';
 import { SecretBox } from '../common/secret-box';
 import { DirectoryModule } from '../directory/directory.module';
 import { ChannelsController } from './channels.controller';
@@ -7,7 +8,7 @@ import { ChannelsService } from './channels.service';
 import { InternalChannelsController } from './internal-channels.controller';
 
 @Module({
-  imports: [DirectoryModule],
+  imports: [AuditModule, DirectoryModule],
   controllers: [ChannelsController, InternalChannelsController],
   providers: [ChannelsService, ChannelsRepository, SecretBox],
 })

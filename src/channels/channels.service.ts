@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
+import { AuditService } from '../audit/audit.service';
 import { invalidField, notFound } from '../common/errors';
 import { SecretBox } from '../common/secret-box';
 import { DirectoryService } from '../directory/directory.service';
@@ -9,12 +10,30 @@ import { CreateChannelDto, RuntimeChannelsQuery, UpdateChannelDto } from './dto/
 import { canonicalIdentifier, identifierMatches } from './identifiers';
 import { ChannelType, PROVIDERS } from './providers';
 
+/** What the audit log shows of an endpoint's changes. */
+const CHANNEL_FIELDS = [
+  'instanceId',
+  'channelType',
+  'provider',
+  'externalIdentifier',
+  'config',
+  'connectionId',
+  'credentialId',
+  'enabled',
+  'status',
+  'errorMessage',
+  'webhookSecret',
+] as const;
+/** The secret, and free-form config, which may carry a provider's tokens: shown as changed only. */
+const WITHHELD = ['config', 'webhookSecret'] as const;
+
 @Injectable()
 export class ChannelsService {
   constructor(
     private readonly repo: ChannelsRepository,
     private readonly directory: DirectoryService,
     private readonly box: SecretBox,
+    private readonly audit: AuditService,
   ) {}
 
   async list(tenantId: string, instanceId: string): Promise<ChannelEndpoint[]> {
@@ -59,7 +78,7 @@ export class ChannelsService {
     await this.directory.getInstance(tenantId, instanceId);
     assertProvider(dto.channelType, dto.provider);
     const id = randomUUID();
-    return this.repo.insert(
+    const endpoint = await this.repo.insert(
       Object.assign(new ChannelEndpoint(), {
         id,
         tenantId,
@@ -79,6 +98,8 @@ export class ChannelsService {
           : null,
       }),
     );
+    await this.audit.created('channel_endpoint', endpoint, CHANNEL_FIELDS, WITHHELD);
+    return endpoint;
   }
 
   async update(
@@ -107,11 +128,20 @@ export class ChannelsService {
     if (patch.externalIdentifier !== undefined) {
       patch.externalIdentifier = storedIdentifier(endpoint.channelType, patch.externalIdentifier);
     }
-    return Object.keys(patch).length === 0 ? endpoint : this.repo.update(endpoint, patch);
+    const before = { ...endpoint };
+    const after =
+      Object.keys(patch).length === 0 ? endpoint : await this.repo.update(endpoint, patch);
+    await this.audit.updated('channel_endpoint', before, after, CHANNEL_FIELDS, WITHHELD);
+    return after;
   }
 
   async delete(tenantId: string, instanceId: string, id: string): Promise<void> {
     if (!(await this.repo.delete(tenantId, instanceId, id))) throw notFound('Channel endpoint');
+    await this.audit.record({
+      action: 'channel_endpoint.deleted',
+      targetType: 'channel_endpoint',
+      targetId: id,
+    });
   }
 }
 

@@ -2,6 +2,7 @@ import { Body, Controller, Delete, Get, HttpCode, Patch, Post, Query } from '@ne
 import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { DashboardAuth, InternalAuth, PlatformAuth } from '../auth/auth.decorators';
 import { CurrentPrincipal, Principal } from '../auth/principal';
+import { Audited } from '../audit/audit-context';
 import { CarriesSecret } from '../common/carries-secret';
 import { listEnvelope } from '../common/list';
 import { UuidParam } from '../common/params';
@@ -32,6 +33,7 @@ const ApiKeyList = listEnvelope(ApiKey, 'api_keys');
 export class PlatformController {
   constructor(private readonly directory: DirectoryService) {}
 
+  @Audited()
   @Post()
   @ApiOperation({ summary: 'Create Tenant' })
   @ApiResponse({ status: 201, type: Tenant })
@@ -49,6 +51,7 @@ export class PlatformController {
     return TenantList.of(await this.directory.listTenants(query));
   }
 
+  @Audited()
   @Patch(':tenant_id')
   @ApiOperation({
     summary: 'Update Tenant',
@@ -75,6 +78,7 @@ export class CustomersController {
     return CustomerList.of(await this.directory.listCustomers(p.tenantId));
   }
 
+  @Audited()
   @Post()
   @ApiOperation({ summary: 'Create Customer' })
   @ApiResponse({ status: 201, type: Customer })
@@ -89,6 +93,7 @@ export class CustomersController {
     return this.directory.getCustomer(p.tenantId, id);
   }
 
+  @Audited()
   @Patch(':customer_id')
   @ApiOperation({ summary: 'Update Customer' })
   @ApiResponse({ status: 200, type: Customer })
@@ -107,6 +112,7 @@ export class CustomersController {
     return PersonList.of(await this.directory.listPersons(p.tenantId, id));
   }
 
+  @Audited()
   @Post(':customer_id/persons')
   @ApiOperation({ summary: 'Create Person' })
   @ApiResponse({ status: 201, type: Person })
@@ -132,6 +138,7 @@ export class InstancesController {
     return InstanceList.of(await this.directory.listInstances(p.tenantId));
   }
 
+  @Audited()
   @Post()
   @ApiOperation({ summary: 'Create Instance' })
   @ApiResponse({ status: 201, type: Instance })
@@ -139,6 +146,7 @@ export class InstancesController {
     return this.directory.createInstance(p.tenantId, dto.name);
   }
 
+  @Audited()
   @Patch(':instance_id')
   @ApiOperation({ summary: 'Update Instance' })
   @ApiResponse({ status: 200, type: Instance })
@@ -150,6 +158,7 @@ export class InstancesController {
     return this.directory.renameInstance(p.tenantId, id, dto.name);
   }
 
+  @Audited()
   @Delete(':instance_id')
   @HttpCode(204)
   @ApiOperation({
@@ -175,6 +184,7 @@ export class InstancesController {
     );
   }
 
+  @Audited()
   @Post(':instance_id/proxy-keys')
   @CarriesSecret()
   @ApiOperation({ summary: 'Create Proxy Key', description: 'The key is in this response only.' })
@@ -186,6 +196,7 @@ export class InstancesController {
     return this.directory.createProxyKey(p.tenantId, id);
   }
 
+  @Audited()
   @Post(':instance_id/proxy-keys/:key_id/rotate')
   @CarriesSecret()
   @ApiOperation({
@@ -204,6 +215,7 @@ export class InstancesController {
     return this.directory.rotateProxyKey(p.tenantId, id, keyId, dto.graceHours);
   }
 
+  @Audited()
   @Delete(':instance_id/proxy-keys/:key_id')
   @HttpCode(204)
   @ApiOperation({ summary: 'Revoke Proxy Key' })
@@ -229,6 +241,7 @@ export class ApiKeysController {
     return ApiKeyList.of(await this.directory.listApiKeys(p.tenantId, query.includeRevoked));
   }
 
+  @Audited()
   @Post()
   @CarriesSecret()
   @ApiOperation({ summary: 'Create API Key', description: 'The key is in this response only.' })
@@ -237,6 +250,7 @@ export class ApiKeysController {
     return this.directory.createApiKey(p.tenantId, dto);
   }
 
+  @Audited()
   @Delete(':key_id')
   @HttpCode(204)
   @ApiOperation({ summary: 'Revoke API Key' })

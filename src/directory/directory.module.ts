@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { AuditModule } from '../audit/audit.module';
 import {
   ApiKeysController,
   CustomersController,
@@ -10,6 +11,7 @@ import { DirectoryRepository } from './directory.repository';
 import { DirectoryService } from './directory.service';
 
 @Module({
+  imports: [AuditModule],
   controllers: [
     PlatformController,
     CustomersController,

@@ -16,6 +16,12 @@ import {
 
 type New<T> = Omit<T, 'id' | 'tenantId' | 'createdAt'>;
 
+/** A proxy key revoked with its instance (revokedAt as JSON gives it: an ISO string). */
+export interface RevokedKey {
+  id: string;
+  revokedAt: string;
+}
+
 /** What an erased person's name becomes: the column requires one, and it identifies nobody. */
 export const ERASED_NAME = 'erased';
 
@@ -157,19 +163,25 @@ export class DirectoryRepository {
     return (result.affected ?? 0) > 0;
   }
 
-  /** Retires the instance and revokes its keys in one statement; false when there was none. */
-  async deleteInstance(tenantId: string, id: string): Promise<boolean> {
-    const [row] = await this.m.query<{ deleted: boolean }[]>(
+  /**
+   * Retires the instance and revokes its keys in one statement: the keys it revoked, or null
+   * when there was no such instance.
+   */
+  async deleteInstance(tenantId: string, id: string): Promise<RevokedKey[] | null> {
+    const [row] = await this.m.query<{ deleted: boolean; keys: RevokedKey[] }[]>(
       `WITH gone AS (
          UPDATE instances SET deleted_at = now()
           WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL RETURNING id),
        keys AS (
          UPDATE proxy_keys SET revoked_at = now()
-          WHERE tenant_id = $1 AND instance_id IN (SELECT id FROM gone) AND revoked_at IS NULL)
-       SELECT EXISTS (SELECT 1 FROM gone) AS deleted`,
+          WHERE tenant_id = $1 AND instance_id IN (SELECT id FROM gone) AND revoked_at IS NULL
+          RETURNING id, revoked_at)
+       SELECT EXISTS (SELECT 1 FROM gone) AS deleted,
+              coalesce((SELECT json_agg(json_build_object('id', id, 'revokedAt', revoked_at)
+                                        ORDER BY id) FROM keys), '[]') AS keys`,
       [tenantId, id],
     );
-    return row.deleted;
+    return row.deleted ? row.keys : null;
   }
 
   insertInstance(tenantId: string, values: New<Instance>): Promise<Instance> {
@@ -194,15 +206,15 @@ export class DirectoryRepository {
 
   /**
    * Starts a working key's grace: it stops working `graceHours` from now (the database's
-   * clock, which the credential lookup compares with). Null when there is no working key of
-   * that id; 'rotated' when its grace is already running.
+   * clock, which the credential lookup compares with); returns that end. Null when there is no
+   * working key of that id; 'rotated' when its grace is already running.
    */
   async startProxyKeyGrace(
     tenantId: string,
     instanceId: string,
     id: string,
     graceHours: number,
-  ): Promise<'started' | 'rotated' | null> {
+  ): Promise<Date | 'rotated' | null> {
     const [row] = await this.m.query<{ expires_at: Date | null }[]>(
       `SELECT expires_at FROM proxy_keys
         WHERE tenant_id = $1 AND instance_id = $2 AND id = $3 AND revoked_at IS NULL
@@ -212,26 +224,27 @@ export class DirectoryRepository {
     );
     if (!row) return null;
     if (row.expires_at !== null) return 'rotated';
-    await this.m.query(
+    const [[started]] = await this.m.query<[{ expires_at: Date }[], number]>(
       `UPDATE proxy_keys SET expires_at = now() + make_interval(hours => $4)
-        WHERE tenant_id = $1 AND instance_id = $2 AND id = $3`,
+        WHERE tenant_id = $1 AND instance_id = $2 AND id = $3 RETURNING expires_at`,
       [tenantId, instanceId, id, graceHours],
     );
-    return 'started';
+    return started.expires_at;
   }
 
   insertProxyKey(tenantId: string, values: New<ProxyKey>): Promise<ProxyKey> {
     return this.insert(ProxyKey, tenantId, values);
   }
 
-  /** Sets revoked_at once; returns false when there was no such live key. */
-  async revokeProxyKey(tenantId: string, instanceId: string, id: string): Promise<boolean> {
-    const result = await this.m.query(
+  /** Sets revoked_at once and returns it; null when there was no such live key. */
+  async revokeProxyKey(tenantId: string, instanceId: string, id: string): Promise<Date | null> {
+    const [rows] = await this.m.query<[{ revoked_at: Date }[], number]>(
       `UPDATE proxy_keys SET revoked_at = now()
-        WHERE tenant_id = $1 AND instance_id = $2 AND id = $3 AND revoked_at IS NULL`,
+        WHERE tenant_id = $1 AND instance_id = $2 AND id = $3 AND revoked_at IS NULL
+        RETURNING revoked_at`,
       [tenantId, instanceId, id],
     );
-    return (result as [unknown, number])[1] > 0;
+    return rows[0]?.revoked_at ?? null;
   }
 
   listApiKeys(tenantId: string, includeRevoked: boolean): Promise<ApiKey[]> {
@@ -250,11 +263,13 @@ export class DirectoryRepository {
     return this.insert(ApiKey, tenantId, values);
   }
 
-  async revokeApiKey(tenantId: string, id: string): Promise<boolean> {
-    const result = await this.m.query(
-      `UPDATE api_keys SET revoked_at = now() WHERE tenant_id = $1 AND id = $2 AND revoked_at IS NULL`,
+  /** Sets revoked_at once and returns it; null when there was no such live key. */
+  async revokeApiKey(tenantId: string, id: string): Promise<Date | null> {
+    const [rows] = await this.m.query<[{ revoked_at: Date }[], number]>(
+      `UPDATE api_keys SET revoked_at = now()
+        WHERE tenant_id = $1 AND id = $2 AND revoked_at IS NULL RETURNING revoked_at`,
       [tenantId, id],
     );
-    return (result as [unknown, number])[1] > 0;
+    return rows[0]?.revoked_at ?? null;
   }
 }

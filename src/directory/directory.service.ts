@@ -4,6 +4,8 @@ import { conflict, invalidField, notFound } from '../common/errors';
 import { TenantDb } from '../database/tenant-db';
 import { CredentialStore } from '../auth/credential.store';
 import { issueKey } from '../auth/keys';
+import { AuditService } from '../audit/audit.service';
+import { changesOf } from '../audit/changes';
 import {
   CreateApiKeyDto,
   CreatePersonDto,
@@ -23,7 +25,12 @@ import {
   Tenant,
   TenantStatus,
 } from './directory.entities';
-import { DirectoryRepository } from './directory.repository';
+import { DirectoryRepository, ERASED_NAME } from './directory.repository';
+
+const TENANT_FIELDS = ['name', 'status'] as const;
+const PERSON_FIELDS = ['customerId', 'name', 'email', 'phone'] as const;
+/** Erasure removes these from every route; an append-only log must never hold a copy. */
+const PERSONAL_DATA = ['name', 'email', 'phone'] as const;
 
 @Injectable()
 export class DirectoryService {
@@ -31,12 +38,17 @@ export class DirectoryService {
     private readonly repo: DirectoryRepository,
     private readonly db: TenantDb,
     private readonly credentials: CredentialStore,
+    private readonly audit: AuditService,
   ) {}
 
   /** A new tenant's row is written inside its own tenant context, so RLS's WITH CHECK holds. */
   createTenant(name: string): Promise<Tenant> {
     const id = randomUUID();
-    return this.db.run(id, (manager) => this.repo.insertTenant(manager, id, name));
+    return this.db.run(id, async (manager) => {
+      const tenant = await this.repo.insertTenant(manager, id, name);
+      await this.audit.created('tenant', tenant, TENANT_FIELDS);
+      return tenant;
+    });
   }
 
   listTenants(q: TenantListQuery): Promise<Tenant[]> {
@@ -46,8 +58,12 @@ export class DirectoryService {
   /** Takes effect on this replica's next request at once, on other replicas within seconds. */
   async setTenantStatus(id: string, status: TenantStatus): Promise<Tenant> {
     const tenant = await this.db.run(id, async (m) => {
+      const before = await this.repo.findTenant(m, id);
+      if (!before) return null;
       await this.repo.setTenantStatus(m, id, status);
-      return this.repo.findTenant(m, id);
+      const after = Object.assign(new Tenant(), before, { status });
+      await this.audit.updated('tenant', before, after, TENANT_FIELDS);
+      return after;
     });
     this.credentials.forgetTenant(id);
     return tenant ?? Promise.reject(notFound('Tenant'));
@@ -61,13 +77,18 @@ export class DirectoryService {
     return (await this.repo.findCustomer(tenantId, id)) ?? Promise.reject(notFound('Customer'));
   }
 
-  createCustomer(tenantId: string, name: string): Promise<Customer> {
-    return this.repo.insertCustomer(tenantId, { name });
+  async createCustomer(tenantId: string, name: string): Promise<Customer> {
+    const customer = await this.repo.insertCustomer(tenantId, { name });
+    await this.audit.created('customer', customer, ['name']);
+    return customer;
   }
 
   async renameCustomer(tenantId: string, id: string, name: string): Promise<Customer> {
+    const before = await this.getCustomer(tenantId, id);
     if (!(await this.repo.renameCustomer(tenantId, id, name))) throw notFound('Customer');
-    return this.getCustomer(tenantId, id);
+    const after = await this.getCustomer(tenantId, id);
+    await this.audit.updated('customer', before, after, ['name']);
+    return after;
   }
 
   async getPerson(tenantId: string, customerId: string, personId: string): Promise<Person> {
@@ -90,16 +111,28 @@ export class DirectoryService {
     dto: UpdatePersonDto,
   ): Promise<Person> {
     const person = await this.lockPerson(tenantId, customerId, personId);
+    const before = { ...person };
     const values: Partial<Pick<Person, 'name' | 'email' | 'phone'>> = {};
     if (dto.name !== undefined) values.name = dto.name;
     if (dto.email !== undefined) values.email = dto.email;
     if (dto.phone !== undefined) values.phone = dto.phone;
-    return Object.keys(values).length ? this.repo.updatePerson(person, values) : person;
+    const after = Object.keys(values).length
+      ? await this.repo.updatePerson(person, values)
+      : person;
+    await this.audit.updated('person', before, after, PERSON_FIELDS, PERSONAL_DATA);
+    return after;
   }
 
   /** Name, email and phone gone; the row and its id stay. The caller has locked the person. */
-  erasePerson(person: Person): Promise<void> {
-    return this.repo.erasePerson(person);
+  async erasePerson(person: Person): Promise<void> {
+    await this.repo.erasePerson(person);
+    const erased = { ...person, name: ERASED_NAME, email: null, phone: null };
+    await this.audit.record({
+      action: 'person.erased',
+      targetType: 'person',
+      targetId: person.id,
+      changes: changesOf(person, erased, PERSON_FIELDS, PERSONAL_DATA),
+    });
   }
 
   async listPersons(tenantId: string, customerId: string): Promise<Person[]> {
@@ -121,18 +154,23 @@ export class DirectoryService {
 
   async createPerson(tenantId: string, customerId: string, dto: CreatePersonDto): Promise<Person> {
     await this.getCustomer(tenantId, customerId);
-    return this.repo.insertPerson(tenantId, {
+    const person = await this.repo.insertPerson(tenantId, {
       customerId,
       name: dto.name,
       email: dto.email ?? null,
       phone: dto.phone ?? null,
       erasedAt: null,
     });
+    await this.audit.created('person', person, PERSON_FIELDS, PERSONAL_DATA);
+    return person;
   }
 
   async renameInstance(tenantId: string, id: string, name: string): Promise<Instance> {
+    const before = await this.getInstance(tenantId, id);
     if (!(await this.repo.renameInstance(tenantId, id, name))) throw notFound('Instance');
-    return this.getInstance(tenantId, id);
+    const after = await this.getInstance(tenantId, id);
+    await this.audit.updated('instance', before, after, ['name']);
+    return after;
   }
 
   /**
@@ -141,7 +179,10 @@ export class DirectoryService {
    * belongs to the tenant's customers and stays, still naming it.
    */
   async deleteInstance(tenantId: string, id: string): Promise<void> {
-    if (!(await this.repo.deleteInstance(tenantId, id))) throw notFound('Instance');
+    const keys = await this.repo.deleteInstance(tenantId, id);
+    if (keys === null) throw notFound('Instance');
+    await this.audit.record({ action: 'instance.deleted', targetType: 'instance', targetId: id });
+    for (const key of keys) await this.recordRevoked('proxy_key', key.id, new Date(key.revokedAt));
   }
 
   listInstances(tenantId: string): Promise<Instance[]> {
@@ -156,8 +197,10 @@ export class DirectoryService {
     return (await this.repo.findInstance(tenantId, id)) ?? Promise.reject(notFound('Instance'));
   }
 
-  createInstance(tenantId: string, name: string): Promise<Instance> {
-    return this.repo.insertInstance(tenantId, { name, deletedAt: null });
+  async createInstance(tenantId: string, name: string): Promise<Instance> {
+    const instance = await this.repo.insertInstance(tenantId, { name, deletedAt: null });
+    await this.audit.created('instance', instance, ['name']);
+    return instance;
   }
 
   async listProxyKeys(
@@ -179,6 +222,8 @@ export class DirectoryService {
       revokedAt: null,
       expiresAt: null,
     });
+    // Keys are named by their fields only: never the key, its hash or its hint.
+    await this.audit.created('proxy_key', row, ['instanceId', 'expiresAt']);
     return Object.assign(new IssuedProxyKey(), row, { key });
   }
 
@@ -193,11 +238,19 @@ export class DirectoryService {
     const grace = await this.repo.startProxyKeyGrace(tenantId, instanceId, keyId, graceHours);
     if (grace === null) throw notFound('Proxy key');
     if (grace === 'rotated') throw conflict('Proxy key is already rotated');
+    await this.audit.record({
+      action: 'proxy_key.rotated',
+      targetType: 'proxy_key',
+      targetId: keyId,
+      changes: changesOf({ expiresAt: null }, { expiresAt: grace }, ['expiresAt']),
+    });
     return this.createProxyKey(tenantId, instanceId);
   }
 
   async revokeProxyKey(tenantId: string, instanceId: string, keyId: string): Promise<void> {
-    if (!(await this.repo.revokeProxyKey(tenantId, instanceId, keyId))) throw notFound('Proxy key');
+    const revokedAt = await this.repo.revokeProxyKey(tenantId, instanceId, keyId);
+    if (!revokedAt) throw notFound('Proxy key');
+    await this.recordRevoked('proxy_key', keyId, revokedAt);
   }
 
   listApiKeys(tenantId: string, includeRevoked = false): Promise<ApiKey[]> {
@@ -224,10 +277,22 @@ export class DirectoryService {
       expiresAt,
       lastUsedAt: null,
     });
+    await this.audit.created('api_key', row, ['name', 'role', 'customerId', 'expiresAt']);
     return Object.assign(new IssuedApiKey(), row, { key });
   }
 
   async revokeApiKey(tenantId: string, id: string): Promise<void> {
-    if (!(await this.repo.revokeApiKey(tenantId, id))) throw notFound('API key');
+    const revokedAt = await this.repo.revokeApiKey(tenantId, id);
+    if (!revokedAt) throw notFound('API key');
+    await this.recordRevoked('api_key', id, revokedAt);
+  }
+
+  private recordRevoked(type: 'api_key' | 'proxy_key', id: string, at: Date): Promise<void> {
+    return this.audit.record({
+      action: `${type}.revoked`,
+      targetType: type,
+      targetId: id,
+      changes: changesOf({ revokedAt: null }, { revokedAt: at }, ['revokedAt']),
+    });
   }
 }

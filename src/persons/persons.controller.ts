@@ -1,5 +1,6 @@
 import { Body, Controller, Delete, Get, HttpCode, Patch } from '@nestjs/common';
 import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { Audited } from '../audit/audit-context';
 import { DashboardAuth } from '../auth/auth.decorators';
 import { CurrentPrincipal, Principal } from '../auth/principal';
 import { UuidParam } from '../common/params';
@@ -27,6 +28,7 @@ export class PersonsController {
     return this.directory.getPerson(p.tenantId, customerId, id);
   }
 
+  @Audited()
   @Patch()
   @ApiOperation({
     summary: 'Update Person',
@@ -42,6 +44,7 @@ export class PersonsController {
     return this.directory.updatePerson(p.tenantId, customerId, id, dto);
   }
 
+  @Audited()
   @Delete()
   @HttpCode(204)
   @ApiOperation({

@@ -1,5 +1,6 @@
 import { Body, Controller, Delete, Get, HttpCode, Patch, Post, Query } from '@nestjs/common';
 import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { Audited, AuditExempt } from '../audit/audit-context';
 import { DashboardAuth } from '../auth/auth.decorators';
 import { CurrentPrincipal, Principal } from '../auth/principal';
 import { UuidParam } from '../common/params';
@@ -40,6 +41,7 @@ export class RulesController {
     return this.rules.list(p, query);
   }
 
+  @Audited()
   @Post()
   @DashboardAuth('admin')
   @ApiOperation({
@@ -87,6 +89,7 @@ export class RulesController {
     return this.rules.get(p, id);
   }
 
+  @Audited()
   @Patch(':rule_id')
   @DashboardAuth('admin')
   @ApiOperation({
@@ -104,6 +107,7 @@ export class RulesController {
     return this.rules.update(p, id, dto);
   }
 
+  @Audited()
   @Delete(':rule_id')
   @HttpCode(204)
   @DashboardAuth('admin')
@@ -115,6 +119,7 @@ export class RulesController {
     await this.rules.delete(p, id);
   }
 
+  @AuditExempt('A dry run: evaluates the conditions and writes nothing')
   @Post(':rule_id/test')
   @HttpCode(200)
   @DashboardAuth('admin')

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { AuditModule } from '../audit/audit.module';
 import { DirectoryModule } from '../directory/directory.module';
 import { RuleCache } from './engine/rule-cache';
 import { RuleEngine } from './engine/rule-engine';
@@ -12,7 +13,7 @@ import { RulesRepository } from './rules.repository';
 import { RulesService } from './rules.service';
 
 @Module({
-  imports: [DirectoryModule],
+  imports: [AuditModule, DirectoryModule],
   controllers: [RulesController, FiringsController],
   providers: [
     RulesService,

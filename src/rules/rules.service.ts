@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { AuditService } from '../audit/audit.service';
 import { Principal, isTenantAdmin } from '../auth/principal';
 import {
   FieldProblem,
@@ -22,6 +23,7 @@ import {
 import { Firing, FiringsQuery, RuleEvaluation } from './firing-log/firings.dto';
 import { FiringLogService } from './firing-log/firing-log.service';
 import { RULE_LIMITS, checkRuleSize } from './limits';
+import { RULE_FIELDS } from './rule-audit';
 import { Rule } from './rule.entity';
 import { RuleValues, RulesRepository } from './rules.repository';
 import { triggerType } from './trigger-catalog';
@@ -42,6 +44,7 @@ export class RulesService {
     private readonly repo: RulesRepository,
     private readonly directory: DirectoryService,
     private readonly firingLog: FiringLogService,
+    private readonly audit: AuditService,
   ) {}
 
   list(p: Principal, query: ListRulesQuery): Promise<Rule[]> {
@@ -99,7 +102,7 @@ export class RulesService {
         `A tenant has at most ${RULE_LIMITS.rulesPerTenant} rules: delete one before creating another`,
       );
     }
-    return this.repo.insert(p.tenantId, {
+    const rule = await this.repo.insert(p.tenantId, {
       customerId,
       instanceId: dto.instanceId ?? null,
       name: dto.name,
@@ -113,6 +116,8 @@ export class RulesService {
       ruleKey: dto.ruleKey ?? null,
       allowCustomerOverride,
     });
+    await this.audit.created('rule', rule, RULE_FIELDS);
+    return rule;
   }
 
   async update(p: Principal, id: string, dto: UpdateRuleDto): Promise<Rule> {
@@ -167,11 +172,16 @@ export class RulesService {
     if (customerId !== rule.customerId || ruleKey !== rule.ruleKey) {
       await this.assertNotGuarded(p.tenantId, customerId, ruleKey, rule.id);
     }
-    return Object.keys(changes).length === 0 ? rule : this.repo.update(rule, changes);
+    const updated =
+      Object.keys(changes).length === 0 ? rule : await this.repo.update(rule, changes);
+    await this.audit.updated('rule', rule, updated, RULE_FIELDS);
+    return updated;
   }
 
   async delete(p: Principal, id: string): Promise<void> {
-    await this.repo.delete(await this.writable(p, id));
+    const rule = await this.writable(p, id);
+    await this.repo.delete(rule);
+    await this.audit.deleted('rule', rule, RULE_FIELDS);
   }
 
   /** A dry run: evaluates the conditions, executes nothing, counts nothing. */

@@ -1,5 +1,6 @@
 import { Body, Controller, Delete, Get, HttpCode, Patch, Post, Query } from '@nestjs/common';
 import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { Audited } from '../audit/audit-context';
 import { DashboardAuth } from '../auth/auth.decorators';
 import { CurrentPrincipal, Principal } from '../auth/principal';
 import { CarriesSecret } from '../common/carries-secret';
@@ -26,6 +27,7 @@ const SIGNING =
 export class WebhookEndpointsController {
   constructor(private readonly endpoints: WebhookEndpointsService) {}
 
+  @Audited()
   @Post()
   @CarriesSecret()
   @DashboardAuth('tenant-admin')
@@ -60,6 +62,7 @@ export class WebhookEndpointsController {
     return this.endpoints.get(p.tenantId, id);
   }
 
+  @Audited()
   @Patch(':endpoint_id')
   @DashboardAuth('tenant-admin')
   @ApiOperation({
@@ -76,6 +79,7 @@ export class WebhookEndpointsController {
     return this.endpoints.update(p.tenantId, id, dto);
   }
 
+  @Audited()
   @Delete(':endpoint_id')
   @HttpCode(204)
   @DashboardAuth('tenant-admin')
@@ -87,6 +91,7 @@ export class WebhookEndpointsController {
     await this.endpoints.delete(p.tenantId, id);
   }
 
+  @Audited()
   @Post(':endpoint_id/rotate-secret')
   @HttpCode(200)
   @CarriesSecret()
@@ -120,6 +125,7 @@ export class WebhookEndpointsController {
     return WebhookDeliveryList.of(await this.endpoints.deliveryPage(p.tenantId, id, q));
   }
 
+  @Audited()
   @Post(':endpoint_id/deliveries/:delivery_id/retry')
   @HttpCode(202)
   @DashboardAuth('tenant-admin')
@@ -137,6 +143,7 @@ export class WebhookEndpointsController {
     return this.endpoints.retry(p.tenantId, id, deliveryId);
   }
 
+  @Audited()
   @Post(':endpoint_id/replay')
   @HttpCode(202)
   @DashboardAuth('tenant-admin')

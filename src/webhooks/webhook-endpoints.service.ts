@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
+import { AuditService } from '../audit/audit.service';
+import { secretChanged } from '../audit/changes';
 import { conflict, invalidField, notFound } from '../common/errors';
 import { SecretBox } from '../common/secret-box';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
@@ -28,6 +30,9 @@ const ROTATION_OVERLAP_MS = 24 * 3_600_000;
 /** Events one replay queues at most; it says where to go on from when it stops there. */
 export const REPLAY_LIMIT = 10_000;
 
+/** What the audit log shows of an endpoint's changes; its secrets only as rotated. */
+const ENDPOINT_FIELDS = ['url', 'eventTypes', 'instanceId', 'description', 'status'] as const;
+
 /** The tenant admin's webhook endpoints and their delivery console. */
 @Injectable()
 export class WebhookEndpointsService {
@@ -40,6 +45,7 @@ export class WebhookEndpointsService {
     private readonly box: SecretBox,
     private readonly db: TenantDb,
     private readonly dispatcher: WebhookDispatcher,
+    private readonly audit: AuditService,
   ) {}
 
   async create(tenantId: string, dto: CreateWebhookEndpointDto): Promise<CreatedWebhookEndpoint> {
@@ -65,6 +71,7 @@ export class WebhookEndpointsService {
         previousSecretUntil: null,
       }),
     );
+    await this.audit.created('webhook_endpoint', endpoint, ENDPOINT_FIELDS);
     return Object.assign(new CreatedWebhookEndpoint(), endpoint, { secret });
   }
 
@@ -91,11 +98,16 @@ export class WebhookEndpointsService {
     }
     // Enabled again by hand: its failing streak starts afresh, or the next failure disables it.
     if (dto.status === 'enabled' && endpoint.status === 'disabled') patch.failingSince = null;
-    return Object.keys(patch).length === 0 ? endpoint : this.endpoints.update(endpoint, patch);
+    const before = { ...endpoint };
+    const after =
+      Object.keys(patch).length === 0 ? endpoint : await this.endpoints.update(endpoint, patch);
+    await this.audit.updated('webhook_endpoint', before, after, ENDPOINT_FIELDS);
+    return after;
   }
 
   async delete(tenantId: string, id: string): Promise<void> {
     if (!(await this.endpoints.delete(tenantId, id))) throw notFound('Webhook endpoint');
+    await this.recordOn(id, 'webhook_endpoint.deleted');
   }
 
   async rotate(tenantId: string, id: string): Promise<RotatedSecret> {
@@ -106,6 +118,12 @@ export class WebhookEndpointsService {
       this.seal(tenantId, id, secret),
       new Date(Date.now() + ROTATION_OVERLAP_MS),
     );
+    await this.audit.record({
+      action: 'webhook_endpoint.secret_rotated',
+      targetType: 'webhook_endpoint',
+      targetId: id,
+      changes: secretChanged('secret'),
+    });
     return Object.assign(new RotatedSecret(), { secret });
   }
 
@@ -122,6 +140,11 @@ export class WebhookEndpointsService {
     await this.get(tenantId, endpointId);
     const delivery = await this.deliveries.retry(tenantId, endpointId, deliveryId);
     if (!delivery) throw notFound('Webhook delivery');
+    await this.audit.record({
+      action: 'webhook_delivery.retried',
+      targetType: 'webhook_delivery',
+      targetId: deliveryId,
+    });
     this.db.afterCommit(() => this.dispatcher.kick(tenantId));
     return delivery;
   }
@@ -144,8 +167,13 @@ export class WebhookEndpointsService {
           e.instanceId === endpoint.instanceId),
     );
     const queued = await this.deliveries.requeue(tenantId, endpointId, matching);
+    await this.recordOn(endpointId, 'webhook_endpoint.replayed');
     if (queued > 0) this.db.afterCommit(() => this.dispatcher.kick(tenantId));
     return Object.assign(new ReplayQueued(), { queued, nextSince });
+  }
+
+  private recordOn(endpointId: string, action: string): Promise<void> {
+    return this.audit.record({ action, targetType: 'webhook_endpoint', targetId: endpointId });
   }
 
   private async locked(tenantId: string, id: string): Promise<WebhookEndpoint> {

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { AuditModule } from '../audit/audit.module';
 import { SecretBox } from '../common/secret-box';
 import { DirectoryModule } from '../directory/directory.module';
 import { EventLogModule } from '../event-log/event-log.module';
@@ -14,7 +15,7 @@ import { WebhookFanout } from './webhook-fanout';
  * and their dispatch, signed per Standard Webhooks.
  */
 @Module({
-  imports: [DirectoryModule, EventLogModule],
+  imports: [AuditModule, DirectoryModule, EventLogModule],
   controllers: [WebhookEndpointsController],
   providers: [
     WebhookEndpointsService,

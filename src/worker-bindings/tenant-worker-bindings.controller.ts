@@ -1,5 +1,6 @@
 import { Body, Controller, Get, HttpCode, Post } from '@nestjs/common';
 import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { Audited } from '../audit/audit-context';
 import { DashboardAuth } from '../auth/auth.decorators';
 import { CurrentPrincipal, Principal } from '../auth/principal';
 import { UuidParam } from '../common/params';
@@ -29,6 +30,7 @@ export class TenantWorkerBindingsController {
     return BindingList.of(await this.bindings.list(caller(p, customerId), customerId));
   }
 
+  @Audited()
   @Post()
   @ApiOperation({
     summary: 'Tenant Create Binding',
@@ -43,6 +45,7 @@ export class TenantWorkerBindingsController {
     return this.bindings.create(caller(p, customerId), dto);
   }
 
+  @Audited()
   @Post(':binding_id/rebind')
   @ApiOperation({
     summary: 'Tenant Rebind',
@@ -58,6 +61,7 @@ export class TenantWorkerBindingsController {
     return this.bindings.rebind(caller(p, customerId), bindingId, dto.newAddress);
   }
 
+  @Audited()
   @Post(':binding_id/revoke')
   @HttpCode(200)
   @ApiOperation({

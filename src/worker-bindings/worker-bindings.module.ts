@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { AuditModule } from '../audit/audit.module';
 import { DirectoryModule } from '../directory/directory.module';
 import { EventLogModule } from '../event-log/event-log.module';
 import { InternalWorkerBindingsController } from './internal-worker-bindings.controller';
@@ -7,7 +8,7 @@ import { WorkerBindingsRepository } from './worker-bindings.repository';
 import { WorkerBindingsService } from './worker-bindings.service';
 
 @Module({
-  imports: [DirectoryModule, EventLogModule],
+  imports: [AuditModule, DirectoryModule, EventLogModule],
   controllers: [InternalWorkerBindingsController, TenantWorkerBindingsController],
   providers: [WorkerBindingsService, WorkerBindingsRepository],
   exports: [WorkerBindingsService],

@@ -1,4 +1,6 @@
 import { Injectable } from '@nestjs/common';
+import { AuditService } from '../audit/audit.service';
+import { changesOf } from '../audit/changes';
 import { Principal, assertCustomerAccess } from '../auth/principal';
 import { conflict, invalidField, notFound } from '../common/errors';
 import { DirectoryService } from '../directory/directory.service';
@@ -26,6 +28,21 @@ type AddressField = keyof typeof ADDRESS_LABELS;
 const party = (row: { id: string; name: string }) =>
   Object.assign(new BindingParty(), { id: row.id, name: row.name });
 
+/** What the audit log shows of a binding's changes. */
+const BINDING_FIELDS = [
+  'customerId',
+  'personId',
+  'instanceId',
+  'channelType',
+  'channelAddress',
+  'status',
+  'verifiedAt',
+  'revokedAt',
+  'previousBindingId',
+] as const;
+/** Personal data that a person's erasure must reach: an append-only log never holds it. */
+const BINDING_WITHHELD = ['channelAddress'] as const;
+
 /** Bindings belong to a customer and are visible to every instance of the tenant. */
 @Injectable()
 export class WorkerBindingsService {
@@ -33,6 +50,7 @@ export class WorkerBindingsService {
     private readonly repo: WorkerBindingsRepository,
     private readonly directory: DirectoryService,
     private readonly events: EventLogService,
+    private readonly audit: AuditService,
   ) {}
 
   async list(caller: BindingCaller, customerId: string): Promise<WorkerBinding[]> {
@@ -94,6 +112,7 @@ export class WorkerBindingsService {
       previousBindingId: null,
     });
     await this.record(caller, [BINDING_EVENTS.created, binding]);
+    await this.audited('created', null, binding);
     return binding;
   }
 
@@ -115,12 +134,16 @@ export class WorkerBindingsService {
       previousBindingId: old.id,
     });
     await this.record(caller, [BINDING_EVENTS.revoked, revoked], [BINDING_EVENTS.created, binding]);
+    await this.audited('revoked', old, revoked);
+    await this.audited('created', null, binding);
     return binding;
   }
 
   async revoke(caller: BindingCaller, bindingId: string): Promise<WorkerBinding> {
-    const revoked = await this.repo.setStatus(await this.liveBinding(caller, bindingId), 'revoked');
+    const live = await this.liveBinding(caller, bindingId);
+    const revoked = await this.repo.setStatus(live, 'revoked');
     await this.record(caller, [BINDING_EVENTS.revoked, revoked]);
+    await this.audited('revoked', live, revoked);
     return revoked;
   }
 
@@ -168,6 +191,19 @@ export class WorkerBindingsService {
       data: Object.assign(new BindingEventData(), { binding }),
     }));
     await this.events.record(caller.principal.tenantId, ...events);
+  }
+
+  private audited(
+    what: 'created' | 'revoked',
+    before: WorkerBinding | null,
+    after: WorkerBinding,
+  ): Promise<void> {
+    return this.audit.record({
+      action: `binding.${what}`,
+      targetType: 'binding',
+      targetId: after.id,
+      changes: changesOf(before, after, BINDING_FIELDS, BINDING_WITHHELD),
+    });
   }
 
   /** The binding, row-locked, in the caller's reach and not revoked. */

@@ -1,5 +1,6 @@
 import { Body, Controller, Get, HttpCode, Post, Query } from '@nestjs/common';
 import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { Audited } from '../audit/audit-context';
 import { DashboardAuth } from '../auth/auth.decorators';
 import { CurrentPrincipal, Principal } from '../auth/principal';
 import { UuidParam } from '../common/params';
@@ -11,7 +12,7 @@ import {
   WorkflowActionResult,
   WorkflowPage,
 } from './dto/workflows.dto';
-import { WorkflowChangesService } from './workflow-changes.service';
+import { AuditedWorkflowChanges } from './audited-workflow-changes';
 import { Workflow } from './workflow.entity';
 import { WorkflowsService } from './workflows.service';
 
@@ -23,7 +24,7 @@ const RLS = 'Auth: JWT (admin only). RLS scopes to tenant.';
 export class TenantWorkflowsController {
   constructor(
     private readonly workflows: WorkflowsService,
-    private readonly changes: WorkflowChangesService,
+    private readonly changes: AuditedWorkflowChanges,
   ) {}
 
   @Get()
@@ -66,6 +67,7 @@ export class TenantWorkflowsController {
     return this.workflows.get({ principal }, id);
   }
 
+  @Audited()
   @Post(':workflow_id/abort')
   @HttpCode(200)
   @ApiOperation({
@@ -77,9 +79,10 @@ export class TenantWorkflowsController {
     @CurrentPrincipal() principal: Principal,
     @UuidParam('workflow_id') id: string,
   ): Promise<WorkflowActionResult> {
-    return this.changes.abort({ principal }, id);
+    return this.changes.abort(principal, id);
   }
 
+  @Audited()
   @Post(':workflow_id/resume')
   @HttpCode(200)
   @ApiOperation({
@@ -92,9 +95,10 @@ export class TenantWorkflowsController {
     @UuidParam('workflow_id') id: string,
     @Body() dto: ResumeWorkflowDto,
   ): Promise<WorkflowActionResult> {
-    return this.changes.resume({ principal }, id, dto.resumeData);
+    return this.changes.resume(principal, id, dto.resumeData);
   }
 
+  @Audited()
   @Post(':workflow_id/suspend')
   @HttpCode(200)
   @ApiOperation({
@@ -107,6 +111,6 @@ export class TenantWorkflowsController {
     @UuidParam('workflow_id') id: string,
     @Body() dto: SuspendWorkflowDto,
   ): Promise<WorkflowActionResult> {
-    return this.changes.suspend({ principal }, id, dto);
+    return this.changes.suspend(principal, id, dto);
   }
 }

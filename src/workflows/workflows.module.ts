@@ -1,6 +1,8 @@
 import { Module } from '@nestjs/common';
+import { AuditModule } from '../audit/audit.module';
 import { DirectoryModule } from '../directory/directory.module';
 import { EventLogModule } from '../event-log/event-log.module';
+import { AuditedWorkflowChanges } from './audited-workflow-changes';
 import { InternalWorkflowsController } from './internal-workflows.controller';
 import { TenantWorkflowsController } from './tenant-workflows.controller';
 import { WorkflowChangesService } from './workflow-changes.service';
@@ -11,11 +13,12 @@ import { WorkflowsRepository } from './workflows.repository';
 import { WorkflowsService } from './workflows.service';
 
 @Module({
-  imports: [DirectoryModule, EventLogModule],
+  imports: [AuditModule, DirectoryModule, EventLogModule],
   controllers: [InternalWorkflowsController, TenantWorkflowsController],
   providers: [
     WorkflowsService,
     WorkflowChangesService,
+    AuditedWorkflowChanges,
     WorkflowsRepository,
     WorkflowListsRepository,
     WorkflowSweeper,

@@ -86,6 +86,7 @@ export const FUZZED_ROUTES: string[] = [
   'GET /v1/webhook-endpoints/{endpoint_id}/deliveries',
   'POST /v1/webhook-endpoints/{endpoint_id}/deliveries/{delivery_id}/retry',
   'POST /v1/webhook-endpoints/{endpoint_id}/replay',
+  'GET /v1/audit-log',
 ];
 
 /** The part of OpenAPI 3 the fuzzer reads. */

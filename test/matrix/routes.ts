@@ -1,6 +1,7 @@
 import { TenantDb } from '../../src/database/tenant-db';
 import { EventLogService } from '../../src/event-log/event-log.service';
 import { EventSequencer } from '../../src/event-log/event-sequencer';
+import { AUDIT_ROUTES } from './audit-routes';
 import { DIRECTORY_ROUTES } from './directory-routes';
 import { RUNTIME_LOOKUP_ROUTES } from './runtime-lookup-routes';
 import { WEBHOOK_ROUTES } from './webhook-routes';
@@ -516,4 +517,5 @@ export const MATRIX: MatrixRoute[] = [
   ...WEBHOOK_ROUTES,
   ...RUNTIME_LOOKUP_ROUTES,
   ...DIRECTORY_ROUTES,
+  ...AUDIT_ROUTES,
 ];
