@@ -9,7 +9,6 @@ import {
   columns,
   COLUMNS,
   countable,
-  COUNTED,
   FILTERED,
   filterSql,
   PAGE_BUDGET_BYTES,
@@ -29,9 +28,11 @@ export class WorkflowListsRepository {
   }
 
   /**
-   * A page, newest first. Read by hand rather than through `find`: this is the API's busiest
-   * read, and TypeORM's query building and hydration cost it about 0.4 ms of CPU a request, an
-   * eighth of the whole (BENCHMARKS.md).
+   * A page, newest first, and the list's total, in one prepared statement. Read by hand rather
+   * than through `find`: this is the API's busiest read, and TypeORM's query building and
+   * hydration cost it about 0.4 ms of CPU a request, an eighth of the whole (BENCHMARKS.md). The
+   * total rides along with the page: a round trip of its own cost a write to the socket, a
+   * parse of its answer and, on the database's side, a statement's overhead each request.
    */
   async page(
     tenantId: string,
@@ -40,9 +41,14 @@ export class WorkflowListsRepository {
     perPage: number,
   ): Promise<[Workflow[], number] | PageTooLarge> {
     const { sql, params } = filterSql(tenantId, filter, FILTERED);
-    const rows = await this.bounded(sql, params, perPage, (page - 1) * perPage);
-    if (rows instanceof PageTooLarge) return rows;
-    return [rows, await this.total(tenantId, filter)];
+    // A countable filter has no reference nor time, so its conditions are the same under
+    // COUNTED as under FILTERED, parameters included.
+    const total = countable(filter)
+      ? `SELECT COALESCE(sum(n), 0) AS total FROM workflow_counts WHERE ${sql}`
+      : `SELECT count(*) AS total FROM workflows WHERE ${sql}`;
+    const read = await this.bounded(sql, params, perPage, (page - 1) * perPage, total);
+    if (read instanceof PageTooLarge) return read;
+    return [read.rows, Number(read.total)];
   }
 
   suspended(
@@ -52,41 +58,50 @@ export class WorkflowListsRepository {
   ): Promise<Workflow[] | PageTooLarge> {
     const params: unknown[] = [tenantId];
     const ofCustomer = customerId ? ` AND customer_id = $${params.push(customerId)}` : '';
-    return this.bounded(`tenant_id = $1 AND status = 'suspended'${ofCustomer}`, params, limit, 0);
+    const where = `tenant_id = $1 AND status = 'suspended'${ofCustomer}`;
+    return this.bounded(where, params, limit, 0).then((read) =>
+      read instanceof PageTooLarge ? read : read.rows,
+    );
   }
 
   /**
    * Newest first, at most `limit` after `offset`, in one statement: the page's ids and sizes
    * (kept by PostgreSQL on every write) first, the rows only when their documents weigh at most
    * SMALL_PAGE_BYTES. A heavier page waits for room in the process's response memory and is read
-   * again; one over PAGE_BUDGET_BYTES is refused without reading a document.
+   * again; one over PAGE_BUDGET_BYTES is refused without reading a document. `total`, a
+   * statement over the same parameters answering one `total`, is read in the same statement.
+   * Prepared: the text depends only on which filters are set, never on their values.
    */
   private async bounded(
     where: string,
     params: unknown[],
     limit: number,
     offset: number,
-  ): Promise<Workflow[] | PageTooLarge> {
-    const read = (budget: number) =>
-      this.m.query<Record<string, unknown>[]>(
-        `WITH page AS (
+    total = 'SELECT NULL AS total',
+  ): Promise<{ rows: Workflow[]; total: unknown } | PageTooLarge> {
+    const rows = await this.m.query<Record<string, unknown>[]>(
+      prepared(`WITH page AS (
            SELECT id, created_at, document_bytes FROM workflows WHERE ${where}
             ORDER BY created_at DESC, id DESC LIMIT $${params.length + 1} OFFSET $${params.length + 2}),
-         size AS (SELECT coalesce(sum(document_bytes), 0)::bigint AS page_bytes FROM page)
-         SELECT size.page_bytes, ${columns('w.')}
-           FROM size LEFT JOIN (page JOIN workflows w ON w.tenant_id = $1 AND w.id = page.id)
+         size AS (SELECT coalesce(sum(document_bytes), 0)::bigint AS page_bytes FROM page),
+         total AS (${total})
+         SELECT size.page_bytes, total.total, ${columns('w.')}
+           FROM size CROSS JOIN total
+           LEFT JOIN (page JOIN workflows w ON w.tenant_id = $1 AND w.id = page.id)
              ON size.page_bytes <= $${params.length + 3}
-          ORDER BY page.created_at DESC, page.id DESC`,
-        [...params, limit, offset, budget],
-      );
-    const rows = await read(SMALL_PAGE_BYTES);
+          ORDER BY page.created_at DESC, page.id DESC`),
+      [...params, limit, offset, SMALL_PAGE_BYTES],
+    );
     const bytes = Number(rows[0]?.page_bytes ?? 0);
+    const counted = rows[0]?.total;
     if (bytes <= SMALL_PAGE_BYTES) {
-      return rows.filter((row) => row.id !== null).map((row) => toWorkflow(this.m, row));
+      const page = rows.filter((row) => row.id !== null).map((row) => toWorkflow(this.m, row));
+      return { rows: page, total: counted };
     }
     if (bytes > PAGE_BUDGET_BYTES) return new PageTooLarge(bytes);
     await this.db.holdForResponse(bytes);
-    return this.inBatches(where, params, limit, offset);
+    const page = await this.inBatches(where, params, limit, offset);
+    return page instanceof PageTooLarge ? page : { rows: page, total: counted };
   }
 
   /**
@@ -127,21 +142,6 @@ export class WorkflowListsRepository {
     }
     if (batch.length > 0) await flush();
     return page.flatMap(({ id }) => byId.get(id) ?? []);
-  }
-
-  /** From the trigger-kept counters; a filter they are not kept by counts rows. */
-  private async total(tenantId: string, filter: WorkflowFilter): Promise<number> {
-    const counted = countable(filter);
-    const { sql, params } = filterSql(tenantId, filter, counted ? COUNTED : FILTERED);
-    const [row] = await this.m.query<{ total: string }[]>(
-      prepared(
-        counted
-          ? `SELECT COALESCE(sum(n), 0) AS total FROM workflow_counts WHERE ${sql}`
-          : `SELECT count(*) AS total FROM workflows WHERE ${sql}`,
-      ),
-      params,
-    );
-    return Number(row.total);
   }
 
   /**
