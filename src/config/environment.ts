@@ -1,4 +1,5 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { parseEnv } from 'node:util';
 import type { z } from 'zod';
 
 /** A configuration problem; its message is the one line printed before exiting, no stack. */
@@ -9,19 +10,22 @@ export type Env = Record<string, string | undefined>;
 /**
  * How every entry point (the server, the token script, the migration CLI) reads its settings:
  * `.env` in the working directory when there is one, the real environment winning over it, then
- * `schema`, whose first failures become one ConfigError line naming each variable. `defaults`
+ * `schema`, whose failures become one ConfigError line naming each variable. `defaults`
  * stand in for variables that are unset or blank (embedded mode's generated secrets).
  */
 export function readEnvironment<T>(schema: z.ZodType<T>, defaults: Env = {}): T {
+  const file: Env = {};
   if (existsSync('.env')) {
     try {
-      process.loadEnvFile('.env'); // never overrides a variable the environment already has
+      Object.assign(file, parseEnv(readFileSync('.env', 'utf8')));
     } catch (error) {
       throw new ConfigError(`.env cannot be read: ${(error as Error).message}`);
     }
   }
+  // As process.loadEnvFile would: what the environment lacks, .env provides, for every reader.
+  for (const [name, value] of Object.entries(file)) process.env[name] ??= value;
   const env: Env = { ...defaults };
-  for (const [name, value] of Object.entries(process.env)) {
+  for (const [name, value] of Object.entries({ ...file, ...process.env })) {
     if (value?.trim() || !(name in defaults)) env[name] = value;
   }
   return parseEnvironment(schema, env);
