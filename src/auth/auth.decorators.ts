@@ -1,10 +1,5 @@
 import { UseGuards, UseInterceptors, applyDecorators } from '@nestjs/common';
-import {
-  ApiBearerAuth,
-  ApiForbiddenResponse,
-  ApiSecurity,
-  ApiUnauthorizedResponse,
-} from '@nestjs/swagger';
+import { ApiBearerAuth, ApiSecurity } from '@nestjs/swagger';
 import {
   AllowCustomerAdmins,
   DashboardAuthGuard,
@@ -15,18 +10,13 @@ import {
 import { KeyUseInterceptor } from './key-use.interceptor';
 import { RateLimitAfterAuth, RateLimitGuard } from './rate-limit.guard';
 
+/** The security schemes' names; the error answers each implies are derived in openapi-errors.ts. */
 export const SECURITY = {
   bearer: 'bearer',
   apiKey: 'api_key',
   proxyKey: 'proxy_key',
   platform: 'platform_key',
 };
-
-const errors = () =>
-  applyDecorators(
-    ApiUnauthorizedResponse({ description: 'Missing or invalid credential' }),
-    ApiForbiddenResponse({ description: 'Valid credential without the right' }),
-  );
 
 /**
  * Dashboard routes (JWT or X-Api-Key).
@@ -48,7 +38,6 @@ export function DashboardAuth(access: 'any' | 'admin' | 'tenant-admin') {
     ...(access === 'admin' ? [AllowCustomerAdmins()] : []),
     ApiBearerAuth(SECURITY.bearer),
     ApiSecurity(SECURITY.apiKey),
-    errors(),
   );
 }
 
@@ -58,8 +47,7 @@ export const InternalAuth = () =>
     UseGuards(InternalProxyKeyGuard, RateLimitGuard),
     RateLimitAfterAuth(),
     ApiBearerAuth(SECURITY.proxyKey),
-    errors(),
   );
 
 export const PlatformAuth = () =>
-  applyDecorators(UseGuards(PlatformKeyGuard), ApiSecurity(SECURITY.platform), errors());
+  applyDecorators(UseGuards(PlatformKeyGuard), ApiSecurity(SECURITY.platform));
