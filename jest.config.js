@@ -3,7 +3,8 @@ module.exports = {
   rootDir: '.',
   testEnvironment: '<rootDir>/test/setup/fast-exit-environment.js',
   testMatch: ['<rootDir>/test/**/*.spec.ts'],
-  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/faults/'], // npm run test:faults
+  // npm run test:faults, npm run test:deployment
+  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/faults/', '<rootDir>/test/deployment/'],
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.jest.json' }] },
   moduleNameMapper: { '^@fastify/static$': '<rootDir>/test/setup/fastify-static-stub.ts' },
   globalSetup: '<rootDir>/test/setup/global-setup.ts',
