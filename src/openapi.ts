@@ -7,6 +7,8 @@ import {
   OperationObject,
   ParameterObject,
   ReferenceObject,
+  RequestBodyObject,
+  ResponseObject,
   SchemaObject,
   SwaggerModule,
 } from '@nestjs/swagger';
@@ -19,6 +21,7 @@ import {
   TenantAdminGuard,
 } from './auth/guards';
 import { Credential, ERROR_SCHEMAS, RouteMeta, errorResponses } from './openapi-errors';
+import EXAMPLES from './openapi-examples.json';
 
 /** Tag order follows the published reference's routers, then our additions. */
 const TAGS: [string, string][] = [
@@ -96,7 +99,8 @@ export function buildOpenApi(app: INestApplication): OpenAPIObject {
 /**
  * What the handlers' decorators say and the generated document leaves out, in one place:
  * `security: []` on public routes, a 204 as a 204 without a body, every error answer
- * (openapi-errors.ts), and that every `*_id` path parameter is a UUID (UuidParam enforces it).
+ * (openapi-errors.ts), that every `*_id` path parameter is a UUID (UuidParam enforces it), and
+ * the examples of the main operations (openapi-examples.json: real answers, trimmed).
  */
 function completeOperations(routes: Map<string, RouteMeta>, document: OpenAPIObject): void {
   document.components = {
@@ -115,9 +119,26 @@ function completeOperations(routes: Map<string, RouteMeta>, document: OpenAPIObj
           param.schema = { type: 'string', format: 'uuid' };
       }
       Object.assign(op.responses, errorResponses(path, method, op, meta));
+      addExamples(op, method, meta);
     }
   }
   for (const schema of Object.values(document.components.schemas ?? {})) nullableEnums(schema);
+}
+
+type Examples = Record<string, { request?: unknown; response: unknown }>;
+
+function addExamples(op: OperationObject, method: string, meta: RouteMeta): void {
+  const example = (EXAMPLES as Examples)[op.operationId ?? ''];
+  if (!example) return;
+  const body = op.requestBody as RequestBodyObject | undefined;
+  const request = body?.content['application/json'];
+  if (example.request !== undefined && request) request.example = example.request;
+  const success = meta.httpCode ?? (method === 'post' ? 201 : 200);
+  const response = (op.responses[success] as ResponseObject | undefined)?.content?.[
+    'application/json'
+  ];
+  if (!response) throw new Error(`${op.operationId} has no ${success} to show an example of`);
+  response.example = example.response;
 }
 
 /** In OpenAPI 3.0 a nullable enum admits null only when null is one of its values. */

@@ -16,11 +16,36 @@ interface Problem {
   location: { pointer?: string }[];
 }
 
+interface Media {
+  schema?: { $ref?: string };
+  example?: unknown;
+}
+
 interface Operation {
   operationId: string;
   security?: object[];
-  responses: Record<string, { content?: Record<string, { schema?: { $ref?: string } }> }>;
+  requestBody?: { content: Record<string, Media> };
+  responses: Record<string, { content?: Record<string, Media> }>;
 }
+
+/** The main operations, which show a client what to send and what comes back. */
+const EXAMPLED = [
+  'post /internal/v1/instances/{instance_id}/workflows',
+  'get /internal/v1/instances/{instance_id}/workflows',
+  'get /v1/workflows',
+  'post /v1/rules',
+  'get /v1/rules',
+  'post /internal/v1/instances/{instance_id}/approvals/request',
+  'get /internal/v1/instances/{instance_id}/approvals/pending',
+  'get /v1/approvals',
+  'post /internal/v1/instances/{instance_id}/worker-bindings',
+  'get /internal/v1/instances/{instance_id}/worker-bindings',
+  'post /v1/customers/{customer_id}/worker-bindings',
+  'get /v1/customers/{customer_id}/worker-bindings',
+  'post /internal/v1/instances/{instance_id}/events',
+  'get /internal/v1/instances/{instance_id}/events',
+  'get /v1/events',
+];
 
 /** Runs the installed Redocly CLI on `file` with the repository's redocly.yaml. */
 async function lint(file: string): Promise<Problem[]> {
@@ -103,5 +128,23 @@ describe('/openapi.json', () => {
       return problems;
     });
     expect(wrong).toEqual([]);
+  });
+
+  // Redocly's no-invalid-media-type-examples (first test) holds each example to its schema.
+  it('shows what to send and what comes back on the main operations', () => {
+    const routes = routeMetadata(t.app);
+    const byRoute = new Map(operations().map((o) => [o.route, o]));
+    const missing = EXAMPLED.flatMap((route) => {
+      const { method, op } = byRoute.get(route) ?? { method: '', op: undefined };
+      if (!op) return [`${route}: not documented`];
+      const success = routes.get(op.operationId)?.httpCode ?? (method === 'post' ? 201 : 200);
+      const problems = [];
+      if (op.responses[success].content?.['application/json']?.example === undefined)
+        problems.push(`${route}: no example of its ${success}`);
+      if (method === 'post' && op.requestBody?.content['application/json']?.example === undefined)
+        problems.push(`${route}: no example request`);
+      return problems;
+    });
+    expect(missing).toEqual([]);
   });
 });
