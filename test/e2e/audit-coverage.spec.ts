@@ -35,4 +35,30 @@ describe('audit coverage', () => {
     expect(declared.get('POST /platform/v1/tenants')).toEqual({ audited: true });
     expect(declared.get('GET /v1/rules')).toBeUndefined();
   });
+
+  it('documents the audit log route with its summary, parameters and an example', async () => {
+    const doc = (await t.http().get('/openapi.json').expect(200)).body as {
+      paths: Record<string, Record<string, Operation>>;
+    };
+    const op = doc.paths['/v1/audit-log'].get;
+    expect(op.summary).toBe('List Audit Log');
+    expect(op.parameters.map((p) => p.name).sort()).toEqual([
+      'action',
+      'after',
+      'limit',
+      'target_id',
+    ]);
+    const example = op.responses['200'].content['application/json'].example as {
+      entries: { actor: object; changes: object }[];
+    };
+    expect(example.entries[0]).toEqual(
+      expect.objectContaining({ actor: expect.any(Object), changes: expect.any(Object) }),
+    );
+  });
 });
+
+interface Operation {
+  summary: string;
+  parameters: { name: string }[];
+  responses: Record<string, { content: Record<string, { example?: unknown }> }>;
+}
