@@ -1,6 +1,7 @@
 import { Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { databaseLimitError, isConnectionError } from '../common/connection-errors';
+import { databaseLimitError } from '../common/connection-errors';
 import { DomainError } from '../common/errors';
+import { DatabaseOutage, outageOf, unreachable } from './database-outage';
 import { TenantDb } from './tenant-db';
 
 /**
@@ -12,6 +13,8 @@ import { TenantDb } from './tenant-db';
  */
 export abstract class TenantJob implements OnApplicationBootstrap, OnApplicationShutdown {
   protected readonly logger = new Logger(this.constructor.name);
+  /** Shared by the app's jobs: a database outage is logged once, not once a poll per job. */
+  protected readonly outage: DatabaseOutage;
   private timer?: NodeJS.Timeout;
   private running: Promise<number> | null = null;
 
@@ -19,7 +22,9 @@ export abstract class TenantJob implements OnApplicationBootstrap, OnApplication
   protected constructor(
     protected readonly db: TenantDb,
     private readonly intervalMs: number,
-  ) {}
+  ) {
+    this.outage = outageOf(db);
+  }
 
   /** Does one tenant's share and says how many items it handled. */
   protected abstract forTenant(tenantId: string): Promise<number>;
@@ -35,7 +40,7 @@ export abstract class TenantJob implements OnApplicationBootstrap, OnApplication
   onApplicationBootstrap(): void {
     if (this.intervalMs <= 0) return;
     this.timer = setInterval(
-      () => void this.runOnce().catch((e: unknown) => this.logger.error(e)),
+      () => void this.runOnce().catch((e: unknown) => this.failed(e)),
       this.intervalMs,
     );
     this.timer.unref();
@@ -44,6 +49,15 @@ export abstract class TenantJob implements OnApplicationBootstrap, OnApplication
   async onApplicationShutdown(): Promise<void> {
     clearInterval(this.timer);
     await this.running?.catch(() => undefined);
+  }
+
+  /**
+   * A failure of a background look: an unreachable database is the outage's to log (once);
+   * anything else is logged here with its error.
+   */
+  protected failed(error: unknown, fields: object = {}, message = 'pass failed'): void {
+    if (this.outage.failed(this.constructor.name, error)) return;
+    this.logger.error({ ...fields, err: error }, message);
   }
 
   runOnce(): Promise<number> {
@@ -58,12 +72,13 @@ export abstract class TenantJob implements OnApplicationBootstrap, OnApplication
    * as an error. A database that cannot be reached ends the pass: every tenant would fail alike.
    */
   private async pass(): Promise<number> {
+    const begun = this.outage.begin();
     let handled = 0;
     for (const tenantId of await this.tenants()) {
       try {
         handled += await this.forTenant(tenantId);
       } catch (error) {
-        if (isConnectionError(error)) throw error;
+        if (unreachable(error)) throw error;
         if (tenantBusy(error)) {
           this.logger.warn({ tenantId, err: error }, 'tenant skipped until the next pass');
         } else {
@@ -71,6 +86,7 @@ export abstract class TenantJob implements OnApplicationBootstrap, OnApplication
         }
       }
     }
+    this.outage.reached(this.constructor.name, begun);
     if (handled > 0) this.logger.log({ handled }, 'pass done');
     return handled;
   }

@@ -8,6 +8,7 @@ import {
 import { Client } from 'pg';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { TenantDb } from '../database/tenant-db';
+import { DatabaseOutage, outageOf } from '../database/database-outage';
 import { EventLogRepository } from './event-log.repository';
 import { FeedSignals } from './feed-signals';
 
@@ -41,6 +42,8 @@ const WAKE_GAP_MS = 100;
 @Injectable()
 export class EventSequencer implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(EventSequencer.name);
+  /** Shared with the app's other background jobs: an outage is logged once, not every retry. */
+  private readonly outage: DatabaseOutage;
   private listener: Client | null = null;
   private stopped = false;
   private sweepTimer?: NodeJS.Timeout;
@@ -55,7 +58,9 @@ export class EventSequencer implements OnApplicationBootstrap, OnApplicationShut
     private readonly repo: EventLogRepository,
     private readonly signals: FeedSignals,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-  ) {}
+  ) {
+    this.outage = outageOf(db);
+  }
 
   async onApplicationBootstrap(): Promise<void> {
     await this.listen();
@@ -82,13 +87,17 @@ export class EventSequencer implements OnApplicationBootstrap, OnApplicationShut
     }
     const pass = { again: false, done: Promise.resolve() };
     pass.done = (async () => {
+      const begun = this.outage.begin();
       try {
         do {
           pass.again = false;
           await this.db.run(tenantId, () => this.repo.sequence(tenantId));
         } while (pass.again && !this.stopped);
+        this.outage.reached(EventSequencer.name, begun);
       } catch (error) {
-        this.logger.warn({ tenantId, err: error }, 'events left for the next sweep');
+        if (!this.outage.failed(EventSequencer.name, error)) {
+          this.logger.warn({ tenantId, err: error }, 'events left for the next sweep');
+        }
       } finally {
         this.passes.delete(tenantId);
       }
@@ -122,10 +131,13 @@ export class EventSequencer implements OnApplicationBootstrap, OnApplicationShut
   /** Sequences every tenant with events waiting; for the sweep and for tests. */
   async sweep(): Promise<void> {
     if (this.stopped) return;
+    const begun = this.outage.begin();
     try {
       const tenants = await this.repo.tenantsWaiting();
+      this.outage.reached(EventSequencer.name, begun);
       await Promise.all(tenants.map((tenantId) => this.sequence(tenantId)));
     } catch (error) {
+      if (this.outage.failed(EventSequencer.name, error)) return;
       this.logger.warn({ err: error }, 'event sweep failed; retrying at the next');
     }
   }
@@ -147,14 +159,18 @@ export class EventSequencer implements OnApplicationBootstrap, OnApplicationShut
     client.on('error', retry);
     client.on('end', retry);
     this.listener = client;
+    const begun = this.outage.begin();
     try {
       await client.connect();
       await client.query('LISTEN hydracore_feed');
     } catch (error) {
-      this.logger.warn({ err: error }, 'event listener could not connect; retrying');
+      if (!this.outage.failed(EventSequencer.name, error)) {
+        this.logger.warn({ err: error }, 'event listener could not connect; retrying');
+      }
       retry();
       return;
     }
+    this.outage.reached(EventSequencer.name, begun);
     // Polls look again: the feed may have grown while nobody listened.
     this.signals.wakeAll();
   }

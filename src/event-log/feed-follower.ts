@@ -82,6 +82,7 @@ export abstract class FeedFollower extends TenantJob {
     }
     const pass = { again: false, done: Promise.resolve(0) };
     pass.done = (async () => {
+      const begun = this.outage.begin();
       let handled = 0;
       try {
         for (;;) {
@@ -94,11 +95,14 @@ export abstract class FeedFollower extends TenantJob {
           handled += batch.handled;
           if ((!batch.more && !pass.again) || this.stopped) break;
         }
+        this.outage.reached(this.constructor.name, begun);
       } catch (error) {
         // A row held past the lock timeout (a request's, or another pass creating the tenant's
         // cursor) is soon free; anything else waits for the next wake or look.
         if (databaseLimitError(error)?.kind === 'busy') this.retryLater(tenantId);
-        this.logger.warn({ tenantId, err: error }, 'events left for the next pass');
+        if (!this.outage.failed(this.constructor.name, error)) {
+          this.logger.warn({ tenantId, err: error }, 'events left for the next pass');
+        }
       } finally {
         this.passes.delete(tenantId);
       }

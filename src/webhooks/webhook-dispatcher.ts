@@ -108,9 +108,10 @@ export class WebhookDispatcher extends TenantJob {
   /** Claims and starts the tenant's due deliveries, soon; failures are logged, not thrown. */
   kick(tenantId: string): void {
     const claiming: Promise<unknown> = this.dispatch(tenantId)
-      .catch((error: unknown) =>
-        this.logger.warn({ tenantId, err: error }, 'webhook deliveries left for the next look'),
-      )
+      .catch((error: unknown) => {
+        if (this.outage.failed(this.constructor.name, error)) return;
+        this.logger.warn({ tenantId, err: error }, 'webhook deliveries left for the next look');
+      })
       .finally(() => this.claiming.delete(claiming));
     this.claiming.add(claiming);
   }
@@ -146,12 +147,13 @@ export class WebhookDispatcher extends TenantJob {
     });
     for (const attempt of attempts) {
       const running: Promise<unknown> = this.attempt(attempt)
-        .catch((error: unknown) =>
+        .catch((error: unknown) => {
+          if (this.outage.failed(this.constructor.name, error)) return;
           this.logger.warn(
             { tenantId, deliveryId: attempt.claim.id, err: error },
             'a webhook attempt could not be recorded; retried after its lease',
-          ),
-        )
+          );
+        })
         .finally(() => {
           this.inFlight.delete(running);
           const left = (this.tenantFlight.get(tenantId) ?? 1) - 1;

@@ -3,6 +3,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { TestApp, startTestApp } from '../helpers/app';
 import { TenantSession } from '../helpers/factories';
 import { assertInvariants } from '../helpers/invariants';
+import { captureLogs } from '../helpers/log-lines';
 import { startDatabase, stopDatabase } from './database-control';
 
 /** Every request, refused or not, must be answered within this: failing fast, not hanging. */
@@ -125,6 +126,7 @@ describe('the database stops under load and comes back', () => {
       SWEEP_INTERVAL_MS: '500',
       COUNTS_COMPACT_INTERVAL_MS: '500',
       OUTBOX_POLL_INTERVAL_MS: '500',
+      LOG_LEVEL: 'warn', // what the jobs log while it is down is asserted below
     });
     await t.app.listen(0, '127.0.0.1');
     base = `http://127.0.0.1:${(t.app.getHttpServer().address() as AddressInfo).port}`;
@@ -135,6 +137,7 @@ describe('the database stops under load and comes back', () => {
   });
 
   it('refuses fast with 503 while down, recovers by itself, keeps each change exactly once', async () => {
+    const logs = captureLogs();
     const a = await TenantSession.create(t, 'Faults');
     const load = await startLoad(base, a);
     const { outcomes } = load;
@@ -158,6 +161,20 @@ describe('the database stops under load and comes back', () => {
     }
     await sleep(1500); // keep the load on the recovered database a little
     await load.stop();
+    const lines = logs.lines();
+    logs.stop();
+    // The background jobs polled all along (every 500 ms, several of them): the outage is one
+    // warning without a stack when it starts and one line when it ends, not a line per poll.
+    const outage = lines.filter((l) => l.context === 'DatabaseOutage');
+    expect(outage.map((l) => [l.level, l.msg])).toEqual([
+      [40, expect.stringMatching(/^database unreachable/)],
+      [40, 'database reachable again'],
+    ]);
+    expect(JSON.stringify(outage)).not.toContain('stack');
+    const jobLines = lines.filter(
+      (l) => typeof l.context === 'string' && !['DatabaseOutage', 'Errors'].includes(l.context),
+    );
+    expect(jobLines.filter((l) => l.level >= 40)).toEqual([]);
 
     const down = outcomes.filter((o) => o.started >= stoppedAt && o.started < startingAt);
     const after = outcomes.filter((o) => readyAt && o.started >= readyAt);
