@@ -20,6 +20,7 @@ import { IdempotencyKeys1732408300000 } from './1732408300000-idempotency-keys';
 import { TenantLifecycle1732408400000 } from './1732408400000-tenant-lifecycle';
 import { AuditLog1732408500000 } from './1732408500000-audit-log';
 import { EventsWakeAfterCommit1732408600000 } from './1732408600000-events-wake-after-commit';
+import { OutboxBacklogMetric1732408700000 } from './1732408700000-outbox-backlog-metric';
 
 /**
  * Every migration, in the order of their timestamps (the order TypeORM runs them in). Append
@@ -48,4 +49,5 @@ export const MIGRATIONS = [
   TenantLifecycle1732408400000,
   AuditLog1732408500000,
   EventsWakeAfterCommit1732408600000,
+  OutboxBacklogMetric1732408700000,
 ];

@@ -3,7 +3,6 @@ import type { IncomingMessage } from 'node:http';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import { RequestValidationError } from './common/errors';
 import { registerJsonParser, BODY_LIMIT } from './common/json-body';
@@ -16,6 +15,10 @@ import {
 } from './common/raw-refusals';
 import { AppConfig } from './config/app-config';
 import { applyHttpSecurity } from './http-security';
+import { createLogger } from './observability/logger';
+import { Meters } from './observability/meters/meters';
+import { NestPinoLogger } from './observability/nest-logger';
+import { registerRequestLog } from './observability/request-log';
 import { mountDocs } from './openapi';
 
 const SHUTTING_DOWN = 'This server is shutting down; retry';
@@ -58,6 +61,8 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     },
   });
   const fastify = adapter.getInstance();
+  const logger = createLogger({ level: config.logLevel, format: config.logFormat });
+  const meters = new Meters();
   fastify.server.on('checkExpectation', refuseExpectation);
   registerJsonParser(fastify);
   // Once closing, each answer closes its connection: otherwise a keep-alive client (a load
@@ -67,9 +72,8 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     closing = true;
     done();
   });
-  // Echo the id to the caller and hand it to pino-http, which sees only the raw request.
+  // Echo the id to the caller: the request log names it too.
   fastify.addHook('onRequest', (request, reply, done) => {
-    (request.raw as { id?: string }).id = request.id;
     void reply.header('x-request-id', request.id);
     // A request that arrives while draining goes to another replica, as Fastify's own 503 would
     // send it, but in our format.
@@ -87,12 +91,12 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     if (closing) void reply.header('connection', 'close');
     done(null, payload);
   });
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, {
-    bufferLogs: true,
-    bodyParser: false,
-  });
-  app.useLogger(app.get(Logger));
-  app.flushLogs(); // buffered start-up lines; otherwise they wait for listen(), which tests never call
+  registerRequestLog(fastify, logger, meters);
+  const app = await NestFactory.create<NestFastifyApplication>(
+    AppModule.forRoot(config, meters),
+    adapter,
+    { logger: new NestPinoLogger(logger), bodyParser: false },
+  );
   applyHttpSecurity(app, config); // helmet and CORS: before any route, /docs included
   mountDocs(app);
   await app.init();

@@ -1,8 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, APP_PIPE } from '@nestjs/core';
-import { LoggerModule } from 'nestjs-pino';
-import pino from 'pino';
-import { loggableError } from './common/loggable-error';
 import { AuthModule } from './auth/auth.module';
 import { RateLimitGuard, rateLimitModule } from './auth/rate-limit.guard';
 import { WireExceptionFilter } from './common/exception.filter';
@@ -17,6 +14,8 @@ import { PersonsModule } from './persons/persons.module';
 import { ENTITIES } from './entities';
 import { ChannelsModule } from './channels/channels.module';
 import { HealthController } from './health/health.controller';
+import { Meters } from './observability/meters/meters';
+import { ObservabilityModule } from './observability/observability.module';
 import { WorkerBindingsModule } from './worker-bindings/worker-bindings.module';
 import { WorkflowsModule } from './workflows/workflows.module';
 import { RulesModule } from './rules/rules.module';
@@ -27,38 +26,13 @@ import { WebhooksModule } from './webhooks/webhooks.module';
 
 @Module({})
 export class AppModule {
-  static forRoot(config: AppConfig): DynamicModule {
+  static forRoot(config: AppConfig, meters: Meters): DynamicModule {
     return {
       module: AppModule,
       global: true,
       imports: [
         RequestContextModule, // ClsService without ClsModule's no-op global guard and interceptor
-        LoggerModule.forRoot({
-          pinoHttp: {
-            level: config.logLevel,
-            // Synchronous stdout: lines stay in order with the start-up banner and survive a crash.
-            stream: pino.destination({ dest: 1, sync: true }),
-            autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' },
-            genReqId: (req) => (req as { id?: string }).id ?? '', // set by Fastify (app.factory.ts)
-            redact: [
-              'req.headers.authorization',
-              'req.headers["x-api-key"]',
-              'req.headers["x-platform-key"]',
-            ],
-            serializers: {
-              req: (req: { id: string; method: string; url: string }) => ({
-                id: req.id,
-                method: req.method,
-                url: req.url,
-              }),
-              res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
-              // An Error logged anywhere (a background job's too) leaves without its SQL, bound
-              // values or driver detail; the exception filter logs its own already reduced.
-              err: loggableError,
-            },
-          },
-          forRoutes: [{ path: '{*path}', method: 0 /* RequestMethod.ALL */ }],
-        }),
+        ObservabilityModule.forRoot(meters),
         rateLimitModule(config),
         DatabaseModule.forRoot(ENTITIES),
         AuthModule,

@@ -30,6 +30,7 @@ import {
   ResolveApprovalDto,
 } from './dto/approvals.dto';
 import { approvalRef, canonicalJson, intentHash, sha256 } from './intent';
+import { Meters } from '../observability/meters/meters';
 
 const REF_ATTEMPTS = 5;
 
@@ -40,6 +41,7 @@ export class ApprovalsService {
     private readonly outbox: OutboxService,
     private readonly directory: DirectoryService,
     private readonly events: EventLogService,
+    private readonly meters: Meters,
   ) {}
 
   /**
@@ -169,6 +171,10 @@ export class ApprovalsService {
    */
   async expireDue(tenantId: string, limit: number): Promise<number> {
     const expired = await this.repo.expireDue(tenantId, limit);
+    this.meters.timerFired(
+      'approval_expiry',
+      expired.map((a) => a.expiresAt),
+    );
     await this.recordResolved(tenantId, expired);
     return expired.length;
   }

@@ -67,4 +67,11 @@ export class TenantGate {
     const tenant = this.tenants.get(tenantId);
     return { held: tenant?.held ?? 0, waiting: tenant?.queue.length ?? 0 };
   }
+
+  /** Requests waiting across tenants (the tenants holding a connection only: a short list). */
+  waiting(): number {
+    let n = 0;
+    for (const tenant of this.tenants.values()) n += tenant.queue.length;
+    return n;
+  }
 }

@@ -116,4 +116,12 @@ export class OutboxRepository {
     );
     return count > 0;
   }
+
+  /** Messages still to deliver, across tenants, read as hydracore_worker (it sees their status only). */
+  async backlog(): Promise<number> {
+    const [row] = await this.db.asWorker<{ n: number }>(
+      `SELECT count(*)::int AS n FROM outbox WHERE status = 'pending'`,
+    );
+    return row.n;
+  }
 }

@@ -28,4 +28,9 @@ export class OutboxService {
   ): Promise<Map<string, { status: OutboxStatus; attempts: number }>> {
     return this.repo.replayStates(tenantId, approvalIds);
   }
+
+  /** Messages still to deliver, across tenants: the backlog an operator watches. */
+  backlog(): Promise<number> {
+    return this.repo.backlog();
+  }
 }

@@ -12,6 +12,7 @@ import { changeEvents, dueEvent } from './workflow-events';
 import { HistoryRoom, NewHistoryEntry, assertHistoryRoom } from './workflow-history';
 import { NOW, WorkflowChange } from './workflow-sql';
 import { WorkflowsRepository } from './workflows.repository';
+import { Meters } from '../observability/meters/meters';
 
 /**
  * Changes to a workflow: each under the workflow's row lock, refused (409) when its status does
@@ -24,6 +25,7 @@ export class WorkflowChangesService {
   constructor(
     private readonly repo: WorkflowsRepository,
     private readonly events: EventLogService,
+    private readonly meters: Meters,
   ) {}
 
   async advance(caller: WorkflowCaller, id: string, dto: AdvanceWorkflowDto): Promise<Workflow> {
@@ -149,6 +151,14 @@ export class WorkflowChangesService {
   async fireTimers(tenantId: string, limit: number): Promise<{ due: number; expired: number }> {
     const due = await this.repo.claimDue(tenantId, limit);
     const expired = await this.repo.expireDue(tenantId, limit);
+    this.meters.timerFired(
+      'workflow_due',
+      due.map((w) => w.nextActionAt),
+    );
+    this.meters.timerFired(
+      'workflow_expiry',
+      expired.map((e) => e.workflow.expiresAt),
+    );
     await this.raise(tenantId, [
       ...due.map(dueEvent),
       ...expired.flatMap(({ workflow, fromStatus }) =>

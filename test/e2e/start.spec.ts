@@ -101,6 +101,10 @@ describe('npm start (embedded PostgreSQL, demo tenant)', () => {
       expect(second.field('tenant id')).toBe(first.field('tenant id'));
       expect(second.field('proxy key')).toBe(first.field('proxy key'));
       expect(second.output()).not.toMatch(/initdb|creating directory/i);
+      // Nest's line per module and per route is debug: the banner is what a start shows.
+      const beforeBanner = second.output().split('HydraCore API listening')[0];
+      expect(beforeBanner).not.toMatch(/Mapped \{|RoutesResolver|InstanceLoader/);
+      expect(beforeBanner.split('\n').filter(Boolean).length).toBeLessThan(10);
     } finally {
       expect(await stop(second.child)).toBe(0);
     }

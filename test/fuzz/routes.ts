@@ -9,6 +9,7 @@
 export const FUZZED_ROUTES: string[] = [
   'GET /healthz',
   'GET /readyz',
+  'GET /metrics',
   'POST /platform/v1/tenants',
   'GET /platform/v1/tenants',
   'PATCH /platform/v1/tenants/{tenant_id}',

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { prepared } from '../../database/prepared';
 import { TenantDb } from '../../database/tenant-db';
+import { Meters } from '../../observability/meters/meters';
 import { Condition } from '../conditions';
 import { ActionTaken, Decision, EvaluationRecord, RecordedOutcome } from './evaluation';
 import { timeOrderedId } from './time-ordered-id';
@@ -90,7 +91,10 @@ const stored = (r: Row): StoredEvaluation => ({
 /** The firing log's tables: rule_evaluated_events, rule_evaluations, rule_revisions. */
 @Injectable()
 export class RuleEvaluationsRepository {
-  constructor(private readonly db: TenantDb) {}
+  constructor(
+    private readonly db: TenantDb,
+    private readonly meters: Meters,
+  ) {}
 
   private get m(): EntityManager {
     return this.db.manager;
@@ -118,6 +122,8 @@ export class RuleEvaluationsRepository {
       records.map((r) => r.decision),
       records.map((r) => JSON.stringify(r.actions)),
     ]);
+    const outcomes = records.map((r) => r.outcome);
+    if (outcomes.length > 0) this.db.afterCommit(() => this.meters.ruleOutcomes(outcomes));
   }
 
   /** Replaces the actions of the given rules' rows of an event (ids known once they ran). */
