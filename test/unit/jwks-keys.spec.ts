@@ -68,11 +68,12 @@ describe('JwksKeys', () => {
 
   it('takes a new kid at the first read the cooldown allows', async () => {
     jwks.publish([{ kid: 'old', key: rsa() }]);
-    const keys = new JwksKeys({ url: jwks.url, refreshMs: 60_000, cooldownMs: 1_000 });
+    // Long enough that a loaded machine still asks again within it.
+    const keys = new JwksKeys({ url: jwks.url, refreshMs: 60_000, cooldownMs: 3_000 });
     await keys.keyFor('old', 'RS256');
     jwks.publish([{ kid: 'new', key: ec() }]);
     expect(await kindOf(keys.keyFor('new', 'ES256'))).toBe('unauthorized'); // within the cooldown
-    await sleep(1_050);
+    await sleep(3_050);
     expect(await kindOf(keys.keyFor('new', 'ES256'))).toBe('key');
     expect(jwks.reads).toBe(2);
   });
