@@ -52,7 +52,9 @@ export function WireField(options: WireFieldOptions = {}): PropertyDecorator {
   const schema: ApiPropertyOptions = {
     ...api,
     required: !optional,
-    ...(nested && !api.type ? { type: nested } : {}),
+    // Swagger resolves a lazy type only from a function named `type` (an arrow assigned to
+    // `type` is); `nested` itself is named `nested`, and came out as a `$ref` to no schema.
+    ...(nested && !api.type ? { type: () => nested() } : {}),
     // `string | null` reflects as Object; a declared format or length says what it really is.
     ...((api.format || api.minLength !== undefined || api.maxLength !== undefined) &&
     !api.type &&
