@@ -12,6 +12,9 @@ import { adminQuery, testServer, withDatabase } from '../setup/test-server';
 const MAIN = resolve(__dirname, '../../dist/src/main.js');
 const TOKEN = resolve(__dirname, '../../dist/scripts/token.js');
 
+// Each run loads the whole server; on a busy two-core machine that alone can take ten seconds.
+jest.setTimeout(120_000);
+
 const SECRET = 'entry-points-secret-that-is-long-enough';
 const configured = {
   JWT_SECRET: SECRET,
@@ -35,7 +38,7 @@ function run(script: string, args: string[], env: NodeJS.ProcessEnv, cwd: string
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+  const timer = setTimeout(() => child.kill('SIGKILL'), 100_000);
   return new Promise((done) =>
     child.once('exit', (code) => {
       clearTimeout(timer);
@@ -142,22 +145,18 @@ describe('entry points', () => {
   // As root, the embedded server runs as the user postgres, which cannot enter a 0700
   // directory of root's (/root itself, for one).
   const asRoot = process.getuid?.() === 0 ? it : it.skip;
-  asRoot(
-    'names the data directory the embedded server cannot reach, and what to do',
-    async () => {
-      const closed = join(dir, 'closed');
-      mkdirSync(closed, { mode: 0o700 });
-      const dataDir = join(closed, 'data');
-      const result = await run(MAIN, [], { HYDRACORE_DATA_DIR: dataDir, LOG_LEVEL: 'silent' }, dir);
-      expectOneLine(
-        result,
-        `hydracore: embedded PostgreSQL runs as the user postgres, which cannot enter ${closed}, so ` +
-          `it cannot reach its data directory ${join(dataDir, 'pg')}: set HYDRACORE_DATA_DIR to a ` +
-          'directory that user can reach (such as /var/lib/hydracore), or run as a normal user',
-      );
-    },
-    60_000,
-  );
+  asRoot('names the data directory the embedded server cannot reach, and what to do', async () => {
+    const closed = join(dir, 'closed');
+    mkdirSync(closed, { mode: 0o700 });
+    const dataDir = join(closed, 'data');
+    const result = await run(MAIN, [], { HYDRACORE_DATA_DIR: dataDir, LOG_LEVEL: 'silent' }, dir);
+    expectOneLine(
+      result,
+      `hydracore: embedded PostgreSQL runs as the user postgres, which cannot enter ${closed}, so ` +
+        `it cannot reach its data directory ${join(dataDir, 'pg')}: set HYDRACORE_DATA_DIR to a ` +
+        'directory that user can reach (such as /var/lib/hydracore), or run as a normal user',
+    );
+  });
 
   describe('npm run token', () => {
     const tenant = '7c6f3a8e-1d2b-4c5d-8e9f-0a1b2c3d4e5f';
