@@ -3,7 +3,7 @@ import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, APP_PIPE } from '@nestjs/core';
 import { AuthModule } from './auth/auth.module';
 import { RateLimitGuard, rateLimitModule } from './auth/rate-limit.guard';
 import { WireExceptionFilter } from './common/exception.filter';
-import { WireInterceptor } from './common/wire.interceptor';
+import { HANDLER_SCOPE, WireInterceptor } from './common/wire.interceptor';
 import { WirePipe } from './common/wire.pipe';
 import { APP_CONFIG, AppConfig } from './config/app-config';
 import { DatabaseModule } from './database/database.module';
@@ -55,7 +55,8 @@ export class AppModule {
         // Limits routes without a principal by IP; routes with one are limited after their auth guard.
         { provide: APP_GUARD, useClass: RateLimitGuard },
         { provide: APP_INTERCEPTOR, useClass: WireInterceptor },
-        TenantTransactionInterceptor, // run by WireInterceptor: one interceptor less per request
+        // Run by WireInterceptor, not as a global interceptor of its own: one layer less a request.
+        { provide: HANDLER_SCOPE, useClass: TenantTransactionInterceptor },
       ],
       exports: [APP_CONFIG],
     };

@@ -1,7 +1,6 @@
-import { CallHandler, ExecutionContext, Injectable, NestInterceptor } from '@nestjs/common';
+import { CallHandler, ExecutionContext, Inject, Injectable, NestInterceptor } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { Observable, map } from 'rxjs';
-import { TenantTransactionInterceptor } from '../database/tenant-transaction.interceptor';
 import { RawSlots } from './raw-json';
 import { toWire } from './wire';
 
@@ -9,18 +8,29 @@ import { toWire } from './wire';
 const STREAM_FROM = 1024 * 1024;
 
 /**
+ * What runs around the handler inside the wire mapping: the tenant transaction
+ * (TenantTransactionInterceptor), provided under this token by the application module, since the
+ * database layer sits above this one.
+ */
+export const HANDLER_SCOPE = Symbol('handler-scope');
+
+export interface HandlerScope {
+  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown>;
+}
+
+/**
  * Serialises every handler result through the wire mapping (camelCase → snake_case). A result
  * holding raw documents read from the database leaves as finished JSON text, the documents
  * spliced in unparsed.
  *
- * The tenant transaction runs inside it as a plain call rather than as a second global
+ * The handler scope runs inside it as a plain call rather than as a second global
  * interceptor: Nest wraps each interceptor of a route in its own deferred Observable and
  * `AsyncResource.bind` (whose deprecation wrappers Node 20 builds on every call), a cost every
  * request paid for the transaction interceptor even on routes without a principal.
  */
 @Injectable()
 export class WireInterceptor implements NestInterceptor {
-  constructor(private readonly transaction: TenantTransactionInterceptor) {}
+  constructor(@Inject(HANDLER_SCOPE) private readonly transaction: HandlerScope) {}
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
     // What the transaction committed is serialised after its connection went back to the pool.
