@@ -144,7 +144,9 @@ export class EventSequencer implements OnApplicationBootstrap, OnApplicationShut
 
   private async listen(): Promise<void> {
     if (this.stopped) return;
-    const client = new Client({ connectionString: this.config.databaseUrl });
+    // LISTEN needs a session of its own, which a transaction-mode pooler does not keep: the
+    // direct URL the migrations use (DATABASE_URL unless set apart).
+    const client = new Client({ connectionString: this.config.migrationDatabaseUrl });
     client.on('notification', (message) => {
       if (message.payload) this.signals.wake(message.payload);
     });
