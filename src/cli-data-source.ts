@@ -1,15 +1,13 @@
 import { DataSource } from 'typeorm';
+import { readEnvironment } from './config/environment';
+import { migrationSchema } from './config/schema';
 import { dataSourceOptions } from './database/data-source';
 import { ENTITIES } from './entities';
 
 /**
- * For the TypeORM CLI (npm run migration:*). It needs DATABASE_URL: in embedded mode `npm start`
- * applies pending migrations itself and prints the URL of its database.
+ * For the TypeORM CLI's `migration:generate`, a development tool: the same settings, read the
+ * same way (.env, then the environment), as `npm run migration:run` (src/migrate.ts) reads them.
+ * A bad or missing setting is one line naming the variable.
  */
-const url = process.env.DATABASE_URL;
-if (!url) {
-  throw new Error(
-    'DATABASE_URL is not set (npm start prints the embedded database URL; it also migrates on start)',
-  );
-}
-export default new DataSource(dataSourceOptions(url, 1, ENTITIES));
+const { migrationDatabaseUrl } = readEnvironment(migrationSchema);
+export default new DataSource(dataSourceOptions(migrationDatabaseUrl, 1, ENTITIES));
