@@ -53,14 +53,16 @@ export function isConnectionError(error: unknown): boolean {
 
 /**
  * Errors of a request's own making that the database stopped on purpose: 55P03 lock_not_available
- * (a row lock not granted within lock_timeout) and 57014 query_canceled (statement_timeout).
- * Mapped to what they mean for the caller; null for anything else.
+ * (a row lock not granted within lock_timeout), 40P01 deadlock_detected and 40001
+ * serialization_failure (concurrent changes that could not both go on; the transaction rolled
+ * back whole, so a retry is safe) and 57014 query_canceled (statement_timeout). Mapped to what
+ * they mean for the caller; null for anything else.
  */
 export function databaseLimitError(error: unknown): DomainError | null {
   if (typeof error !== 'object' || error === null) return null;
   const described: Described = error;
   const { code } = described.driverError ?? described;
-  if (code === '55P03') return rowBusy();
+  if (code === '55P03' || code === '40P01' || code === '40001') return rowBusy();
   if (code === '57014') return statementTimedOut();
   return null;
 }

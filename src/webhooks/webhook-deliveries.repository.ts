@@ -44,14 +44,16 @@ const FAN_OUT = `
  * `$2` in flight per endpoint (those already leased count), at most `$3` in all. The endpoint
  * rows are locked (SKIP LOCKED) for the claim, so two claims rarely count an endpoint's flight
  * at once; the lease, checked again as each row is updated, keeps every other claim off a
- * delivery until it passes.
+ * delivery until it passes. NO KEY UPDATE, not UPDATE: inserting a delivery checks its foreign
+ * key with a KEY SHARE lock on the endpoint, which UPDATE would block, so a replay that had
+ * already requeued a delivery this claim wants would wait on the claim that waits on it.
  */
 const CLAIM = `
   WITH endpoints AS (
     SELECT id FROM webhook_endpoints
      WHERE tenant_id = $1 AND status = 'enabled'
      ORDER BY id
-       FOR UPDATE SKIP LOCKED
+       FOR NO KEY UPDATE SKIP LOCKED
   ), picked AS (
     SELECT d.id, d.next_attempt_at
       FROM endpoints w

@@ -74,11 +74,12 @@ export class WebhookEndpointsRepository {
   /**
    * Locks the endpoint's row before an attempt's outcome is recorded. A claim locks endpoint
    * rows first and then updates deliveries; recording in the other order (the delivery, then
-   * the endpoint's failing streak) could wait on a claim that waits on it: a deadlock.
+   * the endpoint's failing streak) could wait on a claim that waits on it: a deadlock. NO KEY
+   * UPDATE, as the claim's, leaves deliveries free to be inserted meanwhile.
    */
   async lockForOutcome(tenantId: string, id: string): Promise<void> {
     await this.m.query(
-      `SELECT 1 FROM webhook_endpoints WHERE tenant_id = $1 AND id = $2 FOR UPDATE`,
+      `SELECT 1 FROM webhook_endpoints WHERE tenant_id = $1 AND id = $2 FOR NO KEY UPDATE`,
       [tenantId, id],
     );
   }

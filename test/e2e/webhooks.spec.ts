@@ -1,6 +1,8 @@
 import { Webhook } from 'standardwebhooks';
 import { newSecret } from '../../src/webhooks/signing';
+import { TenantDb } from '../../src/database/tenant-db';
 import { WebhookDispatcher } from '../../src/webhooks/webhook-dispatcher';
+import { WebhookEndpointsRepository } from '../../src/webhooks/webhook-endpoints.repository';
 import { TestApp, startTestApp } from '../helpers/app';
 import request from 'supertest';
 import { TenantSession } from '../helpers/factories';
@@ -247,6 +249,42 @@ describe('webhook endpoints', () => {
       'message.received',
       'message.received',
     ]);
+  });
+
+  it('replays while the dispatcher holds the endpoint and then the delivery, without a deadlock', async () => {
+    const r = await receiver();
+    const created = await endpoint({ url: r.url, event_types: ['message.received'] });
+    const since = new Date().toISOString();
+    await report('message.received');
+    await report('message.received');
+    await r.waitFor(2);
+    await quiet();
+    // The first event's delivery stays, to be requeued; the second's goes, to be inserted again.
+    const { rows } = await t.raw.query<{ id: string }>(
+      'SELECT id FROM webhook_deliveries WHERE endpoint_id = $1 ORDER BY created_at',
+      [created.id],
+    );
+    await t.raw.query('DELETE FROM webhook_deliveries WHERE id = $1', [rows[1].id]);
+    // As the dispatcher records an outcome: the endpoint locked, then the delivery updated.
+    let locked!: () => void;
+    const endpointLocked = new Promise<void>((done) => (locked = done));
+    const outcome = t.app.get(TenantDb).run(a.tenantId, async (m) => {
+      await t.app.get(WebhookEndpointsRepository).lockForOutcome(a.tenantId, created.id);
+      locked();
+      // Gives the replay time to reach the rows; a deadlock would be found 1 s after it waits.
+      await new Promise((done) => setTimeout(done, 300));
+      await m.query('UPDATE webhook_deliveries SET updated_at = now() WHERE id = $1', [rows[0].id]);
+    });
+    await endpointLocked;
+    const replay = await t
+      .http()
+      .post(`/v1/webhook-endpoints/${created.id}/replay`)
+      .set(a.admin)
+      .send({ since });
+    await outcome;
+    expect([replay.status, replay.body]).toEqual([202, { queued: 2, next_since: null }]);
+    await quiet();
+    await r.waitFor(4);
   });
 
   it("delivers only an endpoint's types, and of an instance its events and the tenant's", async () => {

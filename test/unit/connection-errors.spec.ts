@@ -1,5 +1,5 @@
 import { QueryFailedError } from 'typeorm';
-import { isConnectionError } from '../../src/common/connection-errors';
+import { databaseLimitError, isConnectionError } from '../../src/common/connection-errors';
 
 const withCode = (code: string, message = 'x') => Object.assign(new Error(message), { code });
 
@@ -32,4 +32,25 @@ describe('isConnectionError', () => {
   ])('does not count %p', (error) => {
     expect(isConnectionError(error)).toBe(false);
   });
+});
+
+describe('databaseLimitError', () => {
+  it.each([
+    ['55P03', 'busy'],
+    ['40P01', 'busy'],
+    ['40001', 'busy'],
+    ['57014', 'unavailable'],
+  ])('answers SQLSTATE %s as %s, whether TypeORM wrapped it or not', (code, kind) => {
+    expect(databaseLimitError(withCode(code))?.kind).toBe(kind);
+    expect(databaseLimitError(new QueryFailedError('SELECT 1', [], withCode(code)))?.kind).toBe(
+      kind,
+    );
+  });
+
+  it.each([withCode('23505'), withCode('42P01'), withCode('ECONNRESET'), null])(
+    'leaves %p to the caller',
+    (error) => {
+      expect(databaseLimitError(error)).toBeNull();
+    },
+  );
 });
