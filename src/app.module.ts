@@ -1,9 +1,9 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, APP_PIPE } from '@nestjs/core';
+import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { AuthModule } from './auth/auth.module';
 import { RateLimitGuard, rateLimitModule } from './auth/rate-limit.guard';
 import { WireExceptionFilter } from './common/exception.filter';
-import { HANDLER_SCOPE, WireInterceptor } from './common/wire.interceptor';
+import { HANDLER_SCOPE } from './common/wire.interceptor';
 import { WirePipe } from './common/wire.pipe';
 import { APP_CONFIG, AppConfig } from './config/app-config';
 import { DatabaseModule } from './database/database.module';
@@ -23,6 +23,7 @@ import { ApprovalsModule } from './approvals/approvals.module';
 import { EventsModule } from './events/events.module';
 import { EventLogModule } from './event-log/event-log.module';
 import { WebhooksModule } from './webhooks/webhooks.module';
+import { RequestScope } from './request-scope';
 
 @Module({})
 export class AppModule {
@@ -54,11 +55,13 @@ export class AppModule {
         { provide: APP_FILTER, useClass: WireExceptionFilter },
         // Limits routes without a principal by IP; routes with one are limited after their auth guard.
         { provide: APP_GUARD, useClass: RateLimitGuard },
-        { provide: APP_INTERCEPTOR, useClass: WireInterceptor },
-        // Run by WireInterceptor, not as a global interceptor of its own: one layer less a request.
-        { provide: HANDLER_SCOPE, useClass: TenantTransactionInterceptor },
+        // No global interceptor: the routes that answer in the wire format name WireInterceptor
+        // (the auth decorators, WireRoute), so /healthz goes through none. What it runs around
+        // the handler, the tenant transaction among it, is this one provider.
+        TenantTransactionInterceptor,
+        { provide: HANDLER_SCOPE, useClass: RequestScope },
       ],
-      exports: [APP_CONFIG],
+      exports: [APP_CONFIG, HANDLER_SCOPE],
     };
   }
 }

@@ -7,7 +7,7 @@ import {
   PlatformKeyGuard,
   TenantAdminGuard,
 } from './guards';
-import { KeyUseInterceptor } from './key-use.interceptor';
+import { WireInterceptor } from '../common/wire.interceptor';
 import { RateLimitAfterAuth, RateLimitGuard } from './rate-limit.guard';
 
 /** The security schemes' names; the error answers each implies are derived in openapi-errors.ts. */
@@ -33,7 +33,8 @@ export function DashboardAuth(access: 'any' | 'admin' | 'tenant-admin') {
   ];
   return applyDecorators(
     UseGuards(...guards),
-    UseInterceptors(KeyUseInterceptor),
+    // The last-use stamp of an API key runs inside it (RequestScope).
+    UseInterceptors(WireInterceptor),
     RateLimitAfterAuth(),
     ...(access === 'admin' ? [AllowCustomerAdmins()] : []),
     ApiBearerAuth(SECURITY.bearer),
@@ -45,9 +46,14 @@ export function DashboardAuth(access: 'any' | 'admin' | 'tenant-admin') {
 export const InternalAuth = () =>
   applyDecorators(
     UseGuards(InternalProxyKeyGuard, RateLimitGuard),
+    UseInterceptors(WireInterceptor),
     RateLimitAfterAuth(),
     ApiBearerAuth(SECURITY.proxyKey),
   );
 
 export const PlatformAuth = () =>
-  applyDecorators(UseGuards(PlatformKeyGuard), ApiSecurity(SECURITY.platform));
+  applyDecorators(
+    UseGuards(PlatformKeyGuard),
+    UseInterceptors(WireInterceptor),
+    ApiSecurity(SECURITY.platform),
+  );

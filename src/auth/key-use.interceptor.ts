@@ -6,9 +6,9 @@ import { CredentialStore } from './credential.store';
 import { requestPrincipal } from './principal';
 
 /**
- * Writes an API key's last use inside the request's transaction (route interceptors run within
- * the global transaction interceptor), so the stamp commits with the request or not at all.
- * The lookup has already said whether the stamp is due: most requests cost nothing here.
+ * Writes an API key's last use inside the request's transaction (RequestScope calls it within
+ * the transaction), so the stamp commits with the request or not at all. The lookup has
+ * already said whether the stamp is due: most requests cost nothing here.
  */
 @Injectable()
 export class KeyUseInterceptor implements NestInterceptor {

@@ -4,6 +4,7 @@ import { Audited, AuditExempt } from '../audit/audit-context';
 import { DashboardAuth } from '../auth/auth.decorators';
 import { CurrentPrincipal, Principal } from '../auth/principal';
 import { UuidParam } from '../common/params';
+import { WireRoute } from '../common/wire.interceptor';
 import {
   REPLAYABLE_SERVICE_VIEWS,
   ReplayableServiceView,
@@ -57,6 +58,7 @@ export class RulesController {
 
   // The two catalogs are static and public: declared before ':rule_id' so they are not ids.
   @Get('replayable-services')
+  @WireRoute()
   @ApiOperation({
     summary: 'List Replayable Services',
     description:
@@ -68,6 +70,7 @@ export class RulesController {
   }
 
   @Get('trigger-types')
+  @WireRoute()
   @ApiOperation({
     summary: 'List Trigger Types',
     description: 'List all available trigger event types and their payload schemas.',

@@ -1,5 +1,5 @@
 import { TestApp, startTestApp } from '../helpers/app';
-import { WRITE, routeDeclarations } from '../helpers/audited-routes';
+import { WRITE, routeDeclarations } from '../helpers/route-handlers';
 
 /**
  * Every write route of the dashboard and the platform declares itself audited (`@Audited()`,

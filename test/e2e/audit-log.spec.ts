@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { TEST_PLATFORM_KEY, TestApp, asRuntimeRole, startTestApp } from '../helpers/app';
-import { routeDeclarations } from '../helpers/audited-routes';
+import { routeDeclarations } from '../helpers/route-handlers';
 import { token } from '../helpers/factories';
 import { QUIET_WEBHOOK_ENV, REFUSING_WEBHOOK_URL, settleWebhooks } from '../helpers/webhooks';
 

@@ -4,9 +4,16 @@ import { ModulesContainer } from '@nestjs/core';
 import { AUDIT_ROUTE, AuditRoute } from '../../src/audit/audit-context';
 import { TestApp } from './app';
 
-/** 'METHOD /path/{param}' of every handler of every controller, with its audit declaration. */
-export function routeDeclarations(t: TestApp): Map<string, AuditRoute | undefined> {
-  const out = new Map<string, AuditRoute | undefined>();
+export interface RouteHandler {
+  /** 'METHOD /path/{param}', as the OpenAPI document names it. */
+  route: string;
+  controller: new () => object;
+  handler: (...args: unknown[]) => unknown;
+}
+
+/** Every handler of every controller of the application, with its route. */
+export function routeHandlers(t: TestApp): RouteHandler[] {
+  const out: RouteHandler[] = [];
   for (const module of t.app.get(ModulesContainer).values()) {
     for (const wrapper of module.controllers.values()) {
       const controller = wrapper.metatype as (new () => object) | null;
@@ -22,12 +29,25 @@ export function routeDeclarations(t: TestApp): Map<string, AuditRoute | undefine
         const path = `/${[base, sub].filter((p) => p && p !== '/').join('/')}`
           .replace(/\/+/g, '/')
           .replace(/:(\w+)/g, '{$1}');
-        const declared = Reflect.getMetadata(AUDIT_ROUTE, handler) as AuditRoute | undefined;
-        out.set(`${RequestMethod[method]} ${path}`, declared);
+        out.push({
+          route: `${RequestMethod[method]} ${path}`,
+          controller,
+          handler: handler as RouteHandler['handler'],
+        });
       }
     }
   }
   return out;
+}
+
+/** 'METHOD /path/{param}' of every handler of every controller, with its audit declaration. */
+export function routeDeclarations(t: TestApp): Map<string, AuditRoute | undefined> {
+  return new Map(
+    routeHandlers(t).map(({ route, handler }) => [
+      route,
+      Reflect.getMetadata(AUDIT_ROUTE, handler) as AuditRoute | undefined,
+    ]),
+  );
 }
 
 /** The routes that change something: what the audit log must account for. */

@@ -1,0 +1,26 @@
+import { CallHandler, ExecutionContext, Injectable } from '@nestjs/common';
+import { Observable } from 'rxjs';
+import { KeyUseInterceptor } from './auth/key-use.interceptor';
+import type { HandlerScope } from './common/wire.interceptor';
+import { TenantTransactionInterceptor } from './database/tenant-transaction.interceptor';
+
+/**
+ * What runs around every handler inside the wire mapping, as plain calls: the tenant
+ * transaction, and within it an API key's last-use stamp. Each is a Nest interceptor on its own;
+ * composed here instead of listed on the routes, since Nest wraps every interceptor of a route in
+ * its own deferred Observable and `AsyncResource.bind`, a cost each request paid once per layer
+ * whether the layer had work or not (BENCHMARKS.md, "Per-request cost").
+ */
+@Injectable()
+export class RequestScope implements HandlerScope {
+  constructor(
+    private readonly transaction: TenantTransactionInterceptor,
+    private readonly keyUse: KeyUseInterceptor,
+  ) {}
+
+  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
+    return this.transaction.intercept(context, {
+      handle: () => this.keyUse.intercept(context, next),
+    });
+  }
+}
