@@ -69,18 +69,34 @@ export function changeSets(change: WorkflowChange, params: unknown[]): string[] 
   return sets;
 }
 
+/** Every column the API reads, in the order it reads them. */
+// prettier-ignore
+const READ = [
+  'tenant_id', 'id', 'instance_id', 'customer_id', 'workflow_type', 'status', 'stage', 'title',
+  'reference', 'assigned_to', 'approver_id', 'escalation_level', 'workflow_state', 'history',
+  'suspended_payload', 'expires_at', 'next_action_at', 'last_action_at', 'completed_at',
+  'suspended_step', 'suspended_at', 'created_at', 'updated_at',
+] as const;
+
 /**
  * Every column the API reads, the JSON documents as text: they are sent as read, never parsed
  * (see RawJson). `at` prefixes each with a table alias.
  */
 export const columns = (at = '', history = `${at}history::text AS history`) =>
-  `${at}tenant_id, ${at}id, ${at}instance_id, ${at}customer_id, ${at}workflow_type, ${at}status,
-   ${at}stage, ${at}title, ${at}reference, ${at}assigned_to, ${at}approver_id, ${at}escalation_level,
-   ${at}workflow_state::text AS workflow_state, ${history},
-   ${at}suspended_payload::text AS suspended_payload, ${at}expires_at, ${at}next_action_at,
-   ${at}last_action_at, ${at}completed_at, ${at}suspended_step, ${at}suspended_at, ${at}created_at,
-   ${at}updated_at`;
+  READ.map((c) =>
+    c === 'history'
+      ? history
+      : c === 'workflow_state' || c === 'suspended_payload'
+        ? `${at}${c}::text AS ${c}`
+        : `${at}${c}`,
+  ).join(', ');
 export const COLUMNS = columns();
+
+/**
+ * The same columns as stored, with the documents' weight: what a page holds before it is known
+ * to be light enough to send (a document not yet turned into text is a TOAST pointer).
+ */
+export const STORED_COLUMNS = `${READ.join(', ')}, document_bytes`;
 
 /** The lock read: no history text, only how much of it there is. */
 export const LOCK_COLUMNS = columns(
