@@ -44,6 +44,33 @@ describe('authentication and guards', () => {
       Authorization: `Bearer ${sign({ ...claims(), exp: Math.floor(Date.now() / 1000) - 10 }, TEST_JWT_SECRET)}`,
     }));
 
+  it('refuses a token it accepted once it expires, and a copy with another signature', async () => {
+    // A second from its own expiry: accepted now (and remembered as verified), refused after.
+    const exp = Math.floor(Date.now() / 1000) + 2;
+    const accepted = sign({ ...claims(), exp }, TEST_JWT_SECRET);
+    const bearer = { Authorization: `Bearer ${accepted}` };
+    await t.http().get('/v1/customers').set(bearer).expect(200);
+    await t.http().get('/v1/customers').set(bearer).expect(200);
+    // The same header and payload with a signature of another secret: verified afresh, refused.
+    const [head, body] = accepted.split('.');
+    const forged = sign({ ...claims(), exp }, 'another-secret-that-is-also-long-enough!!');
+    await expect401({ Authorization: `Bearer ${head}.${body}.${forged.split('.')[2]}` });
+    await new Promise((done) => setTimeout(done, (exp + 1) * 1000 - Date.now()));
+    await expect401(bearer);
+  });
+
+  it('refuses a suspended tenant with a token it had accepted', async () => {
+    const b = await TenantSession.create(t, 'Suspended later');
+    await t.http().get('/v1/customers').set(b.admin).expect(200);
+    await t
+      .http()
+      .patch(`/platform/v1/tenants/${b.tenantId}`)
+      .set({ 'X-Platform-Key': TEST_PLATFORM_KEY })
+      .send({ status: 'suspended' })
+      .expect(200);
+    await t.http().get('/v1/customers').set(b.admin).expect(403);
+  });
+
   it('refuses a token without exp', () =>
     expect401({
       Authorization: `Bearer ${sign(claims(), TEST_JWT_SECRET, { noTimestamp: true })}`,

@@ -1,0 +1,38 @@
+import type { Principal } from './principal';
+
+/** Tokens remembered at most; past it the oldest goes first. */
+const CAPACITY = 10_000;
+/** A token longer than this is verified every time rather than kept. */
+const LONGEST = 4096;
+
+/**
+ * Bearer tokens this replica has verified, with the principal each named, until the token's
+ * `exp`. Verifying a JWT through passport-jwt costs a list request about a twentieth of its
+ * CPU, and a dashboard sends the same token with every call until it expires. Only for a
+ * shared secret: with a JWKS a key can be withdrawn before a token signed with it expires, and
+ * the token must then stop verifying at once. The key is the whole token, signature included,
+ * so only the very text that verified is recognised.
+ */
+export class VerifiedTokens {
+  private readonly tokens = new Map<string, { principal: Principal; exp: number }>();
+
+  /** The token's principal, if this replica verified it and it has not expired since. */
+  get(token: string): Principal | null {
+    const known = this.tokens.get(token);
+    if (!known) return null;
+    // As jsonwebtoken judges expiry: whole seconds, expired from `exp` on.
+    if (Math.floor(Date.now() / 1000) >= known.exp) {
+      this.tokens.delete(token);
+      return null;
+    }
+    return { ...known.principal };
+  }
+
+  remember(token: string, principal: Principal, exp: number): void {
+    if (token.length > LONGEST) return;
+    if (this.tokens.size >= CAPACITY) {
+      this.tokens.delete(this.tokens.keys().next().value as string);
+    }
+    this.tokens.set(token, { principal: { ...principal }, exp });
+  }
+}
