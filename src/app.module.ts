@@ -1,7 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
+import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { AuthModule } from './auth/auth.module';
-import { RateLimitGuard, rateLimitModule } from './auth/rate-limit.guard';
+import { rateLimitModule } from './auth/rate-limit.guard';
 import { WireExceptionFilter } from './common/exception.filter';
 import { HANDLER_SCOPE } from './common/wire.interceptor';
 import { WirePipe } from './common/wire.pipe';
@@ -53,11 +53,9 @@ export class AppModule {
         { provide: APP_CONFIG, useValue: config },
         { provide: APP_PIPE, useClass: WirePipe },
         { provide: APP_FILTER, useClass: WireExceptionFilter },
-        // Limits routes without a principal by IP; routes with one are limited after their auth guard.
-        { provide: APP_GUARD, useClass: RateLimitGuard },
-        // No global interceptor: the routes that answer in the wire format name WireInterceptor
-        // (the auth decorators, WireRoute), so /healthz goes through none. What it runs around
-        // the handler, the tenant transaction among it, is this one provider.
+        // No global guard or interceptor: the routes name the rate limit and WireInterceptor
+        // (the auth decorators, PublicRoute), so /healthz goes through neither. What the
+        // interceptor runs around the handler, the tenant transaction among it, is this one provider.
         TenantTransactionInterceptor,
         { provide: HANDLER_SCOPE, useClass: RequestScope },
       ],

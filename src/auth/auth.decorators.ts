@@ -8,7 +8,7 @@ import {
   TenantAdminGuard,
 } from './guards';
 import { WireInterceptor } from '../common/wire.interceptor';
-import { RateLimitAfterAuth, RateLimitGuard } from './rate-limit.guard';
+import { RateLimitGuard } from './rate-limit.guard';
 
 /** The security schemes' names; the error answers each implies are derived in openapi-errors.ts. */
 export const SECURITY = {
@@ -35,7 +35,6 @@ export function DashboardAuth(access: 'any' | 'admin' | 'tenant-admin') {
     UseGuards(...guards),
     // The last-use stamp of an API key runs inside it (RequestScope).
     UseInterceptors(WireInterceptor),
-    RateLimitAfterAuth(),
     ...(access === 'admin' ? [AllowCustomerAdmins()] : []),
     ApiBearerAuth(SECURITY.bearer),
     ApiSecurity(SECURITY.apiKey),
@@ -47,13 +46,17 @@ export const InternalAuth = () =>
   applyDecorators(
     UseGuards(InternalProxyKeyGuard, RateLimitGuard),
     UseInterceptors(WireInterceptor),
-    RateLimitAfterAuth(),
     ApiBearerAuth(SECURITY.proxyKey),
   );
 
+/** Platform routes: X-Platform-Key, limited by client IP before the key is compared. */
 export const PlatformAuth = () =>
   applyDecorators(
-    UseGuards(PlatformKeyGuard),
+    UseGuards(RateLimitGuard, PlatformKeyGuard),
     UseInterceptors(WireInterceptor),
     ApiSecurity(SECURITY.platform),
   );
+
+/** A route anyone may call (the public catalogs): limited by client IP, answered on the wire. */
+export const PublicRoute = () =>
+  applyDecorators(UseGuards(RateLimitGuard), UseInterceptors(WireInterceptor));

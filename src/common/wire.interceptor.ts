@@ -1,11 +1,4 @@
-import {
-  CallHandler,
-  ExecutionContext,
-  Inject,
-  Injectable,
-  NestInterceptor,
-  UseInterceptors,
-} from '@nestjs/common';
+import { CallHandler, ExecutionContext, Inject, Injectable, NestInterceptor } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { Observable, map } from 'rxjs';
 import { RawSlots } from './raw-json';
@@ -30,7 +23,7 @@ export interface HandlerScope {
  * holding raw documents read from the database leaves as finished JSON text, the documents
  * spliced in unparsed.
  *
- * A route interceptor, not a global one, named by the auth decorators and by WireRoute: Nest
+ * A route interceptor, not a global one, named by the access decorators (auth.decorators.ts): Nest
  * wraps each interceptor of a route in its own deferred Observable and `AsyncResource.bind`
  * (whose deprecation wrappers Node 20 builds on every call), about 0.15 ms of CPU that /healthz,
  * which needs none of this, paid on every probe. For the same reason the handler scope runs
@@ -56,6 +49,3 @@ export class WireInterceptor implements NestInterceptor {
     );
   }
 }
-
-/** A route without credentials that answers in the wire format (the public catalogs). */
-export const WireRoute = () => UseInterceptors(WireInterceptor);

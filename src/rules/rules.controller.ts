@@ -1,10 +1,9 @@
 import { Body, Controller, Delete, Get, HttpCode, Patch, Post, Query } from '@nestjs/common';
 import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { Audited, AuditExempt } from '../audit/audit-context';
-import { DashboardAuth } from '../auth/auth.decorators';
+import { DashboardAuth, PublicRoute } from '../auth/auth.decorators';
 import { CurrentPrincipal, Principal } from '../auth/principal';
 import { UuidParam } from '../common/params';
-import { WireRoute } from '../common/wire.interceptor';
 import {
   REPLAYABLE_SERVICE_VIEWS,
   ReplayableServiceView,
@@ -58,7 +57,7 @@ export class RulesController {
 
   // The two catalogs are static and public: declared before ':rule_id' so they are not ids.
   @Get('replayable-services')
-  @WireRoute()
+  @PublicRoute()
   @ApiOperation({
     summary: 'List Replayable Services',
     description:
@@ -70,7 +69,7 @@ export class RulesController {
   }
 
   @Get('trigger-types')
-  @WireRoute()
+  @PublicRoute()
   @ApiOperation({
     summary: 'List Trigger Types',
     description: 'List all available trigger event types and their payload schemas.',
