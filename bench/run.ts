@@ -42,6 +42,7 @@ import {
 const CONNECTIONS = 32;
 const DURATION_S = Number(process.env.BENCH_DURATION ?? 10);
 const WARMUP_S = 3;
+const IDLE_SAMPLE_MS = 2000;
 
 interface Scenario {
   name: string;
@@ -53,6 +54,8 @@ interface Scenario {
   non2xx: number;
   /** CPU time (user + system) the server process spent per request answered. */
   cpuMsPerRequest: number;
+  /** The server's CPU, ms a second, in the 2 s before the scenario's warm-up: its idle work. */
+  idleCpuMsPerS: number;
   dbCpuMsPerRequest: number;
 }
 
@@ -65,6 +68,10 @@ async function load(
   server: ChildProcess,
   pgDir: string,
 ): Promise<Scenario> {
+  // What the server spends with no request at all (background jobs): a share of every figure.
+  const idleBefore = cpuMs(server.pid!);
+  await new Promise((done) => setTimeout(done, IDLE_SAMPLE_MS));
+  const idleMsPerS = Math.round((1000 * (cpuMs(server.pid!) - idleBefore)) / IDLE_SAMPLE_MS);
   await autocannon({ ...options, connections: CONNECTIONS, duration: WARMUP_S });
   const cpuBefore = cpuMs(server.pid!);
   const dbBefore = databaseCpuMs(pgDir);
@@ -83,11 +90,12 @@ async function load(
     p99: r.latency.p99,
     errors: r.errors + r.timeouts,
     non2xx: r.non2xx,
-    cpuMsPerRequest: Math.round((100 * cpu) / Math.max(r.requests.total, 1)) / 100,
+    cpuMsPerRequest: Math.round((1000 * cpu) / Math.max(r.requests.total, 1)) / 1000,
+    idleCpuMsPerS: idleMsPerS,
     dbCpuMsPerRequest: Math.round((100 * dbCpu) / Math.max(r.requests.total, 1)) / 100,
   };
   log(
-    `  ${name}: ${scenario.rps} req/s, p50 ${scenario.p50} ms, p99 ${scenario.p99} ms, errors ${scenario.errors}, non-2xx ${scenario.non2xx}, server CPU ${scenario.cpuMsPerRequest} ms/request, database CPU ${scenario.dbCpuMsPerRequest} ms/request` +
+    `  ${name}: ${scenario.rps} req/s, p50 ${scenario.p50} ms, p99 ${scenario.p99} ms, errors ${scenario.errors}, non-2xx ${scenario.non2xx}, server CPU ${scenario.cpuMsPerRequest} ms/request (idle before: ${idleMsPerS} ms/s), database CPU ${scenario.dbCpuMsPerRequest} ms/request` +
       (apiPid ? `, API peak RSS so far ${peakRssMb(apiPid)} MB` : ''),
   );
   return scenario;
