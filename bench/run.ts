@@ -260,9 +260,10 @@ type Report = {
 
 /** Replaces the generated part of BENCHMARKS.md (between the markers), keeping the notes. */
 async function writeTable(r: Report): Promise<void> {
-  const base = r.scenarios[0];
-  const nn = r.noisyNeighbour;
   const byName = (prefix: string) => r.scenarios.find((s) => s.name.startsWith(prefix))!;
+  // By name: the pipeline's scenarios run before it.
+  const base = byName('baseline');
+  const nn = r.noisyNeighbour;
   const ratio = (s: Scenario) => (s.rps / base.rps).toFixed(2);
   const rows = r.scenarios.map(
     (s) =>

@@ -21,7 +21,7 @@ interface TenantCaller {
 /**
  * Every request with a tenant principal runs in one transaction on one connection: committed
  * when the handler succeeds, rolled back on any error, the connection released either way.
- * Not a global interceptor of its own: WireInterceptor calls it as its HANDLER_SCOPE (see there).
+ * Not an interceptor of any route: RequestScope runs it inside WireInterceptor (see there).
  */
 @Injectable()
 export class TenantTransactionInterceptor implements NestInterceptor {
