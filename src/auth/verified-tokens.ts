@@ -1,9 +1,12 @@
 import type { Principal } from './principal';
 
 /** Tokens remembered at most; past it the oldest goes first. */
-const CAPACITY = 10_000;
-/** A token longer than this is verified every time rather than kept. */
-const LONGEST = 4096;
+const CAPACITY = 5_000;
+/**
+ * A token longer than this is verified every time rather than kept: with CAPACITY, at most
+ * about 10 MB of the heap (ASCII strings take a byte a character), a usual token a tenth of it.
+ */
+const LONGEST = 2048;
 
 /**
  * Bearer tokens this replica has verified, with the principal each named, until the token's
