@@ -1,4 +1,6 @@
-import { WireField } from './wire';
+import { applyDecorators } from '@nestjs/common';
+import { IsInt, IsUUID, Max, Min } from 'class-validator';
+import { WireField, WireFieldOptions } from './wire';
 
 export interface ListEnvelope<T> {
   count: number;
@@ -21,3 +23,29 @@ export function listEnvelope<T extends object>(item: new () => T, plural: string
   Object.defineProperty(Envelope, 'name', { value: `${item.name}List` });
   return Envelope;
 }
+
+/*
+ * The query parameters of keyset-paged lists, declared once so every list reads, documents and
+ * bounds them alike. Listed in the order property decorators written above a field would run
+ * (bottom up), so a field's checks are registered as they always were.
+ */
+
+/** How many items a page holds at most, with the one default the service applies too. */
+export const PageLimit = (page: { defaultLimit: number; maxLimit: number }) =>
+  applyDecorators(
+    Max(page.maxLimit),
+    Min(1),
+    IsInt(),
+    WireField({
+      optional: true,
+      query: 'int',
+      type: 'integer',
+      minimum: 1,
+      maximum: page.maxLimit,
+      default: page.defaultLimit,
+    }),
+  );
+
+/** The keyset cursor: the id of the previous page's last item. */
+export const AfterId = (options: Pick<WireFieldOptions, 'description' | 'normalize'>) =>
+  applyDecorators(IsUUID(), WireField({ optional: true, format: 'uuid', ...options }));

@@ -1,4 +1,5 @@
-import { IsInt, IsString, IsUUID, Matches, Max, Min } from 'class-validator';
+import { IsString, IsUUID, Matches } from 'class-validator';
+import { AfterId, PageLimit } from '../../common/list';
 import { WireField } from '../../common/wire';
 import type { ActorKind } from '../audit-entry.entity';
 
@@ -26,27 +27,13 @@ export class AuditLogQuery {
   @Matches(ACTION, { message: 'action must be one action (letters, digits, . _ -)' })
   action?: string;
 
-  @WireField({
-    optional: true,
-    format: 'uuid',
+  @AfterId({
     normalize: lower,
     description: 'The last entry id of the previous page: the next page holds older entries',
   })
-  @IsUUID()
   after?: string;
 
-  @WireField({
-    optional: true,
-    query: 'int',
-    type: 'integer',
-    minimum: 1,
-    maximum: AUDIT_PAGE.maxLimit,
-    default: AUDIT_PAGE.defaultLimit,
-  })
-  @IsInt()
-  @Min(1)
-  @Max(AUDIT_PAGE.maxLimit)
-  limit?: number;
+  @PageLimit(AUDIT_PAGE) limit?: number;
 }
 
 export class AuditActor {

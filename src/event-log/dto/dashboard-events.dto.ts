@@ -1,7 +1,8 @@
 import { IsString, IsUUID, Matches } from 'class-validator';
 import { WireField } from '../../common/wire';
 import { LoggedEvent } from '../logged-event.entity';
-import { Cursor, EVENT_TYPE, PageLimit } from './event-feed.dto';
+import { PageLimit } from '../../common/list';
+import { Cursor, EVENT_TYPE, FEED } from './event-feed.dto';
 
 /** UUIDs compare as text against the caller's own customer: one spelling for both. */
 const lower = (value: unknown): unknown =>
@@ -29,7 +30,7 @@ export class DashboardEventQuery {
   @IsUUID()
   instanceId?: string;
   @Cursor() after?: number;
-  @PageLimit() limit?: number;
+  @PageLimit(FEED) limit?: number;
 }
 
 /** An event as the dashboard shows one, with what the rules made of it. */

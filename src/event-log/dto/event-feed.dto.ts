@@ -1,5 +1,6 @@
 import { applyDecorators } from '@nestjs/common';
 import { IsInt, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
+import { PageLimit } from '../../common/list';
 import { WireField } from '../../common/wire';
 import { LoggedEvent } from '../logged-event.entity';
 
@@ -38,22 +39,6 @@ export const Cursor = () =>
     }),
   );
 
-/** How many events a page holds at most, with the one default the service applies too. */
-export const PageLimit = () =>
-  applyDecorators(
-    Max(FEED.maxLimit),
-    Min(1),
-    IsInt(),
-    WireField({
-      optional: true,
-      query: 'int',
-      type: 'integer',
-      minimum: 1,
-      maximum: FEED.maxLimit,
-      default: FEED.defaultLimit,
-    }),
-  );
-
 export class EventFeedQuery {
   @Cursor() after?: number;
   @WireField({
@@ -67,7 +52,7 @@ export class EventFeedQuery {
   @MaxLength(5100)
   @Matches(TYPES, { message: 'types must be * or a comma list of at most 50 event types' })
   types?: string;
-  @PageLimit() limit?: number;
+  @PageLimit(FEED) limit?: number;
   @WireField({
     optional: true,
     query: 'int',

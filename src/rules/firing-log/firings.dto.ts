@@ -1,7 +1,6 @@
-import { IsInt, IsUUID, Max, Min } from 'class-validator';
 import { ACTION_TYPES } from '../actions';
 import { OPERATORS, Operator } from '../conditions';
-import { listEnvelope } from '../../common/list';
+import { AfterId, PageLimit, listEnvelope } from '../../common/list';
 import { WireField, WireFieldOptions } from '../../common/wire';
 import {
   ActionTaken,
@@ -17,26 +16,12 @@ import {
 export const FIRINGS_PAGE = { defaultLimit: 100, maxLimit: 500 } as const;
 
 export class FiringsQuery {
-  @WireField({
-    optional: true,
-    format: 'uuid',
+  @AfterId({
     description:
       'The `id` of the last firing of the previous page: this page holds the firings older than it (ids are time-ordered, so a firing removed since still marks the place). Absent: from the newest.',
   })
-  @IsUUID()
   after?: string;
-  @WireField({
-    optional: true,
-    query: 'int',
-    type: 'integer',
-    minimum: 1,
-    maximum: FIRINGS_PAGE.maxLimit,
-    default: FIRINGS_PAGE.defaultLimit,
-  })
-  @IsInt()
-  @Min(1)
-  @Max(FIRINGS_PAGE.maxLimit)
-  limit?: number;
+  @PageLimit(FIRINGS_PAGE) limit?: number;
 }
 
 const actionsDoc: WireFieldOptions = {

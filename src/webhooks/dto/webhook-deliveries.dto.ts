@@ -1,5 +1,5 @@
-import { IsIn, IsInt, IsUUID, Max, Min } from 'class-validator';
-import { listEnvelope } from '../../common/list';
+import { IsIn } from 'class-validator';
+import { AfterId, PageLimit, listEnvelope } from '../../common/list';
 import { WireField } from '../../common/wire';
 import { DELIVERY_STATUSES, DeliveryStatus, WebhookDelivery } from '../webhook-delivery.entity';
 
@@ -10,27 +10,13 @@ export class DeliveriesQuery {
   @IsIn(DELIVERY_STATUSES)
   status?: DeliveryStatus;
 
-  @WireField({
-    optional: true,
-    format: 'uuid',
+  @AfterId({
     description:
       'The `id` of the last delivery of the previous page: this page holds the older ones. Absent: from the newest.',
   })
-  @IsUUID()
   after?: string;
 
-  @WireField({
-    optional: true,
-    query: 'int',
-    type: 'integer',
-    minimum: 1,
-    maximum: DELIVERIES_PAGE.maxLimit,
-    default: DELIVERIES_PAGE.defaultLimit,
-  })
-  @IsInt()
-  @Min(1)
-  @Max(DELIVERIES_PAGE.maxLimit)
-  limit?: number;
+  @PageLimit(DELIVERIES_PAGE) limit?: number;
 }
 
 export const WebhookDeliveryList = listEnvelope(WebhookDelivery, 'deliveries');
