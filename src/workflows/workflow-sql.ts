@@ -82,14 +82,23 @@ const READ = [
  * Every column the API reads, the JSON documents as text: they are sent as read, never parsed
  * (see RawJson). `at` prefixes each with a table alias.
  */
-export const columns = (at = '', history = `${at}history::text AS history`) =>
-  READ.map((c) =>
-    c === 'history'
-      ? history
-      : c === 'workflow_state' || c === 'suspended_payload'
-        ? `${at}${c}::text AS ${c}`
-        : `${at}${c}`,
-  ).join(', ');
+export function columns(at = '', history = `${at}history::text AS history`): string {
+  const key = `${at}\n${history}`;
+  let list = COLUMN_LISTS.get(key);
+  if (list === undefined) {
+    list = READ.map((c) =>
+      c === 'history'
+        ? history
+        : c === 'workflow_state' || c === 'suspended_payload'
+          ? `${at}${c}::text AS ${c}`
+          : `${at}${c}`,
+    ).join(', ');
+    COLUMN_LISTS.set(key, list);
+  }
+  return list;
+}
+/** Built once per alias: the hot reads ask for theirs on every request. */
+const COLUMN_LISTS = new Map<string, string>();
 export const COLUMNS = columns();
 
 /**
