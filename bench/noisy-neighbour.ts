@@ -70,12 +70,22 @@ const side = (r: Result): Side => ({
   non2xx: r.non2xx,
 });
 
+/**
+ * What B runs beside A: both hostile loads in `npm run bench`; one of them, to tell which hurts;
+ * or `reads`, a control that is not hostile at all: B's single-workflow reads, flat out from the
+ * storm's sixty connections, to compare the attacks with a neighbour that is merely busy.
+ */
+export type BLoad = 'both' | 'storm' | 'heavy' | 'reads';
+
+const IDLE: Side = { rps: 0, p50: 0, p99: 0, errors: 0, non2xx: 0 };
+
 export async function noisyNeighbour(
   api: string,
   a: SeededTenant,
   b: SeededTenant,
   token: (t: SeededTenant) => string,
   duration: number,
+  load: BLoad = 'both',
 ): Promise<NoisyNeighbour> {
   const aList: Options = {
     url: `${api}/v1/workflows`,
@@ -86,29 +96,40 @@ export async function noisyNeighbour(
   };
   await autocannon({ ...aList, duration: 3 }); // warm-up
   const alone = side(await autocannon(aList));
+  const workflow = `${api}/internal/v1/instances/${b.instanceId}/workflows/${b.workflowId}`;
   const proxy = { authorization: `Bearer ${b.proxyKey}`, 'content-type': 'application/json' };
-  const [beside, storm, heavy] = await Promise.all([
+  const storm: Options = {
+    url: workflow,
+    method: load === 'reads' ? 'GET' : 'PATCH',
+    headers: proxy,
+    body:
+      load === 'reads' ? undefined : JSON.stringify({ action: 'noted', workflow_state: { n: 1 } }),
+    connections: STORM_CONNECTIONS,
+    duration,
+  };
+  const heavy: Options = {
+    url: `${api}/v1/workflows?status=paused&per_page=${HEAVY_WORKFLOWS}`,
+    headers: { authorization: token(b) },
+    connections: HEAVY_CONNECTIONS,
+    duration,
+  };
+  const run = (options: Options, on: boolean) => (on ? autocannon(options) : null);
+  const [beside, stormed, heavied] = await Promise.all([
     autocannon(aList),
-    autocannon({
-      url: `${api}/internal/v1/instances/${b.instanceId}/workflows/${b.workflowId}`,
-      method: 'PATCH',
-      headers: proxy,
-      body: JSON.stringify({ action: 'noted', workflow_state: { n: 1 } }),
-      connections: STORM_CONNECTIONS,
-      duration,
-    }),
-    autocannon({
-      url: `${api}/v1/workflows?status=paused&per_page=${HEAVY_WORKFLOWS}`,
-      headers: { authorization: token(b) },
-      connections: HEAVY_CONNECTIONS,
-      duration,
-    }),
+    run(storm, load !== 'heavy'),
+    run(heavy, load === 'both' || load === 'heavy'),
   ]);
-  const result = { alone, beside: side(beside), storm: side(storm), heavy: side(heavy) };
+  const result = {
+    alone,
+    beside: side(beside),
+    storm: stormed ? side(stormed) : IDLE,
+    heavy: heavied ? side(heavied) : IDLE,
+  };
   const line = (s: Side) =>
     `${s.rps} req/s, p50 ${s.p50} ms, p99 ${s.p99} ms, errors ${s.errors}, non-2xx ${s.non2xx}`;
   log(`  N. tenant A alone: ${line(result.alone)}`);
   log(`  N. tenant A beside B: ${line(result.beside)}`);
-  log(`     B's row-lock storm: ${line(result.storm)}; B's heavy pages: ${line(result.heavy)}`);
+  const first = load === 'reads' ? "B's reads" : "B's row-lock storm";
+  log(`     ${first}: ${line(result.storm)}; B's heavy pages: ${line(result.heavy)}`);
   return result;
 }

@@ -1,0 +1,63 @@
+/**
+ * `npm run bench:noisy`: the noisy-neighbour scenario of `npm run bench` on its own, seeded with
+ * only the two tenants it needs, so a fairness change can be measured in a minute rather than
+ * in the whole run. `npm run bench:noisy -- storm` or `-- heavy` runs one half of B's load
+ * beside A, to tell which of them costs A its latency; `-- reads` runs the control, B busy but
+ * not hostile (see BLoad). Prints the figures; writes nothing.
+ */
+import { Client } from 'pg';
+import { signDevToken } from '../src/auth/tokens';
+import { freePort } from '../src/database/embedded';
+import { JWT_SECRET, apiEnv, withBenchDatabase } from './bench-database';
+import { BLoad, noisyNeighbour, seedNoisyTenant } from './noisy-neighbour';
+import {
+  cpuMs,
+  log,
+  peakRssMb,
+  productionFlags,
+  startProcess,
+  stopProcess,
+  ROOT,
+} from './processes';
+import { SeededTenant, seedTenant } from './seed';
+import { join, resolve } from 'node:path';
+
+const DURATION_S = Number(process.env.BENCH_DURATION ?? 10);
+
+/** BENCH_CPU_PROF=<dir> writes the API's CPU profile there when it stops, as in `npm run bench`. */
+const profileFlags = () => {
+  const dir = process.env.BENCH_CPU_PROF;
+  return dir ? ['--cpu-prof', '--cpu-prof-dir', resolve(dir)] : [];
+};
+
+async function main(part: string | undefined): Promise<void> {
+  const load: BLoad = part === 'storm' || part === 'heavy' || part === 'reads' ? part : 'both';
+  await withBenchDatabase('hydracore-noisy', async ({ url }) => {
+    const db = new Client({ connectionString: url });
+    await db.connect();
+    const a = await seedTenant(db, 'Tenant A', 2000);
+    const b = await seedNoisyTenant(db);
+    await db.query('ANALYZE');
+    await db.end();
+    const port = await freePort();
+    const api = await startProcess(
+      [...productionFlags(), ...profileFlags(), join(ROOT, 'dist/src/main.js')],
+      { ...apiEnv(url), PORT: String(port) },
+      'listening',
+    );
+    try {
+      const token = (t: SeededTenant) =>
+        `Bearer ${signDevToken(JWT_SECRET, { sub: 'bench', tenantId: t.tenantId, role: 'admin' })}`;
+      const before = cpuMs(api.pid!);
+      await noisyNeighbour(`http://127.0.0.1:${port}`, a, b, token, DURATION_S, load);
+      log(`API CPU ${Math.round(cpuMs(api.pid!) - before)} ms; peak RSS ${peakRssMb(api.pid!)} MB`);
+    } finally {
+      await stopProcess(api);
+    }
+  });
+}
+
+main(process.argv[2]).catch((error: unknown) => {
+  process.stderr.write(`noisy: ${String((error as Error).stack ?? error)}\n`);
+  process.exit(1);
+});
