@@ -37,11 +37,16 @@ interface Side {
   non2xx: number;
 }
 
+/** Tenant B: `workflowId` is the storm's target; `quietWorkflowId` one the storm leaves alone. */
+export interface NoisyTenant extends SeededTenant {
+  quietWorkflowId: string;
+}
+
 /**
  * Tenant B: one active workflow to storm, and HEAVY_WORKFLOWS whose state is an array of empty
- * objects (returned as the tenant's `workflowId`, the storm's target).
+ * objects, beside the small workflows every seeded tenant has.
  */
-export async function seedNoisyTenant(db: Client): Promise<SeededTenant> {
+export async function seedNoisyTenant(db: Client): Promise<NoisyTenant> {
   const b = await seedTenant(db, 'Noisy', 10);
   await db.query('BEGIN');
   await db.query(`SELECT set_config('app.tenant_id', $1, true)`, [b.tenantId]);
@@ -59,7 +64,7 @@ export async function seedNoisyTenant(db: Client): Promise<SeededTenant> {
     [b.tenantId, b.instanceId, b.customerIds[0], HEAVY_ITEMS, HEAVY_WORKFLOWS],
   );
   await db.query('COMMIT');
-  return { ...b, workflowId: rows[0].id };
+  return { ...b, workflowId: rows[0].id, quietWorkflowId: b.workflowId };
 }
 
 const side = (r: Result): Side => ({
@@ -72,8 +77,8 @@ const side = (r: Result): Side => ({
 
 /**
  * What B runs beside A: both hostile loads in `npm run bench`; one of them, to tell which hurts;
- * or `reads`, a control that is not hostile at all: B's single-workflow reads, flat out from the
- * storm's sixty connections, to compare the attacks with a neighbour that is merely busy.
+ * or `reads`, a control that is not hostile at all: B's reads of one small workflow, flat out from
+ * the storm's sixty connections, to compare the attacks with a neighbour that is merely busy.
  */
 export type BLoad = 'both' | 'storm' | 'heavy' | 'reads';
 
@@ -82,7 +87,7 @@ const IDLE: Side = { rps: 0, p50: 0, p99: 0, errors: 0, non2xx: 0 };
 export async function noisyNeighbour(
   api: string,
   a: SeededTenant,
-  b: SeededTenant,
+  b: NoisyTenant,
   token: (t: SeededTenant) => string,
   duration: number,
   load: BLoad = 'both',
@@ -96,10 +101,10 @@ export async function noisyNeighbour(
   };
   await autocannon({ ...aList, duration: 3 }); // warm-up
   const alone = side(await autocannon(aList));
-  const workflow = `${api}/internal/v1/instances/${b.instanceId}/workflows/${b.workflowId}`;
+  const workflows = `${api}/internal/v1/instances/${b.instanceId}/workflows`;
   const proxy = { authorization: `Bearer ${b.proxyKey}`, 'content-type': 'application/json' };
   const storm: Options = {
-    url: workflow,
+    url: `${workflows}/${load === 'reads' ? b.quietWorkflowId : b.workflowId}`,
     method: load === 'reads' ? 'GET' : 'PATCH',
     headers: proxy,
     body:
