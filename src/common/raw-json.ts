@@ -58,13 +58,9 @@ export class RawSlots {
     return this.texts.reduce((n, text) => n + text.length, 0);
   }
 
-  /** The response's JSON with each placeholder replaced by its document. */
-  stringify(value: unknown): string {
-    return JSON.stringify(value).replace(MARKED, (_, i: string) => this.texts[Number(i)]);
-  }
-
   /**
-   * The same JSON as a stream, a document at a time: a large response is never built as one
+   * The response's JSON as a stream, a document at a time, each placeholder replaced by its
+   * document: a large response is never built as one
    * string, and the event loop serves other requests between its pieces while the client reads.
    */
   stream(value: unknown): Readable {

@@ -1,8 +1,9 @@
 import { CallHandler, ExecutionContext, Inject, Injectable, NestInterceptor } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { Observable, map } from 'rxjs';
-import { RawSlots } from './raw-json';
+import { RawSlots, rawBytes } from './raw-json';
 import { toWire } from './wire';
+import { isWireResponse, wireJson } from './wire-json';
 
 /** Responses whose documents weigh more than this are streamed rather than built whole. */
 const STREAM_FROM = 1024 * 1024;
@@ -19,9 +20,9 @@ export interface HandlerScope {
 }
 
 /**
- * Serialises a handler's result through the wire mapping (camelCase → snake_case). A result
- * holding raw documents read from the database leaves as finished JSON text, the documents
- * spliced in unparsed.
+ * Serialises a handler's result through the wire mapping (camelCase → snake_case), written as
+ * JSON text in one pass (wireJson), raw documents read from the database spliced in unparsed. A
+ * result carrying more than a MiB of them is streamed a document at a time instead.
  *
  * A route interceptor, not a global one, named by the access decorators (auth.decorators.ts): Nest
  * wraps each interceptor of a route in its own deferred Observable and `AsyncResource.bind`
@@ -39,12 +40,13 @@ export class WireInterceptor implements NestInterceptor {
     // What the transaction committed is serialised after its connection went back to the pool.
     return this.transaction.intercept(context, next).pipe(
       map((value: unknown) => {
-        const slots = new RawSlots();
-        const wire = toWire(value, slots);
-        if (slots.empty) return wire;
+        // Anything else (nothing, a bare string) goes to Fastify as it is, as before.
+        if (!isWireResponse(value)) return toWire(value);
         const reply = context.switchToHttp().getResponse<FastifyReply>();
         void reply.header('content-type', 'application/json; charset=utf-8');
-        return slots.size > STREAM_FROM ? slots.stream(wire) : slots.stringify(wire);
+        if (rawBytes(value) <= STREAM_FROM) return wireJson(value);
+        const slots = new RawSlots();
+        return slots.stream(toWire(value, slots));
       }),
     );
   }

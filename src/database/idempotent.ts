@@ -11,8 +11,9 @@ import { ApiHeader } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Observable, defer, lastValueFrom } from 'rxjs';
 import { RequestValidationError, conflict } from '../common/errors';
-import { RawJson, RawSlots } from '../common/raw-json';
+import { RawJson } from '../common/raw-json';
 import { toWire } from '../common/wire';
+import { isWireResponse, wireJson } from '../common/wire-json';
 import { IDEMPOTENCY_TTL_HOURS, IdempotencyRepository, KeyRef } from './idempotency.repository';
 import { TenantDb } from './tenant-db';
 
@@ -46,9 +47,7 @@ function canonical(value: unknown): string {
 
 /** The response text exactly as the wire interceptor will send it. */
 function serialised(result: unknown): string | undefined {
-  const slots = new RawSlots();
-  const wire = toWire(result, slots);
-  return slots.empty ? JSON.stringify(wire) : slots.stringify(wire);
+  return isWireResponse(result) ? wireJson(result) : JSON.stringify(toWire(result));
 }
 
 /**

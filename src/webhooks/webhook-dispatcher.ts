@@ -1,7 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { RawSlots } from '../common/raw-json';
 import { SecretBox } from '../common/secret-box';
-import { toWire } from '../common/wire';
+import { wireJson } from '../common/wire-json';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { TenantDb } from '../database/tenant-db';
 import { TenantJob } from '../database/tenant-job';
@@ -170,10 +169,10 @@ export class WebhookDispatcher extends TenantJob {
   private async prepare(tenantId: string, claims: ClaimedDelivery[]): Promise<Attempt[]> {
     // The event's data arrives as text and is spliced in as it is, never parsed (RawJson).
     const events = new Map(
-      (await this.log.envelopes(tenantId, [...new Set(claims.map((c) => c.eventId))])).map((e) => {
-        const slots = new RawSlots();
-        return [e.id, slots.stringify(toWire(e, slots))];
-      }),
+      (await this.log.envelopes(tenantId, [...new Set(claims.map((c) => c.eventId))])).map((e) => [
+        e.id,
+        wireJson(e),
+      ]),
     );
     const endpoints = new Map<string, WebhookEndpoint>();
     for (const id of new Set(claims.map((c) => c.endpointId))) {
