@@ -60,8 +60,8 @@ export class RawSlots {
 
   /**
    * The response's JSON as a stream, a document at a time, each placeholder replaced by its
-   * document: a large response is never built as one
-   * string, and the event loop serves other requests between its pieces while the client reads.
+   * document: a large response is never built as one string, and the event loop serves other
+   * requests between its pieces while the client reads.
    */
   stream(value: unknown): Readable {
     const texts = this.texts;
