@@ -3,10 +3,16 @@ import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DataSource } from 'typeorm';
+import { signDevToken } from '../src/auth/tokens';
 import { dataSourceOptions, migrate } from '../src/database/data-source';
 import { ensureDatabase, ownerUrl, startEmbeddedPostgres } from '../src/database/embedded';
 
 export const JWT_SECRET = 'bench-jwt-secret-0123456789abcdef0123456789';
+
+/** A tenant admin's dashboard credential for a seeded tenant, as every benchmark script signs it. */
+export function adminToken(t: { tenantId: string }): string {
+  return `Bearer ${signDevToken(JWT_SECRET, { sub: 'bench', tenantId: t.tenantId, role: 'admin' })}`;
+}
 
 export interface BenchDatabase {
   /** The owner's URL of the migrated database, as the API gets it. */

@@ -5,30 +5,24 @@
  * beside A, to tell which of them costs A its latency; `-- reads` runs the control, B busy but
  * not hostile (see BLoad). Prints the figures; writes nothing.
  */
+import { join } from 'node:path';
 import { Client } from 'pg';
-import { signDevToken } from '../src/auth/tokens';
 import { freePort } from '../src/database/embedded';
-import { JWT_SECRET, apiEnv, withBenchDatabase } from './bench-database';
+import { adminToken, apiEnv, withBenchDatabase } from './bench-database';
 import { BLoad, noisyNeighbour, seedNoisyTenant } from './noisy-neighbour';
 import {
   cpuMs,
   log,
   peakRssMb,
   productionFlags,
+  profileFlags,
   startProcess,
   stopProcess,
   ROOT,
 } from './processes';
-import { SeededTenant, seedTenant } from './seed';
-import { join, resolve } from 'node:path';
+import { seedTenant } from './seed';
 
 const DURATION_S = Number(process.env.BENCH_DURATION ?? 10);
-
-/** BENCH_CPU_PROF=<dir> writes the API's CPU profile there when it stops, as in `npm run bench`. */
-const profileFlags = () => {
-  const dir = process.env.BENCH_CPU_PROF;
-  return dir ? ['--cpu-prof', '--cpu-prof-dir', resolve(dir)] : [];
-};
 
 async function main(part: string | undefined): Promise<void> {
   const load: BLoad = part === 'storm' || part === 'heavy' || part === 'reads' ? part : 'both';
@@ -46,10 +40,8 @@ async function main(part: string | undefined): Promise<void> {
       'listening',
     );
     try {
-      const token = (t: SeededTenant) =>
-        `Bearer ${signDevToken(JWT_SECRET, { sub: 'bench', tenantId: t.tenantId, role: 'admin' })}`;
       const before = cpuMs(api.pid!);
-      await noisyNeighbour(`http://127.0.0.1:${port}`, a, b, token, DURATION_S, load);
+      await noisyNeighbour(`http://127.0.0.1:${port}`, a, b, adminToken, DURATION_S, load);
       log(`API CPU ${Math.round(cpuMs(api.pid!) - before)} ms; peak RSS ${peakRssMb(api.pid!)} MB`);
     } finally {
       await stopProcess(api);

@@ -32,6 +32,12 @@ export function startProcess(
   });
 }
 
+/** BENCH_CPU_PROF=<dir>: Node's flags that write the API's CPU profile there when it stops. */
+export function profileFlags(): string[] {
+  const dir = process.env.BENCH_CPU_PROF;
+  return dir ? ['--cpu-prof', '--cpu-prof-dir', resolve(dir)] : [];
+}
+
 /** Node's flags in `npm run start:prod` (the heap limit): the API is measured as it runs. */
 export function productionFlags(): string[] {
   const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {

@@ -6,13 +6,12 @@
 import { ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import autocannon, { Options, Result } from 'autocannon';
 import { Client } from 'pg';
 import { format, resolveConfig } from 'prettier';
-import { signDevToken } from '../src/auth/tokens';
 import { freePort } from '../src/database/embedded';
-import { JWT_SECRET, apiEnv, withBenchDatabase } from './bench-database';
+import { adminToken, apiEnv, withBenchDatabase } from './bench-database';
 import {
   ROOT,
   cpuMs,
@@ -20,6 +19,7 @@ import {
   log,
   peakRssMb,
   productionFlags,
+  profileFlags,
   startProcess,
   stopProcess,
 } from './processes';
@@ -131,14 +131,8 @@ async function main(): Promise<void> {
 
       const env = apiEnv(url);
       const apiPort = await freePort();
-      // BENCH_CPU_PROF=<dir> writes the API's CPU profile there when it stops.
-      const profile = process.env.BENCH_CPU_PROF;
       api = await startProcess(
-        [
-          ...productionFlags(),
-          ...(profile ? ['--cpu-prof', '--cpu-prof-dir', resolve(profile)] : []),
-          join(ROOT, 'dist/src/main.js'),
-        ],
+        [...productionFlags(), ...profileFlags(), join(ROOT, 'dist/src/main.js')],
         { ...env, PORT: String(apiPort) },
         'listening',
       );
@@ -156,8 +150,7 @@ async function main(): Promise<void> {
         'bare ready',
       );
 
-      const token = (t: SeededTenant) =>
-        `Bearer ${signDevToken(JWT_SECRET, { sub: 'bench', tenantId: t.tenantId, role: 'admin' })}`;
+      const token = adminToken;
       const t0 = tenants[0];
       const urls = {
         api: `http://127.0.0.1:${apiPort}`,

@@ -23,12 +23,11 @@ import { writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import autocannon, { Options } from 'autocannon';
 import { Client } from 'pg';
-import { signDevToken } from '../src/auth/tokens';
 import { freePort } from '../src/database/embedded';
-import { JWT_SECRET, apiEnv, withBenchCluster } from './bench-database';
+import { adminToken, apiEnv, withBenchCluster } from './bench-database';
 import { cpuMs, databaseCpuMs, log, productionFlags, startProcess, stopProcess } from './processes';
 import { scenarios } from './scenarios';
-import { SeededTenant, seedRules, seedTenant } from './seed';
+import { seedRules, seedTenant } from './seed';
 
 const ROUNDS = Number(process.env.SIDE_ROUNDS ?? 5);
 const SECONDS = Number(process.env.SIDE_SECONDS ?? 6);
@@ -96,8 +95,7 @@ async function main(): Promise<void> {
           'listening',
         );
         servers.push(server);
-        const token = (t: SeededTenant) =>
-          `Bearer ${signDevToken(JWT_SECRET, { sub: 'bench', tenantId: t.tenantId, role: 'admin' })}`;
+        const token = adminToken;
         // `bare` only makes scenarios() list the pipeline's routes (health, catalog); none loads it.
         const urls = { api: `http://127.0.0.1:${port}`, baseline: '', bare: 'unused' };
         const spec = scenarios(urls, tenant, token, tenant, tenant).find((s) =>

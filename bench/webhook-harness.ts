@@ -4,17 +4,17 @@
  * the database, and the CPU time the API and PostgreSQL use.
  */
 import { ChildProcess } from 'node:child_process';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { Client } from 'pg';
-import { signDevToken } from '../src/auth/tokens';
 import { freePort } from '../src/database/embedded';
-import { JWT_SECRET, apiEnv } from './bench-database';
+import { adminToken, apiEnv } from './bench-database';
 import {
   ROOT,
   cpuMs,
   databaseCpuMs,
   productionFlags,
+  profileFlags,
   startProcess,
   stopProcess,
 } from './processes';
@@ -54,18 +54,12 @@ export class WebhookHarness {
       'receiver ready',
     );
     const port = await freePort();
-    // BENCH_CPU_PROF=<dir> writes the API's CPU profile there when it stops.
-    const profile = process.env.BENCH_CPU_PROF;
     let api: ChildProcess | null = null;
     const db = new Client({ connectionString: url });
     db.on('error', () => undefined); // a failure surfaces from the query that met it
     try {
       api = await startProcess(
-        [
-          ...productionFlags(),
-          ...(profile ? ['--cpu-prof', '--cpu-prof-dir', resolve(profile)] : []),
-          join(ROOT, 'dist/src/main.js'),
-        ],
+        [...productionFlags(), ...profileFlags(), join(ROOT, 'dist/src/main.js')],
         {
           ...apiEnv(url),
           WEBHOOK_ALLOW_HTTP: 'true',
@@ -86,7 +80,7 @@ export class WebhookHarness {
   }
 
   token(t: SeededTenant): string {
-    return `Bearer ${signDevToken(JWT_SECRET, { sub: 'bench', tenantId: t.tenantId, role: 'admin' })}`;
+    return adminToken(t);
   }
 
   cpu() {
