@@ -22,34 +22,50 @@ export const JSON_CAPS = {
  * decimal PostgreSQL's numeric prints: "5e-324" is six bytes to JavaScript and 326 to jsonb, so
  * a cap measured in JavaScript's terms could be passed by a factor of fifty.
  */
-export function jsonBytes(value: unknown): number {
-  switch (typeof value) {
-    case 'boolean':
-      return value ? 4 : 5;
-    case 'number':
-      return numberBytes(value);
-    case 'string':
-      return Buffer.byteLength(JSON.stringify(value));
-    case 'object': {
-      if (value === null) return 4;
-      if (Array.isArray(value)) {
-        let bytes = 2 + 2 * Math.max(0, value.length - 1);
-        for (const item of value) bytes += jsonBytes(item);
-        return bytes;
-      }
-      const members = Object.entries(value).filter(([, item]) => item !== undefined);
-      let bytes = 2 + 2 * Math.max(0, members.length - 1);
-      for (const [key, item] of members)
-        bytes += Buffer.byteLength(JSON.stringify(key)) + 2 + jsonBytes(item);
-      return bytes;
+export function jsonBytes(value: unknown, limit = Infinity): number {
+  let bytes = 0;
+  // Answers false once past `limit`: a body of half a million values over its cap is not walked
+  // to the end to learn by how much.
+  const add = (item: unknown): boolean => {
+    switch (typeof item) {
+      case 'boolean':
+        bytes += item ? 4 : 5;
+        break;
+      case 'number':
+        bytes += numberBytes(item);
+        break;
+      case 'string':
+        bytes += Buffer.byteLength(JSON.stringify(item));
+        break;
+      case 'object':
+        if (item === null) bytes += 4;
+        else if (Array.isArray(item)) {
+          bytes += 2 + 2 * Math.max(0, item.length - 1);
+          for (let i = 0; i < item.length; i++) if (!add(item[i])) return false;
+        } else {
+          let members = 0;
+          for (const key in item) {
+            const member = (item as Record<string, unknown>)[key];
+            if (!Object.hasOwn(item, key) || member === undefined) continue;
+            members++;
+            bytes += Buffer.byteLength(JSON.stringify(key)) + 2;
+            if (!add(member)) return false;
+          }
+          bytes += 2 + 2 * Math.max(0, members - 1);
+        }
+        break;
+      default:
+        bytes += 4; // undefined and the like are written as null
     }
-    default:
-      return 4; // undefined and the like are written as null
-  }
+    return bytes <= limit;
+  };
+  add(value);
+  return bytes;
 }
 
 /** A number as numeric's text: the shortest JavaScript form, its exponent written out. */
 function numberBytes(value: number): number {
+  if (Number.isInteger(value) && Math.abs(value) < 1e21) return String(value).length;
   const text = JSON.stringify(value) ?? 'null';
   const exponent = /^(-?)(\d)(?:\.(\d+))?e([+-])(\d+)$/.exec(text);
   if (!exponent) return text.length;
@@ -71,7 +87,7 @@ export function MaxJsonBytes(max: number): PropertyDecorator {
   return ValidateBy({
     name: 'maxJsonBytes',
     validator: {
-      validate: (value: unknown) => value === undefined || jsonBytes(value) <= max,
+      validate: (value: unknown) => value === undefined || jsonBytes(value, max) <= max,
       defaultMessage: () => jsonTooLargeMessage(max),
     },
   });
@@ -79,34 +95,7 @@ export function MaxJsonBytes(max: number): PropertyDecorator {
 
 /** The same check for a value computed from the request (a merged state): 422 at `loc`. */
 export function assertJsonBytes(value: unknown, max: number, loc: (string | number)[]): void {
-  if (jsonBytes(value) > max) {
+  if (jsonBytes(value, max) > max) {
     throw RequestValidationError.at(loc, jsonTooLargeMessage(max), 'json_too_large');
   }
 }
-
-/**
- * The first number a JSON text held that a double cannot carry exactly: past ±(2^53 − 1), where
- * neighbouring integers collapse into one, or overflowed to ±Infinity. By the time the body is
- * parsed it has already been rounded, so it is refused rather than stored changed.
- */
-export function findUnsafeNumber(
-  value: unknown,
-  loc: (string | number)[],
-): (string | number)[] | null {
-  if (typeof value === 'number') {
-    return Number.isFinite(value) && Math.abs(value) <= Number.MAX_SAFE_INTEGER ? null : loc;
-  }
-  if (value === null || typeof value !== 'object') return null;
-  const array = Array.isArray(value);
-  for (const key of Object.keys(value)) {
-    const found = findUnsafeNumber((value as Record<string, unknown>)[key], [
-      ...loc,
-      array ? Number(key) : key,
-    ]);
-    if (found) return found;
-  }
-  return null;
-}
-
-export const UNSAFE_NUMBER_MESSAGE =
-  'Number out of the range JSON numbers carry exactly (at most ±9007199254740991)';

@@ -1,7 +1,7 @@
 import { ArgumentMetadata, Injectable, PipeTransform } from '@nestjs/common';
 import { ValidationError, validateSync } from 'class-validator';
 import { FieldError, RequestValidationError } from './errors';
-import { UNSAFE_NUMBER_MESSAGE, findUnsafeNumber } from './json-limits';
+import { UNSAFE_NUMBER_MESSAGE, scanBody } from './body-scan';
 import { fromWire, isWireClass, wireProps } from './wire';
 
 /** class-validator constraint → the error `type` the existing (FastAPI-era) clients know. */
@@ -47,51 +47,17 @@ export class WirePipe implements PipeTransform {
         'model_attributes_type',
       );
     }
-    const bad = findBadText(plain, [source]);
-    if (bad) throw RequestValidationError.at(bad.loc, bad.msg, bad.type);
+    const scan = scanBody(plain, source);
+    if (scan.text) throw RequestValidationError.at(scan.text.loc, scan.text.msg, scan.text.type);
     const instance = fromWire(meta.metatype, plain as Record<string, unknown>, source);
     const errors = validateSync(instance, { forbidUnknownValues: false });
     if (errors.length > 0) throw new RequestValidationError(flatten(errors, [source]));
     // After validation, so typed numbers meet their own ranges first; what is left is free-form.
-    const unsafe = findUnsafeNumber(plain, [source]);
-    if (unsafe) throw RequestValidationError.at(unsafe, UNSAFE_NUMBER_MESSAGE, 'number_unsafe');
+    if (scan.unsafeNumber) {
+      throw RequestValidationError.at(scan.unsafeNumber, UNSAFE_NUMBER_MESSAGE, 'number_unsafe');
+    }
     return instance;
   }
-}
-
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-
-/** A string PostgreSQL cannot store, and why. */
-function textProblem(text: string): { msg: string; type: string } | null {
-  if (text.includes('\0')) return { msg: 'NUL characters are not allowed', type: 'string_nul' };
-  if (LONE_SURROGATE.test(text)) {
-    return { msg: 'Unpaired surrogates are not valid Unicode', type: 'string_unicode' };
-  }
-  return null;
-}
-
-/**
- * PostgreSQL stores neither NUL nor an unpaired UTF-16 surrogate in text or jsonb, and
- * validators choke on the latter, so either would fail deep in a query or a check: refuse it
- * here, in keys and values at any depth (the JSON parser bounds the depth), pointing at it.
- */
-function findBadText(
-  value: unknown,
-  loc: (string | number)[],
-): { loc: (string | number)[]; msg: string; type: string } | null {
-  if (typeof value === 'string') {
-    const problem = textProblem(value);
-    return problem ? { loc, ...problem } : null;
-  }
-  if (value === null || typeof value !== 'object') return null;
-  for (const [key, item] of Object.entries(value)) {
-    const at = [...loc, Array.isArray(value) ? Number(key) : key];
-    const problem = textProblem(key);
-    if (problem) return { loc: at, ...problem };
-    const found = findBadText(item, at);
-    if (found) return found;
-  }
-  return null;
 }
 
 /** A wrong type says more than a range check on a wrong type: report it first. */

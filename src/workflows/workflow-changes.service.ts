@@ -198,7 +198,7 @@ function mergedState(
   field: 'workflowState' | 'resumeData',
 ): object {
   const merged = mergePatch(workflow.workflowState.parse<Json>(), patch as Json) as object;
-  if (jsonBytes(merged) > JSON_CAPS.workflowState) {
+  if (jsonBytes(merged, JSON_CAPS.workflowState) > JSON_CAPS.workflowState) {
     throw invalidField(field, jsonTooLargeMessage(JSON_CAPS.workflowState), 'json_too_large');
   }
   return merged;
