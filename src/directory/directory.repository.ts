@@ -130,6 +130,19 @@ export class DirectoryRepository {
     });
   }
 
+  /**
+   * The person, locked FOR KEY SHARE until the request ends, for a request that gives them a
+   * binding. Their erasure locks the row FOR UPDATE before it tombstones their bindings, so
+   * either it waits for the new binding to commit and tombstones it too, or this waits for the
+   * erasure and then finds no person. Shared: one person's new bindings do not queue.
+   */
+  holdPerson(tenantId: string, customerId: string, id: string): Promise<Person | null> {
+    return this.m.findOne(Person, {
+      where: { tenantId, customerId, id, erasedAt: IsNull() },
+      lock: { mode: 'for_key_share' },
+    });
+  }
+
   async updatePerson(person: Person, values: Partial<Pick<Person, 'name' | 'email' | 'phone'>>) {
     await this.m.update(Person, { tenantId: person.tenantId, id: person.id }, values);
     return Object.assign(person, values);

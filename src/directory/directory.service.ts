@@ -144,6 +144,11 @@ export class DirectoryService {
     return this.repo.findPerson(tenantId, customerId, personId);
   }
 
+  /** The person, held against erasure until the request ends (see the repository's). */
+  holdPerson(tenantId: string, customerId: string, personId: string): Promise<Person | null> {
+    return this.repo.holdPerson(tenantId, customerId, personId);
+  }
+
   findPersonInTenant(tenantId: string, personId: string): Promise<Person | null> {
     return this.repo.findPersonInTenant(tenantId, personId);
   }

@@ -54,6 +54,10 @@ export class WorkerBindingsRepository {
     return rows.length === 0 ? null : hydrate(this.m, WorkerBinding, rows[0]);
   }
 
+  find(tenantId: string, id: string): Promise<WorkerBinding | null> {
+    return this.m.findOneBy(WorkerBinding, { tenantId, id });
+  }
+
   /** Row-locked until the request's transaction ends: changes to one binding are serialised. */
   lock(tenantId: string, id: string): Promise<WorkerBinding | null> {
     return this.m.findOne(WorkerBinding, {

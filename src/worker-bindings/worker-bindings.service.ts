@@ -97,7 +97,7 @@ export class WorkerBindingsService {
     }
     assertCustomerAccess(caller.principal, dto.customerId);
     const address = this.normalise(dto.channelType, dto.channelAddress, 'channelAddress');
-    if (!(await this.directory.findPerson(tenantId, dto.customerId, dto.personId))) {
+    if (!(await this.directory.holdPerson(tenantId, dto.customerId, dto.personId))) {
       const customerFound = await this.directory.customerExists(tenantId, dto.customerId);
       throw customerFound
         ? invalidField('personId', 'Person not found for this customer')
@@ -122,6 +122,11 @@ export class WorkerBindingsService {
     bindingId: string,
     newAddress: string,
   ): Promise<WorkerBinding> {
+    // The person before the binding, in the order their erasure locks them: the other order
+    // could deadlock with it. An erased person's bindings are revoked: liveBinding says so.
+    const { tenantId } = caller.principal;
+    const target = await this.repo.find(tenantId, bindingId);
+    if (target) await this.directory.holdPerson(tenantId, target.customerId, target.personId);
     const old = await this.liveBinding(caller, bindingId);
     const address = this.normalise(old.channelType, newAddress, 'newAddress');
     const revoked = await this.repo.setStatus(old, 'revoked');

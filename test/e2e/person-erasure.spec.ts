@@ -18,6 +18,14 @@ async function tablesHolding(t: TestApp, needle: string): Promise<string[]> {
   return found;
 }
 
+async function until(check: () => Promise<boolean>): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    if (await check()) return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error('condition not reached in 2 s');
+}
+
 describe('persons: read, update and erasure', () => {
   let t: TestApp;
   let a: TenantSession;
@@ -32,6 +40,15 @@ describe('persons: read, update and erasure', () => {
     proxy = (await a.proxyKey(instance)).headers;
   });
   afterAll(() => t.close());
+
+  /** Backends of this database waiting for a lock. */
+  async function lockWaiters(): Promise<number> {
+    const { rows } = await t.raw.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM pg_stat_activity
+        WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+    );
+    return rows[0].n;
+  }
 
   const url = (person: string) => `/v1/customers/${customer}/persons/${person}`;
   const bindings = () => `/internal/v1/instances/${instance}/worker-bindings`;
@@ -160,6 +177,61 @@ describe('persons: read, update and erasure', () => {
     await bind(next, 'whatsapp', phone);
     await bind(next, 'email', email);
   });
+
+  it.each(['created', 'rebound'])(
+    'tombstones a binding %s while its person is being erased',
+    async (how) => {
+      const racer = await person({ name: 'Racer' });
+      const other = await person({ name: 'Blocker' });
+      const address = `racer-${how}@example.com`;
+      const first = how === 'rebound' ? await bind(racer, 'email', `old-${address}`) : null;
+      // An uncommitted binding of the same address holds the new one's INSERT (the live-address
+      // index) after it has checked its person: the erasure runs in that window.
+      const locker = await t.raw.connect();
+      try {
+        await locker.query('BEGIN');
+        await locker.query(
+          `INSERT INTO worker_bindings (tenant_id, customer_id, person_id, channel_type, channel_address)
+           VALUES ($1, $2, $3, 'email', $4)`,
+          [a.tenantId, customer, other, address],
+        );
+        const made = (
+          first
+            ? t.http().post(`${bindings()}/${first}/rebind`).send({ new_address: address })
+            : t.http().post(bindings()).send({
+                customer_id: customer,
+                person_id: racer,
+                channel_type: 'email',
+                channel_address: address,
+              })
+        )
+          .set(proxy)
+          .then((res) => res);
+        await until(async () => (await lockWaiters()) === 1);
+        const erased = t
+          .http()
+          .delete(url(racer))
+          .set(a.admin)
+          .then((res) => res);
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        await locker.query('ROLLBACK');
+        expect((await made).status).toBe(201);
+        expect((await erased).status).toBe(204);
+      } finally {
+        locker.release();
+      }
+      const { rows } = await t.raw.query<{ channel_address: string; status: string }>(
+        'SELECT channel_address, status FROM worker_bindings WHERE person_id = $1',
+        [racer],
+      );
+      expect(rows).toHaveLength(first ? 2 : 1);
+      for (const row of rows) {
+        expect(row.channel_address).toMatch(/^erased:/);
+        expect(row.status).toBe('revoked');
+      }
+      await bind(other, 'email', address); // the address is free again
+    },
+  );
 
   it('erases a person without bindings, and refuses an unknown one', async () => {
     const id = await person({ name: 'Solo' });
