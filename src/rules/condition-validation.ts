@@ -8,11 +8,19 @@ const MAX_CONDITIONS = RULE_LIMITS.conditionsPerRule;
 const MAX_LIST = RULE_LIMITS.valuesPerList;
 const MAX_CHARS = RULE_LIMITS.charactersPerValue;
 
-/** Is `v` a value of this field's type (as written in a rule)? */
+/** Is `v` a value of this field's type (as written in a rule: a string of at most MAX_CHARS)? */
 export function fitsType(field: PayloadField, v: unknown): boolean {
+  return isOfType(field, v) && !tooLong(field)(v);
+}
+
+/**
+ * Is `v` of this field's type, whatever its length? An event's own values are bounded only by
+ * the payload's size cap: a message received may well be longer than a rule's value may be.
+ */
+function isOfType(field: PayloadField, v: unknown): boolean {
   switch (field.type) {
     case 'string':
-      return typeof v === 'string' && v.length <= MAX_CHARS;
+      return typeof v === 'string';
     case 'number':
       return typeof v === 'number' && Number.isFinite(v);
     case 'boolean':
@@ -149,7 +157,7 @@ export function validatePayload(
   const errors: FieldProblem[] = [];
   for (const field of trigger.payloadFields) {
     const value = payload[field.name];
-    if (value === undefined || value === null || fitsType(field, value)) continue;
+    if (value === undefined || value === null || isOfType(field, value)) continue;
     errors.push({
       field: 'payload',
       path: [field.name],

@@ -62,6 +62,29 @@ describe('event limits', () => {
   });
   const nothing = { workflows: 0, approvals: 0, cooldowns: 0, fired: 0 };
 
+  it('takes a message longer than a rule value may be, and still refuses a wrong type', async () => {
+    const customer = await a.customer();
+    const body = 'word '.repeat(2_000); // 10,000 characters: rules compare at most 1,000
+    const sent = (payload: object) =>
+      t
+        .http()
+        .post(`/internal/v1/instances/${instance}/events`)
+        .set(runtime)
+        .send({ event: 'message.received', customer_id: customer, payload });
+    expect((await sent({ body })).status).toBe(200);
+    const { rows } = await t.raw.query(
+      `SELECT data->>'body' AS body FROM events
+        WHERE customer_id = $1 AND type = 'message.received'`,
+      [customer],
+    );
+    expect(rows).toEqual([{ body }]);
+    const wrong = await sent({ body: 12 });
+    expect(wrong.status).toBe(422);
+    expect(wrong.body.detail).toEqual([
+      { loc: ['body', 'payload', 'body'], msg: 'body must be a string', type: 'value_error' },
+    ]);
+  });
+
   it('refuses an event whose rules would create more than 20 workflows, and writes nothing', async () => {
     const c = await a.customer();
     // Ten rules of ten create_workflow actions each: 100 workflows from one event.
