@@ -51,6 +51,8 @@ function parseTarget(raw: string, policy: DestinationPolicy): Target | string {
   if (url.username !== '' || url.password !== '') {
     return 'The URL must not contain a user name or password';
   }
+  // The parser takes 0..65535; nothing listens on port 0, so every delivery would fail.
+  if (url.port === '0') return 'The URL must not name port 0';
   // The WHATWG parser has already rewritten odd IPv4 spellings (2130706433, 0x7f.1, 127.1) into
   // dotted quads, so an IP literal is recognised here whatever way it was written.
   return { url, host: url.hostname.replace(/^\[(.*)\]$/, '$1') };

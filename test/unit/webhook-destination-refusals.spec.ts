@@ -22,6 +22,8 @@ describe('refuseDestination', () => {
     ['https://user@example.com/hook', /user name or password/],
     ['https://:secret@example.com/hook', /user name or password/],
     [`https://example.com/${'a'.repeat(MAX_URL_LENGTH)}`, /at most 2048 characters/],
+    ['https://1.1.1.1:0/hook', /port 0/],
+    ['https://example.com:00/hook', /port 0/],
   ])('refuses %s', async (url, reason) => {
     expect(
       await refuseDestination(url, PUBLIC_ONLY, { resolve: resolvesTo('93.184.215.14') }),
@@ -36,6 +38,7 @@ describe('refuseDestination', () => {
     );
     expect(await refuseDestination('https://example.com/', policy, { resolve })).toBeNull();
     expect(await refuseDestination('http://example.com/', PUBLIC_ONLY, { resolve })).toBeNull();
+    expect(await refuseDestination('https://example.com:8443/', policy, { resolve })).toBeNull();
   });
 
   it('accepts a URL of exactly the longest length', async () => {
