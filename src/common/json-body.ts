@@ -6,6 +6,14 @@ export const BODY_LIMIT = 1024 * 1024;
 /** Deeper than any document of ours; bounds every recursive walk of a body. */
 export const MAX_JSON_DEPTH = 64;
 
+/**
+ * JSON is UTF-8 (RFC 8259 §8.1). Decoded strictly, as bytes: read as a string, Node replaced a
+ * bad byte with U+FFFD, which changed a chunked body silently and made a sized one fail
+ * Fastify's Content-Length check with a misleading 400. A byte order mark is kept, and refused
+ * by the parser as before.
+ */
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
 /** How deeply the JSON text nests, counting brackets outside strings, in one pass. */
 function nestingDepth(text: string): number {
   let depth = 0;
@@ -34,8 +42,17 @@ export function registerJsonParser(fastify: FastifyInstance): void {
   fastify.removeContentTypeParser('application/json');
   fastify.addContentTypeParser(
     'application/json',
-    { parseAs: 'string', bodyLimit: BODY_LIMIT },
-    (_request, body: string, done) => {
+    { parseAs: 'buffer', bodyLimit: BODY_LIMIT },
+    (_request, bytes: Buffer, done) => {
+      let body: string;
+      try {
+        body = UTF8.decode(bytes);
+      } catch {
+        return done(
+          RequestValidationError.at(['body'], 'The body is not valid UTF-8', 'json_invalid'),
+          undefined,
+        );
+      }
       if (body.trim() === '') return done(null, undefined);
       if (nestingDepth(body) > MAX_JSON_DEPTH) {
         return done(

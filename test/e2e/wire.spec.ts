@@ -69,6 +69,36 @@ describe('wire format', () => {
     expect((await post('"text"')).status).toBe(422);
   });
 
+  it('refuses a body that is not UTF-8, sized or chunked, and writes nothing', async () => {
+    const count = async () =>
+      Number(
+        (await t.raw.query('SELECT count(*) FROM customers WHERE tenant_id = $1', [a.tenantId]))
+          .rows[0].count,
+      );
+    const before = await count();
+    const bytes = Buffer.concat([
+      Buffer.from('{"name":"bad'),
+      Buffer.from([0xff]),
+      Buffer.from('"}'),
+    ]);
+    const refusal = {
+      detail: [{ loc: ['body'], msg: 'The body is not valid UTF-8', type: 'json_invalid' }],
+    };
+    // Written by hand: given a Buffer, the client would send it as JSON of its own.
+    const sent = (headers: Record<string, string>) =>
+      new Promise<{ status: number; body: unknown }>((resolve, reject) => {
+        const req = t.http().post('/v1/customers').set(a.admin).set(headers);
+        req.write(bytes);
+        req.end((error: Error | null, res) => (error ? reject(error) : resolve(res)));
+      });
+    const json = { 'Content-Type': 'application/json' };
+    const sized = await sent({ ...json, 'Content-Length': String(bytes.length) });
+    expect([sized.status, sized.body]).toEqual([422, refusal]);
+    const chunked = await sent(json); // without a length, the body travels chunked
+    expect([chunked.status, chunked.body]).toEqual([422, refusal]);
+    expect(await count()).toBe(before);
+  });
+
   it('answers path and query errors with their loc', async () => {
     const path = await t.http().get('/v1/customers/not-a-uuid').set(a.admin).expect(422);
     expect(path.body.detail).toEqual([
