@@ -24,7 +24,7 @@ const RESPONSE_MEMORY_BYTES = Math.floor(getHeapStatistics().heap_size_limit / 5
 const DOCUMENT_BURST_BYTES = 32 * 1024 * 1024;
 
 /** The raw HTTP response: whether it has closed, and the event when it does. */
-interface ClosingResponse {
+export interface ClosingResponse {
   closed: boolean;
   once(event: 'close', listener: () => void): unknown;
 }
@@ -51,6 +51,8 @@ export class TenantDb {
   readonly responseMemory: ResponseMemory;
   /** One large response of a tenant at a time. */
   private readonly largeResponses: TenantGate;
+  /** One request with a large body of a tenant at a time. */
+  private readonly largeBodies: TenantGate;
   private readonly pace: TenantPace;
   private readonly maxWaitMs: number;
 
@@ -64,6 +66,7 @@ export class TenantDb {
     this.gate = new TenantGate(config.dbTenantMaxConnections, config.dbStatementTimeoutMs);
     this.responseMemory = new ResponseMemory(RESPONSE_MEMORY_BYTES, config.dbStatementTimeoutMs);
     this.largeResponses = new TenantGate(1, config.dbStatementTimeoutMs);
+    this.largeBodies = new TenantGate(1, config.dbStatementTimeoutMs);
     this.pace = new TenantPace(config.tenantDocumentBytesPerSecond, DOCUMENT_BURST_BYTES);
     this.maxWaitMs = config.dbStatementTimeoutMs;
   }
@@ -89,10 +92,24 @@ export class TenantDb {
       this.largeResponses.leave(tenantId);
       throw error;
     }
-    const done = () => {
+    this.whenClosed(response, () => {
       release();
       this.largeResponses.leave(tenantId);
-    };
+    });
+  }
+
+  /**
+   * Waits until the tenant has no other request with a large body under way, and holds its
+   * turn until `response` is closed. Parsing and checking a body of a megabyte holds the event
+   * loop for tens of milliseconds, so a tenant sending many at once would hold every other
+   * tenant's requests behind them; taking turns, it holds them behind one at most.
+   */
+  async holdForLargeBody(tenantId: string, response: ClosingResponse): Promise<void> {
+    await this.largeBodies.enter(tenantId);
+    this.whenClosed(response, () => this.largeBodies.leave(tenantId));
+  }
+
+  private whenClosed(response: ClosingResponse, done: () => void): void {
     // A client gone while this waited has closed its response already: no 'close' is to come.
     if (response.closed) done();
     else response.once('close', done);

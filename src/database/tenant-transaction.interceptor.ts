@@ -2,9 +2,10 @@ import { CallHandler, ExecutionContext, Injectable, NestInterceptor } from '@nes
 import { Reflector } from '@nestjs/core';
 import { Observable, lastValueFrom } from 'rxjs';
 import { DomainError } from '../common/errors';
+import { LargeJsonBody, readLargeBody } from '../common/json-body';
 import { rawBytes } from '../common/raw-json';
 import { OWN_TRANSACTIONS } from './own-transactions';
-import { TenantDb } from './tenant-db';
+import { ClosingResponse, TenantDb } from './tenant-db';
 
 /** Methods that change nothing (RFC 9110 §9.2.1). */
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -32,14 +33,21 @@ export class TenantTransactionInterceptor implements NestInterceptor {
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
     const http = context.switchToHttp();
-    const { method, user: principal } = http.getRequest<{ method: string; user?: TenantCaller }>();
+    const request = http.getRequest<{ method: string; user?: TenantCaller; body?: unknown }>();
+    const { method, user: principal } = request;
     if (!principal || this.reflector.get<boolean>(OWN_TRANSACTIONS, context.getHandler())) {
+      readLargeBody(request);
       return next.handle();
     }
-    const { raw: response } = http.getResponse<{ raw: NodeJS.EventEmitter }>();
+    const { raw: response } = http.getResponse<{ raw: ClosingResponse & NodeJS.EventEmitter }>();
     const changes = !SAFE_METHODS.has(method);
     return new Observable((subscriber) => {
       const work = async () => {
+        // Its tenant's turn first (see holdForLargeBody), and before a connection is taken.
+        if (request.body instanceof LargeJsonBody) {
+          await this.db.holdForLargeBody(principal.tenantId, response);
+          readLargeBody(request);
+        }
         const runner = await this.db.begin(principal.tenantId);
         let ok = false;
         try {

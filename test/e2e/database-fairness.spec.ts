@@ -1,7 +1,7 @@
 import { PoolClient } from 'pg';
 import { TenantDb } from '../../src/database/tenant-db';
 import { WorkflowSweeper } from '../../src/workflows/workflow-sweeper';
-import { TestApp, startTestApp } from '../helpers/app';
+import { TEST_PLATFORM_KEY, TestApp, startTestApp } from '../helpers/app';
 import { TenantSession, token } from '../helpers/factories';
 
 /** Tenant A with a workflow its runtime can change, and tenant B beside it. */
@@ -198,5 +198,84 @@ describe('one tenant holds at most its share of the pool', () => {
       other.workflowId,
     ]);
     expect(rows[0].status).toBe('expired');
+  });
+});
+
+describe('large bodies', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({ DB_LOCK_TIMEOUT_MS: '1500' });
+  });
+  afterAll(() => t.close());
+
+  /** A runtime of `tenant` that can create workflows; its bodies are over 64 KiB. */
+  async function runtimeOf(tenant: TenantSession) {
+    const customer = await tenant.customer();
+    const instance = await tenant.instance();
+    const headers = (await tenant.proxyKey(instance)).headers;
+    const base = `/internal/v1/instances/${instance}/workflows`;
+    const state = { blob: 'x'.repeat(70_000) };
+    const create = () =>
+      t
+        .http()
+        .post(base)
+        .set(headers)
+        .send({ customer_id: customer, workflow_type: 'lead', workflow_state: state })
+        .then((res) => res);
+    const change = (id: string) =>
+      t
+        .http()
+        .patch(`${base}/${id}`)
+        .set(headers)
+        .send({ action: 'noted', workflow_state: state })
+        .then((res) => res);
+    return { create, change };
+  }
+
+  it('are parsed once the caller is known, never for one without a credential', async () => {
+    const malformed = `{"name": ${' '.repeat(100_000)}`; // read, it is a 422
+    const post = (path: string, headers: Record<string, string>) =>
+      t
+        .http()
+        .post(path)
+        .set({ 'Content-Type': 'application/json', ...headers })
+        .send(malformed);
+    expect((await post('/v1/customers', {})).status).toBe(401);
+    // The platform's key, which runs in no tenant's transaction, has it read as well.
+    const platform = await post('/platform/v1/tenants', { 'X-Platform-Key': TEST_PLATFORM_KEY });
+    expect([platform.status, platform.body.detail[0].type]).toEqual([422, 'json_invalid']);
+    const tenant = await TenantSession.create(t, 'C');
+    const admin = await post('/v1/customers', tenant.admin);
+    expect([admin.status, admin.body.detail[0].type]).toEqual([422, 'json_invalid']);
+  });
+
+  it('take turns within a tenant, not across tenants', async () => {
+    const a = await runtimeOf(await TenantSession.create(t, 'A'));
+    const b = await runtimeOf(await TenantSession.create(t, 'B'));
+    const held = await a.create();
+    expect(held.status).toBe(201);
+    const release = await hold(t, 'SELECT 1 FROM workflows WHERE id = $1 FOR UPDATE', [
+      held.body.id,
+    ]);
+    let released = false;
+    try {
+      // A's large change waits on the held row, and keeps A's turn for large bodies meanwhile.
+      const first = a.change(held.body.id as string);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      let secondDone = false;
+      const second = a.create().then((res) => {
+        secondDone = true;
+        return res;
+      });
+      expect((await b.create()).status).toBe(201); // B's does not wait for A's turn
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(secondDone).toBe(false); // A's second does
+      released = true;
+      await release();
+      expect((await first).status).toBe(200);
+      expect((await second).status).toBe(201);
+    } finally {
+      if (!released) await release();
+    }
   });
 });
