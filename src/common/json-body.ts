@@ -5,6 +5,13 @@ import { RequestValidationError } from './errors';
 export const BODY_LIMIT = 1024 * 1024;
 /** Deeper than any document of ours; bounds every recursive walk of a body. */
 export const MAX_JSON_DEPTH = 64;
+/**
+ * More than any body within the documents' caps can hold (320 KiB of them in the largest, at
+ * three bytes a value as stored: about 110,000), and under a third of what a MiB of JSON can
+ * (half a million): each value costs the parser and every walk after it, so a body of tiny
+ * values held the event loop for ten times as long as one long string of the same size.
+ */
+export const MAX_JSON_VALUES = 150_000;
 
 /**
  * JSON is UTF-8 (RFC 8259 §8.1). Decoded strictly, as bytes: read as a string, Node replaced a
@@ -14,10 +21,14 @@ export const MAX_JSON_DEPTH = 64;
  */
 const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
-/** How deeply the JSON text nests, counting brackets outside strings, in one pass. */
-function nestingDepth(text: string): number {
+/**
+ * How deeply the JSON text nests and about how many values it holds (separators and opened
+ * containers, an upper bound), counted outside strings in one pass before it is parsed.
+ */
+function shapeOf(text: string): { depth: number; values: number } {
   let depth = 0;
   let deepest = 0;
+  let values = 1;
   let inString = false;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
@@ -26,10 +37,13 @@ function nestingDepth(text: string): number {
         i++; // backslash: skip the escaped character
       else if (c === 0x22) inString = false;
     } else if (c === 0x22) inString = true;
-    else if (c === 0x7b || c === 0x5b) deepest = Math.max(deepest, ++depth);
-    else if (c === 0x7d || c === 0x5d) depth--;
+    else if (c === 0x2c) values++;
+    else if (c === 0x7b || c === 0x5b) {
+      values++;
+      deepest = Math.max(deepest, ++depth);
+    } else if (c === 0x7d || c === 0x5d) depth--;
   }
-  return deepest;
+  return { depth: deepest, values };
 }
 
 /** Bodies above this are parsed only once their caller is known (see LargeJsonBody). */
@@ -62,11 +76,19 @@ function parseJson(bytes: Buffer): unknown {
     throw RequestValidationError.at(['body'], 'The body is not valid UTF-8', 'json_invalid');
   }
   if (body.trim() === '') return undefined;
-  if (nestingDepth(body) > MAX_JSON_DEPTH) {
+  const shape = shapeOf(body);
+  if (shape.depth > MAX_JSON_DEPTH) {
     throw RequestValidationError.at(
       ['body'],
       `JSON nested deeper than ${MAX_JSON_DEPTH} levels`,
       'json_invalid',
+    );
+  }
+  if (shape.values > MAX_JSON_VALUES) {
+    throw RequestValidationError.at(
+      ['body'],
+      `JSON body with more than ${MAX_JSON_VALUES.toLocaleString('en')} values`,
+      'json_too_large',
     );
   }
   try {

@@ -39,6 +39,24 @@ describe('stored JSON documents are bounded', () => {
     await create({ workflow_state: doc(256 * KiB) }); // at the cap: accepted
   });
 
+  it('takes a state at its cap in the smallest values, and refuses a body of more values unread', async () => {
+    const zeros = (n: number) => Array.from({ length: n }, () => 0);
+    // 80,000 zeros are 240,000 bytes as stored: under the cap, in as many values as it holds.
+    await create({ workflow_state: { items: zeros(80_000) } });
+    const before = await count();
+    const res = await w.t
+      .http()
+      .post(w.base)
+      .set(w.runtime)
+      .send({ customer_id: w.customer, workflow_type: 'lead', ignored: zeros(150_000) });
+    expect422(res, ['body']);
+    expect(res.body.detail[0]).toMatchObject({
+      msg: 'JSON body with more than 150,000 values',
+      type: 'json_too_large',
+    });
+    expect(await count()).toBe(before);
+  });
+
   it('checks the state after merging, so small patches cannot grow it past the cap', async () => {
     const wf = await create({ workflow_state: { a: doc(150 * KiB) } });
     const res = await advance(wf.id, { workflow_state: { b: doc(110 * KiB) } });
