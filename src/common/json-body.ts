@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import type { FastifyInstance } from 'fastify';
 import sjson from 'secure-json-parse';
 import { RequestValidationError } from './errors';
@@ -14,24 +15,17 @@ export const MAX_JSON_DEPTH = 64;
 export const MAX_JSON_VALUES = 150_000;
 
 /**
- * JSON is UTF-8 (RFC 8259 §8.1). Decoded strictly, as bytes: read as a string, Node replaced a
- * bad byte with U+FFFD, which changed a chunked body silently and made a sized one fail
- * Fastify's Content-Length check with a misleading 400. A byte order mark is kept, and refused
- * by the parser as before.
- */
-const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
-
-/**
  * How deeply the JSON text nests and about how many values it holds (separators and opened
- * containers, an upper bound), counted outside strings in one pass before it is parsed.
+ * containers, an upper bound), counted outside strings in one pass over its bytes before it is
+ * decoded: in UTF-8 no byte of a multi-byte character is an ASCII one.
  */
-function shapeOf(text: string): { depth: number; values: number } {
+function shapeOf(bytes: Buffer): { depth: number; values: number } {
   let depth = 0;
   let deepest = 0;
   let values = 1;
   let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
+  for (let i = 0; i < bytes.length; i++) {
+    const c = bytes[i];
     if (inString) {
       if (c === 0x5c)
         i++; // backslash: skip the escaped character
@@ -69,14 +63,7 @@ export class LargeJsonBody {
  * fields are reported; `__proto__`/`constructor` keys dropped.
  */
 function parseJson(bytes: Buffer): unknown {
-  let body: string;
-  try {
-    body = UTF8.decode(bytes);
-  } catch {
-    throw RequestValidationError.at(['body'], 'The body is not valid UTF-8', 'json_invalid');
-  }
-  if (body.trim() === '') return undefined;
-  const shape = shapeOf(body);
+  const shape = shapeOf(bytes);
   if (shape.depth > MAX_JSON_DEPTH) {
     throw RequestValidationError.at(
       ['body'],
@@ -91,6 +78,15 @@ function parseJson(bytes: Buffer): unknown {
       'json_too_large',
     );
   }
+  // JSON is UTF-8 (RFC 8259 §8.1), checked strictly: read as a string, Node replaced a bad byte
+  // with U+FFFD, which changed a chunked body silently and made a sized one fail Fastify's
+  // Content-Length check with a misleading 400. A byte order mark stays, for the parser to
+  // refuse as before. (TextDecoder's fatal mode did the same at ten times the cost.)
+  if (!isUtf8(bytes)) {
+    throw RequestValidationError.at(['body'], 'The body is not valid UTF-8', 'json_invalid');
+  }
+  const body = bytes.toString('utf8');
+  if (body.trim() === '') return undefined;
   try {
     return sjson.parse(body, undefined, { protoAction: 'remove', constructorAction: 'remove' });
   } catch (error) {
