@@ -16,7 +16,11 @@ export interface TextProblem {
 export interface BodyScan {
   /** The first string or key PostgreSQL would refuse: reported before anything else. */
   text: TextProblem | null;
-  /** The first number past ±(2^53 − 1) or infinite (see UNSAFE_NUMBER_MESSAGE). */
+  /**
+   * The first number a double cannot carry exactly: past ±(2^53 − 1), where neighbouring
+   * integers collapse into one, or overflowed to ±Infinity. Parsed, it has already been
+   * rounded, so it is refused rather than stored changed.
+   */
   unsafeNumber: Loc | null;
 }
 
