@@ -79,6 +79,11 @@ export class DirectoryRepository {
     return manager.findOneBy(Tenant, { id });
   }
 
+  /** Row-locked until the transaction ends, so that its change is audited from what it was. */
+  lockTenant(manager: EntityManager, id: string): Promise<Tenant | null> {
+    return manager.findOne(Tenant, { where: { id }, lock: { mode: 'pessimistic_write' } });
+  }
+
   /** Run in the tenant's own context: RLS shows a tenant its own row only. */
   async setTenantStatus(manager: EntityManager, id: string, status: TenantStatus): Promise<void> {
     await manager.update(Tenant, { id }, { status });
@@ -90,6 +95,14 @@ export class DirectoryRepository {
 
   findCustomer(tenantId: string, id: string): Promise<Customer | null> {
     return this.m.findOneBy(Customer, { tenantId, id });
+  }
+
+  /** Row-locked until the request ends: a rename is audited from the name it replaced. */
+  lockCustomer(tenantId: string, id: string): Promise<Customer | null> {
+    return this.m.findOne(Customer, {
+      where: { tenantId, id },
+      lock: { mode: 'pessimistic_write' },
+    });
   }
 
   /** A plain statement: TypeORM's findOneBy builds and hydrates a whole entity to say yes. */
@@ -171,16 +184,39 @@ export class DirectoryRepository {
     return this.m.findOneBy(Instance, { tenantId, id, deletedAt: IsNull() });
   }
 
+  /** Row-locked until the request ends: renames and the deletion are serialised. */
+  lockInstance(tenantId: string, id: string): Promise<Instance | null> {
+    return this.m.findOne(Instance, {
+      where: { tenantId, id, deletedAt: IsNull() },
+      lock: { mode: 'pessimistic_write' },
+    });
+  }
+
+  /**
+   * The instance, locked FOR KEY SHARE until the request ends, for a request that gives it a
+   * key. Its deletion locks the row FOR UPDATE before it revokes the instance's keys, so either
+   * it waits for the new key to commit and revokes it too, or this waits for the deletion and
+   * then finds no instance. Shared: keys made at once do not queue.
+   */
+  holdInstance(tenantId: string, id: string): Promise<Instance | null> {
+    return this.m.findOne(Instance, {
+      where: { tenantId, id, deletedAt: IsNull() },
+      lock: { mode: 'for_key_share' },
+    });
+  }
+
   async renameInstance(tenantId: string, id: string, name: string): Promise<boolean> {
     const result = await this.m.update(Instance, { tenantId, id, deletedAt: IsNull() }, { name });
     return (result.affected ?? 0) > 0;
   }
 
   /**
-   * Retires the instance and revokes its keys in one statement: the keys it revoked, or null
-   * when there was no such instance.
+   * Retires the instance and revokes its keys in one statement, after locking it (see
+   * holdInstance): the statement then sees every key committed before it. The keys it revoked,
+   * or null when there was no such instance.
    */
   async deleteInstance(tenantId: string, id: string): Promise<RevokedKey[] | null> {
+    if (!(await this.lockInstance(tenantId, id))) return null;
     const [row] = await this.m.query<{ deleted: boolean; keys: RevokedKey[] }[]>(
       `WITH gone AS (
          UPDATE instances SET deleted_at = now()

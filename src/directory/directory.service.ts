@@ -58,7 +58,7 @@ export class DirectoryService {
   /** Takes effect on this replica's next request at once, on other replicas within seconds. */
   async setTenantStatus(id: string, status: TenantStatus): Promise<Tenant> {
     const tenant = await this.db.run(id, async (m) => {
-      const before = await this.repo.findTenant(m, id);
+      const before = await this.repo.lockTenant(m, id);
       if (!before) return null;
       await this.repo.setTenantStatus(m, id, status);
       const after = Object.assign(new Tenant(), before, { status });
@@ -84,7 +84,8 @@ export class DirectoryService {
   }
 
   async renameCustomer(tenantId: string, id: string, name: string): Promise<Customer> {
-    const before = await this.getCustomer(tenantId, id);
+    const before = await this.repo.lockCustomer(tenantId, id);
+    if (!before) throw notFound('Customer');
     if (!(await this.repo.renameCustomer(tenantId, id, name))) throw notFound('Customer');
     const after = await this.getCustomer(tenantId, id);
     await this.audit.updated('customer', before, after, ['name']);
@@ -171,7 +172,8 @@ export class DirectoryService {
   }
 
   async renameInstance(tenantId: string, id: string, name: string): Promise<Instance> {
-    const before = await this.getInstance(tenantId, id);
+    const before = await this.repo.lockInstance(tenantId, id);
+    if (!before) throw notFound('Instance');
     if (!(await this.repo.renameInstance(tenantId, id, name))) throw notFound('Instance');
     const after = await this.getInstance(tenantId, id);
     await this.audit.updated('instance', before, after, ['name']);
@@ -208,6 +210,11 @@ export class DirectoryService {
     return instance;
   }
 
+  /** The instance, held against deletion until the request ends (see the repository's). */
+  private async holdInstance(tenantId: string, id: string): Promise<Instance> {
+    return (await this.repo.holdInstance(tenantId, id)) ?? Promise.reject(notFound('Instance'));
+  }
+
   async listProxyKeys(
     tenantId: string,
     instanceId: string,
@@ -218,7 +225,7 @@ export class DirectoryService {
   }
 
   async createProxyKey(tenantId: string, instanceId: string): Promise<IssuedProxyKey> {
-    await this.getInstance(tenantId, instanceId);
+    await this.holdInstance(tenantId, instanceId);
     const { key, hash, hint } = issueKey('proxy', tenantId);
     const row = await this.repo.insertProxyKey(tenantId, {
       instanceId,
@@ -239,7 +246,8 @@ export class DirectoryService {
     keyId: string,
     graceHours = PROXY_KEY_GRACE_HOURS,
   ): Promise<IssuedProxyKey> {
-    await this.getInstance(tenantId, instanceId);
+    // The instance before the key, in the order its deletion locks them: no deadlock between.
+    await this.holdInstance(tenantId, instanceId);
     const grace = await this.repo.startProxyKeyGrace(tenantId, instanceId, keyId, graceHours);
     if (grace === null) throw notFound('Proxy key');
     if (grace === 'rotated') throw conflict('Proxy key is already rotated');

@@ -1,5 +1,14 @@
-import { TestApp, startTestApp } from '../helpers/app';
+import { TEST_PLATFORM_KEY, TestApp, startTestApp } from '../helpers/app';
 import { TenantSession } from '../helpers/factories';
+import { holdLock, lockWaiters, until } from '../helpers/locks';
+
+const PLATFORM = { 'X-Platform-Key': TEST_PLATFORM_KEY };
+
+interface Response {
+  status: number;
+  body: { key?: string };
+}
+const answer = (res: Response): Response => res;
 
 const bearer = (key: string) => ({ Authorization: `Bearer ${key}` });
 
@@ -170,6 +179,97 @@ describe('key lifecycle', () => {
         [customer, instance],
       );
       expect(rows).toEqual([{ c: 'New name', i: 'New' }]);
+    });
+
+    it('revokes a key made while its instance was being deleted', async () => {
+      const instance = await a.instance('Racing');
+      // A held lock on the instance lets both requests start and queue: the key's first.
+      const release = await holdLock(t, 'SELECT 1 FROM instances WHERE id = $1 FOR UPDATE', [
+        instance,
+      ]);
+      let made: Promise<Response> | undefined;
+      let deleted: Promise<Response> | undefined;
+      try {
+        made = t.http().post(`/v1/instances/${instance}/proxy-keys`).set(a.admin).then(answer);
+        await until(async () => (await lockWaiters(t)) === 1);
+        deleted = t.http().delete(`/v1/instances/${instance}`).set(a.admin).then(answer);
+        await until(async () => (await lockWaiters(t)) === 2);
+      } finally {
+        await release();
+      }
+      const key = await made;
+      expect((await deleted).status).toBe(204);
+      expect(key.status).toBe(201);
+      const { rows } = await t.raw.query(
+        'SELECT revoked_at IS NOT NULL AS revoked FROM proxy_keys WHERE instance_id = $1',
+        [instance],
+      );
+      expect(rows).toEqual([{ revoked: true }]);
+      await t
+        .http()
+        .get(`/internal/v1/instances/${instance}`)
+        .set({ Authorization: `Bearer ${key.body.key}` })
+        .expect(401);
+    });
+
+    it('audits concurrent renames and status changes each from the value it replaced', async () => {
+      const flip = await TenantSession.create(t, 'Flip');
+      const customer = await flip.customer('Name 0');
+      const instance = await flip.instance('Name 0');
+      const release = await holdLock(
+        t,
+        `SELECT 1 FROM customers c, tenants n, instances i
+          WHERE c.id = $1 AND n.id = $2 AND i.id = $3 FOR UPDATE`,
+        [customer, flip.tenantId, instance],
+      );
+      let changes: Promise<Response>[] = [];
+      try {
+        changes = [
+          ...[1, 2].map((i) =>
+            t
+              .http()
+              .patch(`/v1/customers/${customer}`)
+              .set(flip.admin)
+              .send({ name: `Name ${i}` }),
+          ),
+          ...[1, 2].map((i) =>
+            t
+              .http()
+              .patch(`/v1/instances/${instance}`)
+              .set(flip.admin)
+              .send({ name: `Name ${i}` }),
+          ),
+          ...['suspended', 'active', 'suspended'].map((status) =>
+            t.http().patch(`/platform/v1/tenants/${flip.tenantId}`).set(PLATFORM).send({ status }),
+          ),
+        ].map((request) => request.then(answer));
+        await until(async () => (await lockWaiters(t)) === 7);
+      } finally {
+        await release();
+      }
+      for (const res of await Promise.all(changes)) expect(res.status).toBe(200);
+      const targets = { customers: customer, instances: instance, tenants: flip.tenantId };
+      for (const [table, field, first] of [
+        ['customers', 'name', 'Name 0'],
+        ['instances', 'name', 'Name 0'],
+        ['tenants', 'status', 'active'],
+      ]) {
+        const id = targets[table as keyof typeof targets];
+        const { rows } = await t.raw.query<{ change: [string, string] }>(
+          `SELECT changes->'${field}' AS change FROM audit_log
+            WHERE target_id = $1 AND action LIKE '%.updated' ORDER BY seq`,
+          [id],
+        );
+        // Each entry starts from where the one before it ended, and the last ends as stored.
+        const chain = rows.map((r) => r.change).filter((change) => change !== null);
+        expect(chain.length).toBeGreaterThanOrEqual(2);
+        chain.reduce((before, [from, to]) => {
+          expect(from).toBe(before);
+          return to;
+        }, first);
+        const stored = await t.raw.query(`SELECT ${field} AS v FROM ${table} WHERE id = $1`, [id]);
+        expect(stored.rows[0].v).toBe(chain[chain.length - 1][1]);
+      }
     });
 
     it('deletes an instance: its proxy keys stop at once, what it made stays', async () => {

@@ -1,6 +1,7 @@
 import { EventSequencer } from '../../src/event-log/event-sequencer';
 import { TestApp, startTestApp } from '../helpers/app';
 import { TenantSession } from '../helpers/factories';
+import { lockWaiters, until } from '../helpers/locks';
 
 /** Tables whose rows, as text, contain `needle`: the whole database is searched. */
 async function tablesHolding(t: TestApp, needle: string): Promise<string[]> {
@@ -18,14 +19,6 @@ async function tablesHolding(t: TestApp, needle: string): Promise<string[]> {
   return found;
 }
 
-async function until(check: () => Promise<boolean>): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    if (await check()) return;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  throw new Error('condition not reached in 2 s');
-}
-
 describe('persons: read, update and erasure', () => {
   let t: TestApp;
   let a: TenantSession;
@@ -40,15 +33,6 @@ describe('persons: read, update and erasure', () => {
     proxy = (await a.proxyKey(instance)).headers;
   });
   afterAll(() => t.close());
-
-  /** Backends of this database waiting for a lock. */
-  async function lockWaiters(): Promise<number> {
-    const { rows } = await t.raw.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM pg_stat_activity
-        WHERE datname = current_database() AND wait_event_type = 'Lock'`,
-    );
-    return rows[0].n;
-  }
 
   const url = (person: string) => `/v1/customers/${customer}/persons/${person}`;
   const bindings = () => `/internal/v1/instances/${instance}/worker-bindings`;
@@ -207,7 +191,7 @@ describe('persons: read, update and erasure', () => {
         )
           .set(proxy)
           .then((res) => res);
-        await until(async () => (await lockWaiters()) === 1);
+        await until(async () => (await lockWaiters(t)) === 1);
         const erased = t
           .http()
           .delete(url(racer))
