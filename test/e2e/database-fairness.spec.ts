@@ -1,8 +1,8 @@
-import { PoolClient } from 'pg';
 import { TenantDb } from '../../src/database/tenant-db';
 import { WorkflowSweeper } from '../../src/workflows/workflow-sweeper';
 import { TEST_PLATFORM_KEY, TestApp, startTestApp } from '../helpers/app';
 import { TenantSession, token } from '../helpers/factories';
+import { holdLock } from '../helpers/locks';
 
 /** Tenant A with a workflow its runtime can change, and tenant B beside it. */
 async function world(t: TestApp) {
@@ -24,17 +24,6 @@ async function world(t: TestApp) {
   return { a, b, workflowId: created.body.id as string, patch };
 }
 
-/** Holds `sql` (a lock) on a connection of the superuser pool until `release` is called. */
-async function hold(t: TestApp, sql: string, params: unknown[] = []) {
-  const client: PoolClient = await t.raw.connect();
-  await client.query('BEGIN');
-  await client.query(sql, params);
-  return async () => {
-    await client.query('ROLLBACK');
-    client.release();
-  };
-}
-
 const historyLength = async (t: TestApp, id: string) =>
   Number(
     (
@@ -53,7 +42,9 @@ describe('a wait on a row another request holds', () => {
 
   it('ends as 409 "busy, retry" with Retry-After: 1 after the lock timeout, changing nothing', async () => {
     const { workflowId, patch } = await world(t);
-    const release = await hold(t, 'SELECT 1 FROM workflows WHERE id = $1 FOR UPDATE', [workflowId]);
+    const release = await holdLock(t, 'SELECT 1 FROM workflows WHERE id = $1 FOR UPDATE', [
+      workflowId,
+    ]);
     try {
       const started = Date.now();
       const res = await patch();
@@ -79,7 +70,7 @@ describe('a statement past the statement timeout', () => {
 
   it('is cancelled and answered 503 with Retry-After, not held open', async () => {
     const { a } = await world(t);
-    const release = await hold(t, 'LOCK TABLE customers IN ACCESS EXCLUSIVE MODE');
+    const release = await holdLock(t, 'LOCK TABLE customers IN ACCESS EXCLUSIVE MODE');
     try {
       const started = Date.now();
       const res = await t.http().get('/v1/customers').set(a.admin);
@@ -107,7 +98,9 @@ describe('one tenant holds at most its share of the pool', () => {
 
   it("keeps another tenant's reads fast and 2xx while the first storms one locked row", async () => {
     const { a, b, workflowId, patch } = await world(t);
-    const release = await hold(t, 'SELECT 1 FROM workflows WHERE id = $1 FOR UPDATE', [workflowId]);
+    const release = await holdLock(t, 'SELECT 1 FROM workflows WHERE id = $1 FOR UPDATE', [
+      workflowId,
+    ]);
     try {
       // Twelve changes of one held row: without a share, four of them take the whole pool.
       const storm = Array.from({ length: 12 }, () => patch().then((res) => res)); // sent now
@@ -175,7 +168,7 @@ describe('one tenant holds at most its share of the pool', () => {
       [other.workflowId],
     );
 
-    const release = await hold(t, 'SELECT 1 FROM workflows WHERE id = $1 FOR UPDATE', [held]);
+    const release = await holdLock(t, 'SELECT 1 FROM workflows WHERE id = $1 FOR UPDATE', [held]);
     try {
       const storm = Array.from({ length: 6 }, () =>
         t
@@ -254,10 +247,9 @@ describe('large bodies', () => {
     const b = await runtimeOf(await TenantSession.create(t, 'B'));
     const held = await a.create();
     expect(held.status).toBe(201);
-    const release = await hold(t, 'SELECT 1 FROM workflows WHERE id = $1 FOR UPDATE', [
+    const release = await holdLock(t, 'SELECT 1 FROM workflows WHERE id = $1 FOR UPDATE', [
       held.body.id,
     ]);
-    let released = false;
     try {
       // A's large change waits on the held row, and keeps A's turn for large bodies meanwhile.
       const first = a.change(held.body.id as string);
@@ -270,12 +262,11 @@ describe('large bodies', () => {
       expect((await b.create()).status).toBe(201); // B's does not wait for A's turn
       await new Promise((resolve) => setTimeout(resolve, 100));
       expect(secondDone).toBe(false); // A's second does
-      released = true;
       await release();
       expect((await first).status).toBe(200);
       expect((await second).status).toBe(201);
     } finally {
-      if (!released) await release();
+      await release(); // once only: a second call does nothing
     }
   });
 });
