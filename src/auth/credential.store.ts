@@ -52,6 +52,8 @@ const KNOWN_TENANTS_MAX = 10_000;
 @Injectable()
 export class CredentialStore {
   private readonly knownTenants = new Map<string, { status: TenantStatus; until: number }>();
+  /** Counts forgetTenant calls: a read that began before one may hold the old status. */
+  private forgotten = 0;
 
   constructor(private readonly db: TenantDb) {}
 
@@ -66,11 +68,14 @@ export class CredentialStore {
     const known = this.knownTenants.get(tenantId);
     if (known && known.until > now) return known.status;
     this.knownTenants.delete(tenantId);
+    const forgottenBefore = this.forgotten;
     const [row] = await this.db.readOnce<{ status: TenantStatus }>(
       tenantId,
       `SELECT status FROM tenants WHERE id = ${sqlLiteral(tenantId, 'uuid')}`,
     );
     if (!row) return null;
+    // A status changed here while this read ran may be newer than what it found: not kept.
+    if (this.forgotten !== forgottenBefore) return row.status;
     if (this.knownTenants.size >= KNOWN_TENANTS_MAX) {
       this.knownTenants.delete(this.knownTenants.keys().next().value as string);
     }
@@ -80,6 +85,7 @@ export class CredentialStore {
 
   /** Drops what this replica believes of a tenant: its status has just changed. */
   forgetTenant(tenantId: string): void {
+    this.forgotten++;
     this.knownTenants.delete(tenantId);
   }
 

@@ -1,8 +1,9 @@
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import request from 'supertest';
-import { TENANT_STATUS_TRUSTED_MS } from '../../src/auth/credential.store';
+import { CredentialStore, TENANT_STATUS_TRUSTED_MS } from '../../src/auth/credential.store';
 import { TEST_PLATFORM_KEY, TestApp, startTestApp } from '../helpers/app';
 import { TenantSession } from '../helpers/factories';
+import { holdLock, lockWaiters, until } from '../helpers/locks';
 import { startAppOnSameDatabase } from '../helpers/same-database-app';
 
 const platform = { 'X-Platform-Key': TEST_PLATFORM_KEY };
@@ -100,6 +101,25 @@ describe('tenant suspension', () => {
       await setStatus(a.tenantId, 'active');
       await other?.close();
     }
+  });
+
+  it('does not believe a status read that ran while this replica changed it', async () => {
+    const c = await TenantSession.create(t, 'Racing Ltd');
+    const store = t.app.get(CredentialStore);
+    // The read of the status waits behind a held table lock; meanwhile this replica changes the
+    // tenant (forgetTenant is what its status route calls after committing).
+    const release = await holdLock(t, 'LOCK TABLE tenants IN ACCESS EXCLUSIVE MODE');
+    let racing: Promise<string | null> | undefined;
+    try {
+      racing = store.tenantStatus(c.tenantId);
+      await until(async () => (await lockWaiters(t)) === 1);
+      store.forgetTenant(c.tenantId);
+    } finally {
+      await release();
+    }
+    expect(await racing).toBe('active'); // what it read, from before the change
+    await t.raw.query(`UPDATE tenants SET status = 'suspended' WHERE id = $1`, [c.tenantId]);
+    expect(await store.tenantStatus(c.tenantId)).toBe('suspended'); // asked again
   });
 
   it('refuses a bad status and an unknown tenant', async () => {
