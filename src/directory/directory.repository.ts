@@ -75,10 +75,6 @@ export class DirectoryRepository {
     );
   }
 
-  findTenant(manager: EntityManager, id: string): Promise<Tenant | null> {
-    return manager.findOneBy(Tenant, { id });
-  }
-
   /** Row-locked until the transaction ends, so that its change is audited from what it was. */
   lockTenant(manager: EntityManager, id: string): Promise<Tenant | null> {
     return manager.findOne(Tenant, { where: { id }, lock: { mode: 'pessimistic_write' } });
