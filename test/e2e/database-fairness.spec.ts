@@ -2,7 +2,7 @@ import { TenantDb } from '../../src/database/tenant-db';
 import { WorkflowSweeper } from '../../src/workflows/workflow-sweeper';
 import { TEST_PLATFORM_KEY, TestApp, startTestApp } from '../helpers/app';
 import { TenantSession, token } from '../helpers/factories';
-import { holdLock } from '../helpers/locks';
+import { holdLock, lockWaiters, until } from '../helpers/locks';
 
 /** Tenant A with a workflow its runtime can change, and tenant B beside it. */
 async function world(t: TestApp) {
@@ -253,7 +253,7 @@ describe('large bodies', () => {
     try {
       // A's large change waits on the held row, and keeps A's turn for large bodies meanwhile.
       const first = a.change(held.body.id as string);
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      await until(async () => (await lockWaiters(t)) === 1); // its turn taken, the row awaited
       let secondDone = false;
       const second = a.create().then((res) => {
         secondDone = true;

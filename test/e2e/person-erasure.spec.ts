@@ -197,7 +197,7 @@ describe('persons: read, update and erasure', () => {
           .delete(url(racer))
           .set(a.admin)
           .then((res) => res);
-        await new Promise((resolve) => setTimeout(resolve, 300));
+        await until(async () => (await lockWaiters(t)) === 2); // the erasure waits for it
         await locker.query('ROLLBACK');
         expect((await made).status).toBe(201);
         expect((await erased).status).toBe(204);
