@@ -25,37 +25,22 @@ interface Attack {
   body(a: SeededTenant): string;
 }
 
-const dashboard = (api: string, a: SeededTenant) => ({
-  url: `${api}/v1/customers`,
-  headers: { authorization: adminToken(a), 'content-type': 'application/json' },
+/** A customer created from the dashboard, its body carrying `n` copies of `item` it ignores. */
+const customerAttack = (name: string, item: string, n: number): Attack => ({
+  name,
+  connections: 6,
+  request: (api, a) => ({
+    url: `${api}/v1/customers`,
+    headers: { authorization: adminToken(a), 'content-type': 'application/json' },
+  }),
+  body: () => `{"name":"x","ignored":${array(item, n)}}`,
 });
-const customer = (items: string) => () => `{"name":"x","ignored":${items}}`;
 
 const ATTACKS: Attack[] = [
-  {
-    name: 'a MiB of zeros',
-    connections: 6,
-    request: dashboard,
-    body: customer(array('0', 500_000)),
-  },
-  {
-    name: 'a MiB of empty objects',
-    connections: 6,
-    request: dashboard,
-    body: customer(array('{}', 250_000)),
-  },
-  {
-    name: '149,000 zeros',
-    connections: 6,
-    request: dashboard,
-    body: customer(array('0', 149_000)),
-  },
-  {
-    name: '74,000 empty objects',
-    connections: 6,
-    request: dashboard,
-    body: customer(array('{}', 74_000)),
-  },
+  customerAttack('a MiB of zeros', '0', 500_000),
+  customerAttack('a MiB of empty objects', '{}', 250_000),
+  customerAttack('149,000 zeros', '0', 149_000),
+  customerAttack('74,000 empty objects', '{}', 74_000),
   {
     name: 'event payloads of a MiB (422)',
     connections: 4,

@@ -1,7 +1,7 @@
 import { EventSequencer } from '../../src/event-log/event-sequencer';
 import { TestApp, startTestApp } from '../helpers/app';
 import { TenantSession } from '../helpers/factories';
-import { lockWaiters, until } from '../helpers/locks';
+import { holdLock, lockWaiters, until } from '../helpers/locks';
 
 /** Tables whose rows, as text, contain `needle`: the whole database is searched. */
 async function tablesHolding(t: TestApp, needle: string): Promise<string[]> {
@@ -171,14 +171,13 @@ describe('persons: read, update and erasure', () => {
       const first = how === 'rebound' ? await bind(racer, 'email', `old-${address}`) : null;
       // An uncommitted binding of the same address holds the new one's INSERT (the live-address
       // index) after it has checked its person: the erasure runs in that window.
-      const locker = await t.raw.connect();
+      const release = await holdLock(
+        t,
+        `INSERT INTO worker_bindings (tenant_id, customer_id, person_id, channel_type, channel_address)
+         VALUES ($1, $2, $3, 'email', $4)`,
+        [a.tenantId, customer, other, address],
+      );
       try {
-        await locker.query('BEGIN');
-        await locker.query(
-          `INSERT INTO worker_bindings (tenant_id, customer_id, person_id, channel_type, channel_address)
-           VALUES ($1, $2, $3, 'email', $4)`,
-          [a.tenantId, customer, other, address],
-        );
         const made = (
           first
             ? t.http().post(`${bindings()}/${first}/rebind`).send({ new_address: address })
@@ -198,11 +197,11 @@ describe('persons: read, update and erasure', () => {
           .set(a.admin)
           .then((res) => res);
         await until(async () => (await lockWaiters(t)) === 2); // the erasure waits for it
-        await locker.query('ROLLBACK');
+        await release();
         expect((await made).status).toBe(201);
         expect((await erased).status).toBe(204);
       } finally {
-        locker.release();
+        await release(); // once only: a second call does nothing
       }
       const { rows } = await t.raw.query<{ channel_address: string; status: string }>(
         'SELECT channel_address, status FROM worker_bindings WHERE person_id = $1',
