@@ -58,6 +58,15 @@ export abstract class FeedFollower extends TenantJob {
     await Promise.all([...this.passes.values()].map((p) => p.done));
   }
 
+  /**
+   * Passes under way in this process, to their end: tests wait for them. `runOnce` alone is not
+   * enough: a pass woken by the sequencer whose commit is already visible is not joined (its
+   * cursor reads as caught up), yet what it does after its commit (a kick) is still to come.
+   */
+  async settled(): Promise<void> {
+    while (this.passes.size > 0) await Promise.all([...this.passes.values()].map((p) => p.done));
+  }
+
   /** Tenants whose cursor is behind their feed. */
   protected override async tenants(): Promise<string[]> {
     const [ends, cursors] = await Promise.all([this.log.feedEnds(), this.cursors()]);

@@ -1,8 +1,6 @@
-import { EventSequencer } from '../../src/event-log/event-sequencer';
-import { EventEvaluator } from '../../src/events/event-evaluator';
 import { TestApp, startTestApp } from '../helpers/app';
 import { MATRIX, MatrixRoute } from '../matrix/routes';
-import { QUIET_WEBHOOK_ENV, settleWebhooks } from '../helpers/webhooks';
+import { QUIET_WEBHOOK_ENV, settleBackground } from '../helpers/webhooks';
 import { CALLERS, Caller, World, buildWorld, make } from '../matrix/world';
 
 const OUTSIDE_A: Caller[] = ['tenant_admin_b', 'proxy_key_b_instance', 'no_credential'];
@@ -60,15 +58,12 @@ async function fingerprintQuery(t: TestApp): Promise<string> {
 }
 
 /**
- * Every tenant-owned table's rows, hashed per tenant: what a call may have changed. The event
- * sequencer numbers committed events moments after their commit, and the evaluator of rules on
- * raised events follows the numbering; both are run to the end first, so their work on the
- * events a call's setup raised is not taken for a write of the call.
+ * Every tenant-owned table's rows, hashed per tenant: what a call may have changed. The app's
+ * background work (numbering, rules on raised events, webhooks) is run to its end first, so its
+ * work on the events a call's setup raised is not taken for a write of the call.
  */
 async function fingerprint(t: TestApp, sql: string): Promise<Map<string, string>> {
-  do await t.app.get(EventSequencer).sweep();
-  while ((await t.app.get(EventEvaluator).runOnce()) > 0);
-  await settleWebhooks(t);
+  await settleBackground(t);
   const { rows } = await t.raw.query<{ tenant: string; tbl: string; h: string }>(sql);
   const byTenant = new Map<string, string>();
   for (const row of rows.sort((p, q) => (p.tbl < q.tbl ? -1 : 1))) {

@@ -1,9 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { EventSequencer } from '../../src/event-log/event-sequencer';
-import { EventEvaluator } from '../../src/events/event-evaluator';
 import { TEST_PLATFORM_KEY, TestApp } from '../helpers/app';
 import { TenantSession } from '../helpers/factories';
-import { REFUSING_WEBHOOK_URL, settleWebhooks } from '../helpers/webhooks';
+import { REFUSING_WEBHOOK_URL, settleBackground, settleWebhooks } from '../helpers/webhooks';
 
 /** One request as the fuzzer sends it; `payload` is raw text so malformed JSON can be sent. */
 export interface FuzzRequest {
@@ -178,10 +176,10 @@ function randomDigits(n: number): string {
  * transaction id, and a DELETE lowers the count, so a refused request that wrote anything
  * changes it, while row locks (xmax) and rolled-back work (invisible) do not. It reads through
  * the superuser pool, so RLS hides nothing, and no other writer shares this database (the
- * background jobs are off in tests) but the event sequencer, which numbers committed events
- * moments after their commit, and the evaluator of rules on raised events, which follows the
- * numbering: both are run to the end first, so their work on an earlier case's events is not
- * taken for a write of this one. One round trip per case.
+ * timed background jobs are off in tests) but the work that follows events moments after their
+ * commit: numbering, rules on raised events, webhooks. It is run to its end first
+ * (settleBackground), so its work on an earlier case's events is not taken for a write of this
+ * one. One round trip per case.
  */
 export async function fingerprinter(t: TestApp): Promise<() => Promise<string>> {
   const { rows } = await t.raw.query<{ name: string }>(
@@ -195,10 +193,7 @@ export async function fingerprinter(t: TestApp): Promise<() => Promise<string>> 
     )
     .join(' UNION ALL ');
   return async () => {
-    // Rules on raised events are evaluated after the numbering, and may raise more events.
-    do await t.app.get(EventSequencer).sweep();
-    while ((await t.app.get(EventEvaluator).runOnce()) > 0);
-    await settleWebhooks(t);
+    await settleBackground(t);
     // Named, so PostgreSQL plans the union once rather than on every case.
     const res = await t.raw.query<{ t: string; f: string }>({
       name: 'fuzz-fingerprint',

@@ -1,4 +1,5 @@
 import { EventSequencer } from '../../src/event-log/event-sequencer';
+import { EventEvaluator } from '../../src/events/event-evaluator';
 import { WebhookDispatcher } from '../../src/webhooks/webhook-dispatcher';
 import { WebhookFanout } from '../../src/webhooks/webhook-fanout';
 import { TestApp } from './app';
@@ -18,10 +19,29 @@ export const REFUSING_WEBHOOK_URL = 'http://127.0.0.1:9/hooks';
 
 /**
  * Numbers what has committed, then runs the webhook fan-out and the dispatcher to the end, as
- * a before-and-after needs.
+ * a before-and-after needs. A fan-out pass the sequencer woke is waited for too: once its commit
+ * shows, `runOnce` finds nothing to do, yet its kick of the dispatcher comes only after.
  */
 export async function settleWebhooks(t: TestApp): Promise<void> {
+  const fanout = t.app.get(WebhookFanout);
   await t.app.get(EventSequencer).sweep();
-  while ((await t.app.get(WebhookFanout).runOnce()) > 0);
+  while ((await fanout.runOnce()) > 0);
+  await fanout.settled();
   await t.app.get(WebhookDispatcher).settled();
+}
+
+/**
+ * Everything the app does in the background after a call, run to its end: numbering, rules on
+ * raised events (which may raise more), and webhooks. Suites that compare the database before
+ * and after a call take it first, so that work on earlier events is not taken for the call's.
+ */
+export async function settleBackground(t: TestApp): Promise<void> {
+  const evaluator = t.app.get(EventEvaluator);
+  let evaluated: number;
+  do {
+    await t.app.get(EventSequencer).sweep();
+    evaluated = await evaluator.runOnce();
+    await evaluator.settled();
+  } while (evaluated > 0);
+  await settleWebhooks(t);
 }
