@@ -41,6 +41,7 @@ export interface BenchCluster {
 export async function withBenchCluster<T>(
   prefix: string,
   work: (cluster: BenchCluster) => Promise<T>,
+  settings: readonly string[] = [],
 ): Promise<T> {
   const dir = mkdtempSync(join(tmpdir(), `${prefix}-`));
   chmodSync(dir, 0o755);
@@ -49,6 +50,7 @@ export async function withBenchCluster<T>(
     pgDir,
     { postgresPassword: 'bench', ownerPassword: 'bench-owner' },
     false,
+    settings,
   );
   const database = async (name: string, build?: string) => {
     await ensureDatabase(pg.adminUrl, name);

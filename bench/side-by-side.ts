@@ -35,6 +35,15 @@ const ALTERNATE = process.env.SIDE_ORDER === 'alternate';
 const CONNECTIONS = Number(process.env.SIDE_CONNECTIONS ?? (ALTERNATE ? 32 : 16));
 /** SIDE_CPU_PROF=<dir>: each build's CPU profile in <dir>/<build's name>, with its request count. */
 const PROFILES = process.env.SIDE_CPU_PROF;
+/**
+ * SIDE_STATEMENTS=1: each build's statements over the measured rounds, from pg_stat_statements
+ * (every statement, functions' and triggers' included): calls and server time per request.
+ */
+const STATEMENTS = process.env.SIDE_STATEMENTS === '1';
+const STATEMENT_SETTINGS = [
+  'shared_preload_libraries=pg_stat_statements',
+  'pg_stat_statements.track=all',
+];
 
 /** Each mode and the scenario of `npm run bench` it drives. */
 const MODES = {
@@ -58,6 +67,10 @@ interface Target {
   requests: number;
   /** Answers other than 2xx and failed requests, by status (or `error`), over the measured rounds. */
   failures: Map<string, number>;
+  /** The superuser's URL of the build's database, for its statement statistics. */
+  adminUrl: string;
+  /** Requests answered in the measured rounds. */
+  measured: number;
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -72,120 +85,163 @@ async function main(): Promise<void> {
     throw new Error(`usage: side-by-side <build> <build> [${Object.keys(MODES).join('|')}]`);
   }
 
-  await withBenchCluster('hydracore-side', async (cluster) => {
-    const servers: ChildProcess[] = [];
-    const targets: Target[] = [];
-    try {
-      for (const [i, build] of builds.entries()) {
-        const { url } = await cluster.database(`hydracore_side_${i}`, build);
-        const db = new Client({ connectionString: url });
-        await db.connect();
-        const tenant = await seedTenant(db, 'Side by side', 2000);
-        await seedRules(db, tenant.tenantId);
-        await db.query('ANALYZE');
-        await db.end();
+  await withBenchCluster(
+    'hydracore-side',
+    async (cluster) => {
+      const servers: ChildProcess[] = [];
+      const targets: Target[] = [];
+      try {
+        for (const [i, build] of builds.entries()) {
+          const { url, adminUrl } = await cluster.database(`hydracore_side_${i}`, build);
+          const db = new Client({ connectionString: url });
+          await db.connect();
+          const tenant = await seedTenant(db, 'Side by side', 2000);
+          await seedRules(db, tenant.tenantId);
+          await db.query('ANALYZE');
+          await db.end();
 
-        const port = await freePort();
-        const profile = PROFILES
-          ? ['--cpu-prof', '--cpu-prof-dir', join(PROFILES, basename(build))]
-          : [];
-        const server = await startProcess(
-          [...productionFlags(), ...profile, join(build, 'src/main.js')],
-          { ...apiEnv(url), PORT: String(port) },
-          'listening',
-        );
-        servers.push(server);
-        const token = adminToken;
-        // `bare` only makes scenarios() list the pipeline's routes (health, catalog); none loads it.
-        const urls = { api: `http://127.0.0.1:${port}`, baseline: '', bare: 'unused' };
-        const spec = scenarios(urls, tenant, token, tenant, tenant).find((s) =>
-          s.name.startsWith(MODES[mode]),
-        )!;
-        targets.push({
-          build,
-          pid: server.pid!,
-          options: { ...spec.options, connections: CONNECTIONS },
-          apiMs: [],
-          dbMs: [],
-          rps: [],
-          requests: 0,
-          failures: new Map(),
-        });
-      }
-      log(
-        `${mode}: ${targets.length} builds, ${ROUNDS} rounds of ${SECONDS} s, ` +
-          `${CONNECTIONS} connections each, ${ALTERNATE ? 'one build at a time' : 'all at once'}`,
-      );
-
-      const measure = async (group: Target[]) => {
-        const api = group.map((t) => cpuMs(t.pid));
-        const db = databaseCpuMs(cluster.pgDir);
-        const results = await Promise.all(
-          group.map((t) => autocannon({ ...t.options, duration: SECONDS })),
-        );
-        const dbMs = databaseCpuMs(cluster.pgDir) - db;
-        group.forEach((t, i) => {
-          const r = results[i];
-          // Counted, not fatal: on a starved machine a round may end in a few 503s, and which
-          // build meets them is luck; the summary says how many each met.
-          const failed = Object.entries(r.statusCodeStats ?? {})
-            .filter(([code]) => !code.startsWith('2'))
-            .map(([code, stats]) => [code, stats?.count ?? 0] as const);
-          if (r.errors + r.timeouts > 0) failed.push(['error', r.errors + r.timeouts]);
-          for (const [code, count] of failed)
-            t.failures.set(code, (t.failures.get(code) ?? 0) + count);
-          t.apiMs.push((cpuMs(t.pid) - api[i]) / r.requests.total);
-          t.dbMs.push(dbMs / r.requests.total);
-          t.rps.push(Math.round(r.requests.average));
-          t.requests += r.requests.total;
-        });
-      };
-      const describe = (t: Target, round: number) =>
-        `${t.rps[round]} req/s, API ${t.apiMs[round].toFixed(2)} ms` +
-        (ALTERNATE ? `, DB ${t.dbMs[round].toFixed(2)} ms` : '');
-
-      const warm = async (t: Target) => {
-        t.requests += (await autocannon({ ...t.options, duration: 5 })).requests.total;
-      };
-      if (ALTERNATE) for (const t of targets) await warm(t);
-      else await Promise.all(targets.map(warm));
-      for (let round = 0; round < ROUNDS; round++) {
-        if (ALTERNATE) {
-          const order = round % 2 === 0 ? targets : [...targets].reverse();
-          for (const t of order) await measure([t]);
-        } else {
-          await measure(targets);
+          const port = await freePort();
+          const profile = PROFILES
+            ? ['--cpu-prof', '--cpu-prof-dir', join(PROFILES, basename(build))]
+            : [];
+          const server = await startProcess(
+            [...productionFlags(), ...profile, join(build, 'src/main.js')],
+            { ...apiEnv(url), PORT: String(port) },
+            'listening',
+          );
+          servers.push(server);
+          const token = adminToken;
+          // `bare` only makes scenarios() list the pipeline's routes (health, catalog); none loads it.
+          const urls = { api: `http://127.0.0.1:${port}`, baseline: '', bare: 'unused' };
+          const spec = scenarios(urls, tenant, token, tenant, tenant).find((s) =>
+            s.name.startsWith(MODES[mode]),
+          )!;
+          targets.push({
+            build,
+            pid: server.pid!,
+            options: { ...spec.options, connections: CONNECTIONS },
+            apiMs: [],
+            dbMs: [],
+            rps: [],
+            requests: 0,
+            failures: new Map(),
+            adminUrl,
+            measured: 0,
+          });
         }
-        log(`  round ${round + 1}: ${targets.map((t) => describe(t, round)).join('  |  ')}`);
-      }
+        log(
+          `${mode}: ${targets.length} builds, ${ROUNDS} rounds of ${SECONDS} s, ` +
+            `${CONNECTIONS} connections each, ${ALTERNATE ? 'one build at a time' : 'all at once'}`,
+        );
 
-      for (const t of targets) {
-        log(
-          `${t.build}: median ${median(t.rps)} req/s (${spread(t.rps)}), ` +
-            `API ${median(t.apiMs).toFixed(2)} ms of CPU a request (${spread(t.apiMs, 2)})` +
-            (ALTERNATE ? `, database ${median(t.dbMs).toFixed(2)} ms (${spread(t.dbMs, 2)})` : '') +
-            (t.failures.size > 0
-              ? `; not 2xx: ${[...t.failures].map(([code, n]) => `${n}× ${code}`).join(', ')}`
-              : ''),
-        );
+        const measure = async (group: Target[]) => {
+          const api = group.map((t) => cpuMs(t.pid));
+          const db = databaseCpuMs(cluster.pgDir);
+          const results = await Promise.all(
+            group.map((t) => autocannon({ ...t.options, duration: SECONDS })),
+          );
+          const dbMs = databaseCpuMs(cluster.pgDir) - db;
+          group.forEach((t, i) => {
+            const r = results[i];
+            // Counted, not fatal: on a starved machine a round may end in a few 503s, and which
+            // build meets them is luck; the summary says how many each met.
+            const failed = Object.entries(r.statusCodeStats ?? {})
+              .filter(([code]) => !code.startsWith('2'))
+              .map(([code, stats]) => [code, stats?.count ?? 0] as const);
+            if (r.errors + r.timeouts > 0) failed.push(['error', r.errors + r.timeouts]);
+            for (const [code, count] of failed)
+              t.failures.set(code, (t.failures.get(code) ?? 0) + count);
+            t.apiMs.push((cpuMs(t.pid) - api[i]) / r.requests.total);
+            t.dbMs.push(dbMs / r.requests.total);
+            t.rps.push(Math.round(r.requests.average));
+            t.requests += r.requests.total;
+            t.measured += r.requests.total;
+          });
+        };
+        const describe = (t: Target, round: number) =>
+          `${t.rps[round]} req/s, API ${t.apiMs[round].toFixed(2)} ms` +
+          (ALTERNATE ? `, DB ${t.dbMs[round].toFixed(2)} ms` : '');
+
+        const warm = async (t: Target) => {
+          t.requests += (await autocannon({ ...t.options, duration: 5 })).requests.total;
+        };
+        if (ALTERNATE) for (const t of targets) await warm(t);
+        else await Promise.all(targets.map(warm));
+        if (STATEMENTS) for (const t of targets) await resetStatements(t.adminUrl);
+        for (let round = 0; round < ROUNDS; round++) {
+          if (ALTERNATE) {
+            const order = round % 2 === 0 ? targets : [...targets].reverse();
+            for (const t of order) await measure([t]);
+          } else {
+            await measure(targets);
+          }
+          log(`  round ${round + 1}: ${targets.map((t) => describe(t, round)).join('  |  ')}`);
+        }
+
+        for (const t of targets) {
+          log(
+            `${t.build}: median ${median(t.rps)} req/s (${spread(t.rps)}), ` +
+              `API ${median(t.apiMs).toFixed(2)} ms of CPU a request (${spread(t.apiMs, 2)})` +
+              (ALTERNATE
+                ? `, database ${median(t.dbMs).toFixed(2)} ms (${spread(t.dbMs, 2)})`
+                : '') +
+              (t.failures.size > 0
+                ? `; not 2xx: ${[...t.failures].map(([code, n]) => `${n}× ${code}`).join(', ')}`
+                : ''),
+          );
+        }
+        if (STATEMENTS) for (const t of targets) await logStatements(t);
+        const [first, ...rest] = targets;
+        for (const t of rest) {
+          const ratios = t.rps.map((rps, i) => rps / first.rps[i]);
+          log(
+            `${t.build} / ${first.build}: req/s medians ${(median(t.rps) / median(first.rps)).toFixed(2)}×; ` +
+              `round by round median ${median(ratios).toFixed(2)}× (${spread(ratios, 2)})`,
+          );
+        }
+      } finally {
+        for (const server of servers) await stopProcess(server);
       }
-      const [first, ...rest] = targets;
-      for (const t of rest) {
-        const ratios = t.rps.map((rps, i) => rps / first.rps[i]);
-        log(
-          `${t.build} / ${first.build}: req/s medians ${(median(t.rps) / median(first.rps)).toFixed(2)}×; ` +
-            `round by round median ${median(ratios).toFixed(2)}× (${spread(ratios, 2)})`,
-        );
+      if (PROFILES) {
+        for (const t of targets) {
+          writeFileSync(join(PROFILES, basename(t.build), 'requests.txt'), `${t.requests}\n`);
+        }
       }
-    } finally {
-      for (const server of servers) await stopProcess(server);
+    },
+    STATEMENTS ? STATEMENT_SETTINGS : [],
+  );
+}
+
+async function resetStatements(adminUrl: string): Promise<void> {
+  const db = new Client({ connectionString: adminUrl });
+  await db.connect();
+  try {
+    await db.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
+    await db.query('SELECT pg_stat_statements_reset()');
+  } finally {
+    await db.end();
+  }
+}
+
+/** The build's statements, the costliest first: calls and milliseconds per request. */
+async function logStatements(t: Target): Promise<void> {
+  const db = new Client({ connectionString: t.adminUrl });
+  await db.connect();
+  try {
+    const { rows } = await db.query<{ calls: string; ms: number; query: string }>(
+      `SELECT calls, total_exec_time AS ms, query FROM pg_stat_statements
+        WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+        ORDER BY total_exec_time DESC LIMIT 25`,
+    );
+    log(`${t.build}: statements per request (${t.measured} requests)`);
+    for (const row of rows) {
+      const calls = (Number(row.calls) / t.measured).toFixed(2).padStart(6);
+      const ms = (row.ms / t.measured).toFixed(3).padStart(7);
+      log(`  ${calls} calls ${ms} ms  ${row.query.replace(/\s+/g, ' ').slice(0, 110)}`);
     }
-    if (PROFILES) {
-      for (const t of targets) {
-        writeFileSync(join(PROFILES, basename(t.build), 'requests.txt'), `${t.requests}\n`);
-      }
-    }
-  });
+  } finally {
+    await db.end();
+  }
 }
 
 main().catch((error: unknown) => {

@@ -21,6 +21,7 @@ import { TenantLifecycle1732408400000 } from './1732408400000-tenant-lifecycle';
 import { AuditLog1732408500000 } from './1732408500000-audit-log';
 import { EventsWakeAfterCommit1732408600000 } from './1732408600000-events-wake-after-commit';
 import { OutboxBacklogMetric1732408700000 } from './1732408700000-outbox-backlog-metric';
+import { LighterEventWrites1732408800000 } from './1732408800000-lighter-event-writes';
 
 /**
  * Every migration, in the order of their timestamps (the order TypeORM runs them in). Append
@@ -50,4 +51,5 @@ export const MIGRATIONS = [
   AuditLog1732408500000,
   EventsWakeAfterCommit1732408600000,
   OutboxBacklogMetric1732408700000,
+  LighterEventWrites1732408800000,
 ];

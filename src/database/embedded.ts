@@ -97,11 +97,15 @@ async function stopOrphan(pgDir: string): Promise<void> {
   for (let i = 0; i < 100 && alive(pid); i++) await new Promise((r) => setTimeout(r, 100));
 }
 
-/** Starts (initialising on first use) a PostgreSQL cluster whose files live in `pgDir`. */
+/**
+ * Starts (initialising on first use) a PostgreSQL cluster whose files live in `pgDir`; `settings`
+ * are more server settings (`name=value`), as the benchmarks' statement statistics need.
+ */
 export async function startEmbeddedPostgres(
   pgDir: string,
   secrets: Pick<LocalSecrets, 'postgresPassword' | 'ownerPassword'>,
   persistent = true,
+  settings: readonly string[] = [],
 ): Promise<EmbeddedDatabase> {
   const port = await freePort();
   const logs: string[] = [];
@@ -115,7 +119,9 @@ export async function startEmbeddedPostgres(
     persistent,
     createPostgresUser: process.getuid?.() === 0,
     initdbFlags: ['--encoding=UTF8', '--locale=C'],
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=300'],
+    postgresFlags: ['listen_addresses=127.0.0.1', 'max_connections=300', ...settings].flatMap(
+      (setting) => ['-c', setting],
+    ),
     onLog: (message: string) => logs.push(message),
     onError: (message: unknown) => logs.push(String(message)),
   });

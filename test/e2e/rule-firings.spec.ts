@@ -318,6 +318,13 @@ describe('rule firings', () => {
     );
     await t.app.get(EvaluationRetention).runOnce();
     expect(await evaluationsOf(w, old)).toEqual([]);
+    // Rows, not just what the log shows: the rules' rows go with their facts.
+    const left = await t.raw.query(
+      `SELECT (SELECT count(*) FROM rule_evaluations WHERE event_id = $1)::int AS rules,
+              (SELECT count(*) FROM rule_evaluated_events WHERE event_id = $1)::int AS facts`,
+      [old],
+    );
+    expect(left.rows[0]).toEqual({ rules: 0, facts: 0 });
     expect((await firings(w, kept).expect(200)).body.firings).toEqual([
       expect.objectContaining({ event_id: recent }),
     ]);

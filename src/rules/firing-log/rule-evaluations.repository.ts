@@ -213,17 +213,24 @@ export class RuleEvaluationsRepository {
   }
 
   /**
-   * Removes, oldest first, at most `limit` events' evaluations older than `days` (their rows go
-   * with their facts), and the rule revisions closed a day before that: an evaluation can read
-   * a revision a rule write was closing while it ran, never one closed a day earlier.
+   * Removes, oldest first, at most `limit` events' evaluations older than `days` (their facts
+   * and their rules' rows together), and the rule revisions closed a day before that: an
+   * evaluation can read a revision a rule write was closing while it ran, never one closed a day
+   * earlier.
    */
   async purge(tenantId: string, days: number, limit: number): Promise<number> {
-    const [, removed] = await this.m.query<[unknown, number]>(
-      `DELETE FROM rule_evaluated_events
-        WHERE tenant_id = $1 AND event_id IN (
-          SELECT event_id FROM rule_evaluated_events
-           WHERE tenant_id = $1 AND at < now() - make_interval(days => $2)
-           ORDER BY at LIMIT $3)`,
+    const [{ removed }] = await this.m.query<{ removed: number }[]>(
+      `WITH facts AS (
+         DELETE FROM rule_evaluated_events
+          WHERE tenant_id = $1 AND event_id IN (
+            SELECT event_id FROM rule_evaluated_events
+             WHERE tenant_id = $1 AND at < now() - make_interval(days => $2)
+             ORDER BY at LIMIT $3)
+         RETURNING event_id),
+       rules AS (
+         DELETE FROM rule_evaluations e USING facts
+          WHERE e.tenant_id = $1 AND e.event_id = facts.event_id)
+       SELECT count(*)::int AS removed FROM facts`,
       [tenantId, days, limit],
     );
     await this.m.query(
