@@ -1,5 +1,5 @@
 /**
- * npm run bench:side-by-side -- <build> <build> [list|get|create|event|health|catalog]
+ * npm run bench:side-by-side -- <build> <build> [list|get|create|event|approval|health|catalog]
  *
  * Two or more builds of the API (directories holding a `nest build` output: `dist`, or another
  * commit's build copied inside the repository so that node_modules resolve) under the same
@@ -7,11 +7,11 @@
  * most single changes are worth; measured in the same run, both builds meet the same drift.
  *
  * The modes are `npm run bench`'s scenarios 1 (list), 2 (get), 3 (create: POST a workflow then
- * PATCH it) and 4 (event: POST an event against 500 rules), and the request pipeline's health
- * (GET /healthz) and catalog (GET /v1/rules/trigger-types), built by the same code. Each build
- * runs on a database of its own, made by its own migrations and seeded alike, so an older build
- * pays for no index or trigger a later migration added, and neither build's rows grow the other's
- * tables.
+ * PATCH it), 4 (event: POST an event against 500 rules) and 5 (approval: request one), and the
+ * request pipeline's health (GET /healthz) and catalog (GET /v1/rules/trigger-types), built by
+ * the same code. Each build runs on a database of its own, made by its own migrations and seeded
+ * alike, so an older build pays for no index or trigger a later migration added, and neither
+ * build's rows grow the other's tables.
  *
  * SIDE_ORDER=together (the default) loads every build at once, 16 connections each: compare
  * the API's CPU per request. SIDE_ORDER=alternate loads one build at a time, 32 connections as
@@ -51,6 +51,7 @@ const MODES = {
   get: '2.',
   create: '3.',
   event: '4.',
+  approval: '5.',
   health: 'p1.',
   catalog: 'p2.',
 } as const;
