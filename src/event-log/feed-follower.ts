@@ -59,12 +59,18 @@ export abstract class FeedFollower extends TenantJob {
   }
 
   /**
-   * Passes under way in this process, to their end: tests wait for them. `runOnce` alone is not
-   * enough: a pass woken by the sequencer whose commit is already visible is not joined (its
-   * cursor reads as caught up), yet what it does after its commit (a kick) is still to come.
+   * Passes under way in this process, to their end; says how many events they handled. Tests
+   * wait for them: `runOnce` alone is not enough, as a pass woken by the sequencer whose commit
+   * is already visible is not joined (its cursor reads as caught up), yet what follows its
+   * commit (a kick, the sequencing of the events it raised) is still to come.
    */
-  async settled(): Promise<void> {
-    while (this.passes.size > 0) await Promise.all([...this.passes.values()].map((p) => p.done));
+  async settled(): Promise<number> {
+    let handled = 0;
+    while (this.passes.size > 0) {
+      const counts = await Promise.all([...this.passes.values()].map((p) => p.done));
+      handled += counts.reduce((sum, n) => sum + n, 0);
+    }
+    return handled;
   }
 
   /** Tenants whose cursor is behind their feed. */

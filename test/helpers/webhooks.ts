@@ -39,9 +39,9 @@ export async function settleBackground(t: TestApp): Promise<void> {
   const evaluator = t.app.get(EventEvaluator);
   let evaluated: number;
   do {
+    // Until a round finds nothing: what was evaluated may have raised events to number.
     await t.app.get(EventSequencer).sweep();
-    evaluated = await evaluator.runOnce();
-    await evaluator.settled();
+    evaluated = (await evaluator.runOnce()) + (await evaluator.settled());
   } while (evaluated > 0);
   await settleWebhooks(t);
 }
