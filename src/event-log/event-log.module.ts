@@ -1,5 +1,4 @@
 import { Module } from '@nestjs/common';
-import { DashboardEventsController } from './dashboard-events.controller';
 import { EventLogRepository } from './event-log.repository';
 import { EventLogService } from './event-log.service';
 import { EventRetention } from './event-retention';
@@ -8,11 +7,11 @@ import { FeedSignals } from './feed-signals';
 import { InternalEventFeedController } from './internal-event-feed.controller';
 
 /**
- * The tenant's event log: its feed, the dashboard's view of it, and its retention. Domains
- * record their events through EventLogService.
+ * The tenant's event log: its feed and its retention. Domains record their events through
+ * EventLogService; the dashboard's view of it is in events/, beside what rules made of each.
  */
 @Module({
-  controllers: [InternalEventFeedController, DashboardEventsController],
+  controllers: [InternalEventFeedController],
   providers: [EventLogService, EventLogRepository, EventSequencer, FeedSignals, EventRetention],
   exports: [EventLogService],
 })

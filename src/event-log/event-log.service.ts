@@ -3,7 +3,7 @@ import { Principal, customerScope } from '../auth/principal';
 import { DomainError, forbidden, notFound } from '../common/errors';
 import { toWire } from '../common/wire';
 import { TenantDb } from '../database/tenant-db';
-import { DashboardEventQuery, EventDetail } from './dto/dashboard-events.dto';
+import { DashboardEventQuery } from './dto/dashboard-events.dto';
 import { EventFeedQuery, EventPage, FEED } from './dto/event-feed.dto';
 import { EventLogRepository } from './event-log.repository';
 import { EventSequencer } from './event-sequencer';
@@ -160,12 +160,12 @@ export class EventLogService {
    * One event, once it has its position. A customer admin is refused another customer's event
    * and the tenant's events of no customer, as the list never shows it those.
    */
-  async get(p: Principal, id: string): Promise<EventDetail> {
+  async get(p: Principal, id: string): Promise<LoggedEvent> {
     const event = await this.repo.byId(p.tenantId, id);
     if (!event) throw notFound('Event');
     if (p.customerId !== null && event.customerId !== p.customerId)
       throw forbidden('Not allowed for this customer');
-    return Object.assign(new EventDetail(), event, { ruleEvaluations: [] });
+    return event;
   }
 
   /**

@@ -5,6 +5,7 @@ import { EventLogModule } from '../event-log/event-log.module';
 import { OutboxModule } from '../outbox/outbox.module';
 import { RulesModule } from '../rules/rules.module';
 import { WorkflowsModule } from '../workflows/workflows.module';
+import { DashboardEventsController } from './dashboard-events.controller';
 import { EventEvaluationRepository } from './event-evaluation.repository';
 import { EventEvaluator } from './event-evaluator';
 import { EventsController } from './events.controller';
@@ -13,9 +14,9 @@ import { EventsService } from './events.service';
 import { RuleActions } from './rule-actions';
 
 /**
- * Events and what rules make of them: the runtime's POSTed events (EventsService), and the
- * events HydraCore raises itself (EventEvaluator); both carry out rules' actions through
- * RuleActions.
+ * Events and what rules make of them: the runtime's POSTed events (EventsService), the events
+ * HydraCore raises itself (EventEvaluator), both carrying out rules' actions through
+ * RuleActions, and the dashboard's view of the log with each event's rule evaluations.
  */
 @Module({
   imports: [
@@ -26,7 +27,7 @@ import { RuleActions } from './rule-actions';
     OutboxModule,
     EventLogModule,
   ],
-  controllers: [EventsController],
+  controllers: [EventsController, DashboardEventsController],
   providers: [
     EventsService,
     EventsRepository,

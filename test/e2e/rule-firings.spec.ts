@@ -1,5 +1,6 @@
-import { toWire } from '../../src/common/wire';
 import { TenantDb } from '../../src/database/tenant-db';
+import { EventLogService } from '../../src/event-log/event-log.service';
+import { EventSequencer } from '../../src/event-log/event-sequencer';
 import { EvaluationRetention } from '../../src/rules/firing-log/evaluation-retention';
 import { RulesService } from '../../src/rules/rules.service';
 import { TestApp, startTestApp } from '../helpers/app';
@@ -188,9 +189,10 @@ describe('rule firings', () => {
       .send({ priority: 50 })
       .expect(200);
 
-    const evaluations = await evaluationsOf(w, eventId);
-    const wire = JSON.parse(JSON.stringify(toWire(evaluations)));
-    expect(wire).toEqual([
+    // What the dashboard shows of the event: GET /v1/events/{id} once the event is numbered.
+    await t.app.get(EventSequencer).sweep();
+    const detail = await t.http().get(`/v1/events/${eventId}`).set(w.s.admin).expect(200);
+    expect(detail.body.rule_evaluations).toEqual([
       expect.objectContaining({ rule_id: fires, outcome: 'fired', failed_condition: null }),
       expect.objectContaining({
         id: null,
@@ -214,10 +216,24 @@ describe('rule firings', () => {
         },
       }),
     ]);
+    // The same for the event's own customer admin.
+    const own = await t
+      .http()
+      .get(`/v1/events/${eventId}`)
+      .set(w.s.customerAdmin(w.customer))
+      .expect(200);
+    expect(own.body.rule_evaluations).toEqual(detail.body.rule_evaluations);
     // Skipped rules are the event's business, not the rule's: its firings list none.
     expect((await firings(w, skipped).expect(200)).body).toEqual({ firings: [], count: 0 });
-    // An event no rule met has no evaluations.
-    expect(await evaluationsOf(w, '00000000-0000-4000-8000-000000000000')).toEqual([]);
+    // An event no rule triggers on has no evaluations.
+    const [other] = await t.app
+      .get(TenantDb)
+      .run(w.s.tenantId, () =>
+        t.app.get(EventLogService).record(w.s.tenantId, { type: 'test.unruled', data: {} }),
+      );
+    await t.app.get(EventSequencer).sweep();
+    const none = await t.http().get(`/v1/events/${other}`).set(w.s.admin).expect(200);
+    expect(none.body.rule_evaluations).toEqual([]);
   });
 
   it('keeps nothing of an event the route refuses for its effects: the 422 as before', async () => {

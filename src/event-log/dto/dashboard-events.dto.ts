@@ -1,6 +1,5 @@
 import { IsString, IsUUID, Matches } from 'class-validator';
 import { WireField } from '../../common/wire';
-import { LoggedEvent } from '../logged-event.entity';
 import { PageLimit } from '../../common/list';
 import { Cursor, EVENT_TYPE, FEED } from './event-feed.dto';
 
@@ -31,15 +30,4 @@ export class DashboardEventQuery {
   instanceId?: string;
   @Cursor() after?: number;
   @PageLimit(FEED) limit?: number;
-}
-
-/** An event as the dashboard shows one, with what the rules made of it. */
-export class EventDetail extends LoggedEvent {
-  @WireField({
-    type: 'array',
-    items: { type: 'object', additionalProperties: true },
-    json: true,
-    description: 'The rules evaluated for this event, each with its outcome',
-  })
-  ruleEvaluations!: Record<string, unknown>[];
 }

@@ -72,11 +72,23 @@ export class Firing {
 export const FiringList = listEnvelope(Firing, 'firings');
 
 /** The condition a skipped rule failed on: the first of its conditions the payload did not meet. */
+/** A JSON value of any type, null too: what a condition compares and what a payload holds. */
+const ANY_VALUE = {
+  json: true,
+  oneOf: [
+    { type: 'string' },
+    { type: 'number' },
+    { type: 'boolean' },
+    { type: 'array', items: {} },
+    { type: 'object', nullable: true },
+  ],
+};
+
 export class FailedCondition {
   @WireField() field!: string;
   @WireField({ enum: OPERATORS }) operator!: Operator;
-  @WireField({ nullable: true, description: 'The value in the rule' }) expected!: unknown;
-  @WireField({ nullable: true, description: 'The value in the payload' }) actual!: unknown;
+  @WireField({ ...ANY_VALUE, description: 'The value in the rule' }) expected!: unknown;
+  @WireField({ ...ANY_VALUE, description: 'The value in the payload' }) actual!: unknown;
 }
 
 /**

@@ -3,9 +3,11 @@ import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { DashboardAuth } from '../auth/auth.decorators';
 import { CurrentPrincipal, Principal } from '../auth/principal';
 import { UuidParam } from '../common/params';
-import { DashboardEventQuery, EventDetail } from './dto/dashboard-events.dto';
-import { EventPage } from './dto/event-feed.dto';
-import { EventLogService } from './event-log.service';
+import { DashboardEventQuery } from '../event-log/dto/dashboard-events.dto';
+import { EventPage } from '../event-log/dto/event-feed.dto';
+import { EventLogService } from '../event-log/event-log.service';
+import { RulesService } from '../rules/rules.service';
+import { EventDetail } from './dto/event-detail.dto';
 
 const AUTH =
   'Auth: JWT or API key, role admin. RLS scopes to tenant; a customer admin is confined to its ' +
@@ -27,11 +29,31 @@ const EVENT = {
   },
 };
 
+const SKIPPED = {
+  id: null,
+  event_id: EVENT.id,
+  event_type: EVENT.type,
+  rule_id: '3f1e5d7c-9b2a-4c6e-8d0f-1a3b5c7d9e2f',
+  customer_id: EVENT.customer_id,
+  outcome: 'skipped',
+  decision: null,
+  actions: [],
+  at: EVENT.occurred_at,
+  failed_condition: { field: 'to_stage', operator: 'eq', expected: 'won', actual: 'contacted' },
+};
+
+/**
+ * The dashboard's view of the event log. Here rather than beside the log: an event's detail
+ * shows what its rules made of it, which the rules' firing log knows.
+ */
 @ApiTags('Events')
 @Controller('v1/events')
 @DashboardAuth('admin')
 export class DashboardEventsController {
-  constructor(private readonly events: EventLogService) {}
+  constructor(
+    private readonly events: EventLogService,
+    private readonly rules: RulesService,
+  ) {}
 
   @Get()
   @ApiOperation({
@@ -59,9 +81,18 @@ export class DashboardEventsController {
       'One event of the log, with the rules evaluated for it. An event is shown once it has ' +
       `its \`sequence\`, moments after the change that raised it commits. ${AUTH}`,
   })
-  @ApiResponse({ status: 200, type: EventDetail, example: { ...EVENT, rule_evaluations: [] } })
+  @ApiResponse({
+    status: 200,
+    type: EventDetail,
+    example: { ...EVENT, rule_evaluations: [SKIPPED] },
+  })
   @ApiResponse({ status: 404, description: 'No such event in this tenant (yet)' })
-  get(@CurrentPrincipal() p: Principal, @UuidParam('event_id') id: string): Promise<EventDetail> {
-    return this.events.get(p, id);
+  async get(
+    @CurrentPrincipal() p: Principal,
+    @UuidParam('event_id') id: string,
+  ): Promise<EventDetail> {
+    const event = await this.events.get(p, id);
+    const ruleEvaluations = await this.rules.evaluationsOf(p.tenantId, event.id);
+    return Object.assign(new EventDetail(), event, { ruleEvaluations });
   }
 }
