@@ -4,6 +4,7 @@ import { EventSequencer } from '../../src/event-log/event-sequencer';
 import { EvaluationRetention } from '../../src/rules/firing-log/evaluation-retention';
 import { RulesService } from '../../src/rules/rules.service';
 import { TestApp, startTestApp } from '../helpers/app';
+import { lockWaiters, until } from '../helpers/locks';
 import { TenantSession } from '../helpers/factories';
 
 /**
@@ -234,6 +235,38 @@ describe('rule firings', () => {
     await t.app.get(EventSequencer).sweep();
     const none = await t.http().get(`/v1/events/${other}`).set(w.s.admin).expect(200);
     expect(none.body.rule_evaluations).toEqual([]);
+  });
+
+  it('leaves out a rule deleted while an event is evaluated against it, rather than failing', async () => {
+    const w = await world();
+    const kept = await rule(w, { priority: 20 });
+    const gone = await rule(w, { priority: 10 });
+    const deleting = await t.raw.connect();
+    try {
+      await deleting.query('BEGIN');
+      await deleting.query('DELETE FROM rules WHERE tenant_id = $1 AND id = $2', [
+        w.s.tenantId,
+        gone,
+      ]);
+      // The event reads the rule set as it was, then waits for the deletion's row lock.
+      const sent = post(w);
+      await until(async () => (await lockWaiters(t)) > 0);
+      await deleting.query('COMMIT');
+      const { res, eventId } = await sent;
+      expect(res.status).toBe(200);
+      expect(JSON.stringify(res.body)).toContain(kept);
+      expect(JSON.stringify(res.body)).not.toContain(gone);
+      const { rows } = await t.raw.query<{ rule_id: string; outcome: string }>(
+        'SELECT rule_id, outcome FROM rule_evaluations WHERE event_id = $1',
+        [eventId],
+      );
+      expect(rows).toEqual([{ rule_id: kept, outcome: 'fired' }]);
+      const cooled = await t.raw.query('SELECT 1 FROM rule_cooldowns WHERE rule_id = $1', [gone]);
+      expect(cooled.rowCount).toBe(0);
+    } finally {
+      await deleting.query('ROLLBACK').catch(() => undefined);
+      deleting.release();
+    }
   });
 
   it('keeps nothing of an event the route refuses for its effects: the 422 as before', async () => {

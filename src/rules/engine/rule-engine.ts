@@ -128,8 +128,14 @@ export class RuleEngine {
     const mayExceed =
       options.onLimit === 'record' && eventEffectsError(eventEffects(candidates)) !== null;
     if (mayExceed) await this.repo.savepoint(CLAIMS);
-    const claimed = await this.repo.claimCooldowns(tenantId, customerId, candidates);
+    // A rule deleted while the event ran is left out, as if deleted just before it.
+    const { present, claimed } = await this.repo.claimCooldowns(tenantId, customerId, candidates, [
+      ...records.keys(),
+    ]);
+    for (const id of records.keys()) if (!present.has(id)) records.delete(id);
+    firing.suppressed = firing.suppressed.filter((rule) => present.has(rule.ruleId));
     for (const rule of candidates) {
+      if (!present.has(rule.id)) continue;
       if (claimed.has(rule.id)) {
         firing.fired.push({ id: rule.id, name: rule.name, actions: rule.actions });
         records.set(rule.id, firedRecord(rule.id, rule.actions));
@@ -143,10 +149,13 @@ export class RuleEngine {
     const tooMuch = eventEffectsError(eventEffects(firing.fired));
     if (tooMuch && !mayExceed) throw new InvalidFields([tooMuch]);
     if (tooMuch) {
+      // The rollback lets go of the rules the claim held: held again for their log rows.
       await this.repo.rollbackTo(CLAIMS);
+      const still = await this.repo.holdRules(tenantId, [...records.keys()]);
+      for (const id of records.keys()) if (!still.has(id)) records.delete(id);
       for (const rule of firing.fired) {
         firing.suppressed.push({ ruleId: rule.id, reason: 'limit_exceeded' });
-        records.set(rule.id, heldRecord(rule.id, 'limit_exceeded'));
+        if (still.has(rule.id)) records.set(rule.id, heldRecord(rule.id, 'limit_exceeded'));
       }
       firing.fired = [];
       firing.limitExceeded = true;
@@ -179,7 +188,13 @@ export class RuleEngine {
   async refuse(facts: EventFacts, outcome: 'loop_guard'): Promise<void> {
     const { version, effective } = await this.effective(facts);
     if (effective.length === 0) return;
-    const records = effective.map((rule) => heldRecord(rule.id, outcome));
+    const present = await this.repo.holdRules(
+      facts.tenantId,
+      effective.map((rule) => rule.id),
+    );
+    const records = effective
+      .filter((rule) => present.has(rule.id))
+      .map((rule) => heldRecord(rule.id, outcome));
     await this.log.record(facts.tenantId, evaluated(facts), version, records);
   }
 
