@@ -9,10 +9,13 @@ import ipaddr from 'ipaddr.js';
 type Address = ipaddr.IPv4 | ipaddr.IPv6;
 
 /**
- * Where clouds hand out instance credentials. Refused even when private networks are allowed:
- * development setups want loopback receivers, never the machine's own credentials.
+ * Where clouds hand out instance credentials (AWS, GCP, Azure and others at 169.254.169.254,
+ * AWS's IPv6 one, Alibaba Cloud's at 100.100.100.200). Refused even when private networks are
+ * allowed: development setups want loopback receivers, never the machine's own credentials.
  */
-const METADATA = ['169.254.169.254', 'fd00:ec2::254'].map((a) => bytesOf(ipaddr.parse(a)));
+const METADATA = ['169.254.169.254', 'fd00:ec2::254', '100.100.100.200'].map((a) =>
+  bytesOf(ipaddr.parse(a)),
+);
 
 // Compared as bytes: a string would carry an IPv6 zone (fd00:ec2::254%eth0) and slip past.
 function bytesOf(address: Address): string {

@@ -359,8 +359,29 @@ describe('webhook endpoints', () => {
     await refused('http://169.254.169.254/latest/meta-data', /metadata/i);
     await refused('ftp://hooks.example/x', /http/);
     await refused('https://user:pass@hooks.example/x', /user name or password/);
+    // Every type and some types at once says two things: refused, at create and at update.
+    const mixed = { url: 'http://127.0.0.1:9/x', event_types: ['*', 'workflow.due'] };
+    const res = await t.http().post('/v1/webhook-endpoints').set(a.admin).send(mixed).expect(422);
+    expect(res.body.detail).toEqual([
+      expect.objectContaining({ loc: ['body', 'event_types'], msg: expect.stringMatching(/\*/) }),
+    ]);
     const list = await t.http().get('/v1/webhook-endpoints').set(a.admin).expect(200);
     expect(list.body).toEqual({ webhook_endpoints: [], count: 0 });
+    const made = await t
+      .http()
+      .post('/v1/webhook-endpoints')
+      .set(a.admin)
+      .send({ url: 'http://127.0.0.1:9/x', event_types: ['workflow.due'] })
+      .expect(201);
+    await t
+      .http()
+      .patch(`/v1/webhook-endpoints/${made.body.id}`)
+      .set(a.admin)
+      .send({ event_types: ['workflow.due', '*'] })
+      .expect(422);
+    const kept = await t.http().get(`/v1/webhook-endpoints/${made.body.id}`).set(a.admin);
+    expect(kept.body.event_types).toEqual(['workflow.due']);
+    await t.http().delete(`/v1/webhook-endpoints/${made.body.id}`).set(a.admin).expect(204);
   });
 
   it('refuses http and private, loopback and link-local hosts as production runs, at create and update', async () => {

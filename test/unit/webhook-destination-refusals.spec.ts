@@ -108,6 +108,8 @@ describe('refuseDestination', () => {
     'http://[::ffff:a9fe:a9fe]/',
     'http://[64:ff9b::169.254.169.254]/',
     'http://[::169.254.169.254]/',
+    'http://100.100.100.200/latest/meta-data/',
+    'http://[::ffff:100.100.100.200]/',
   ])('refuses the metadata address %s even with private networks allowed', async (url) => {
     for (const policy of [PUBLIC_ONLY, PRIVATE_TOO]) {
       expect(await refuseDestination(url, policy)).toMatch(/cloud metadata address/);

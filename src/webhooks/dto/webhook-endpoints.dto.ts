@@ -10,6 +10,7 @@ import {
   Matches,
   MaxLength,
   MinLength,
+  ValidateBy,
 } from 'class-validator';
 import { listEnvelope } from '../../common/list';
 import { Rfc3339 } from '../../common/time';
@@ -42,9 +43,20 @@ const UrlField = (optional: boolean) =>
     }),
   );
 
+/** `*` means every type: beside names it would say both "these" and "all", so it stands alone. */
+const AllAlone = () =>
+  ValidateBy({
+    name: 'allAlone',
+    validator: {
+      validate: (value) => !Array.isArray(value) || !value.includes('*') || value.length === 1,
+      defaultMessage: () => 'event_types is ["*"] or a list of event types, not both',
+    },
+  });
+
 /** Listed in the order decorators written above a field run (bottom up). */
 const EventTypesField = () =>
   applyDecorators(
+    AllAlone(),
     IsString({ each: true }),
     Matches(EVENT_TYPE_OR_ALL, { each: true, message: 'each event type must be * or a type name' }),
     ArrayUnique(),
