@@ -161,7 +161,8 @@ function buildNested(
 
 /** Query strings are text; numbers and booleans are read strictly and otherwise left for 422. */
 function readQuery(v: string, kind: WireProp['query']): unknown {
-  if (kind === 'int') return /^-?\d{1,15}$/.test(v) ? Number(v) : v;
+  if (kind === 'int')
+    return /^-?\d{1,16}$/.test(v) && Number.isSafeInteger(Number(v)) ? Number(v) : v;
   if (kind === 'bool') {
     if (v === 'true' || v === '1') return true;
     if (v === 'false' || v === '0') return false;

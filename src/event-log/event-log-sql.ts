@@ -79,8 +79,9 @@ export function pageStatement(tenantId: string, q: PageQuery): { text: string; p
     if (value !== undefined) where += ` AND ${condition(`$${params.push(value)}`)}`;
   }
   const text = prepared(
-    `SELECT r.purged_through, ${TEXT_COLUMNS('e.')}, e.read
-       FROM (SELECT coalesce(max(purged_through), 0) AS purged_through
+    `SELECT r.purged_through, r.last, ${TEXT_COLUMNS('e.')}, e.read
+       FROM (SELECT coalesce(max(purged_through), 0) AS purged_through,
+                    coalesce(max(last), 0) AS last
                FROM event_sequences WHERE tenant_id = $1) r
        LEFT JOIN LATERAL (
          SELECT ${columns('p.')}, p.before_bytes, count(*) OVER () AS read FROM (

@@ -92,13 +92,13 @@ export class EventLogRepository {
   /** Events after a position, oldest first, and how far retention has removed them. */
   async page(tenantId: string, q: PageQuery): Promise<PageRead> {
     const { text, params } = pageStatement(tenantId, q);
-    const rows = await this.m.query<(EventRecord & { purged_through: string; read: string })[]>(
-      text,
-      params,
-    );
+    const rows = await this.m.query<
+      (EventRecord & { purged_through: string; last: string; read: string })[]
+    >(text, params);
     const events = rows.filter((r) => r.id !== null).map(hydrate);
     return {
       purgedThrough: Number(rows[0].purged_through),
+      last: Number(rows[0].last),
       events,
       cut: events.length > 0 && events.length < Number(rows[0].read),
     };

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Principal, customerScope } from '../auth/principal';
-import { DomainError, forbidden, notFound } from '../common/errors';
+import { DomainError, forbidden, invalidField, notFound } from '../common/errors';
 import { toWire } from '../common/wire';
 import { TenantDb } from '../database/tenant-db';
 import { DashboardEventQuery } from './dto/dashboard-events.dto';
@@ -170,7 +170,9 @@ export class EventLogService {
 
   /**
    * Events after the cursor (absent: from the oldest retained), one more than `limit` read to
-   * say whether more follow. A cursor before what retention removed has lost events: 410.
+   * say whether more follow. A cursor before what retention removed has lost events: 410. One
+   * past the feed's end was never given out: answered with an empty page, its holder would skip
+   * every event until the feed caught up with it, so it is refused (422).
    */
   private async page(
     tenantId: string,
@@ -182,6 +184,10 @@ export class EventLogService {
     const from = after ?? read.purgedThrough;
     if (from < read.purgedThrough) {
       throw new DomainError('gone', 'Events after this cursor are past retention; start over');
+    }
+    if (from > read.last) {
+      const msg = `after is past the end of the feed (its last sequence is ${read.last})`;
+      throw invalidField('after', msg, 'value_error', [], 'query');
     }
     const events = read.events;
     const hasMore = events.length > limit || read.cut;

@@ -35,6 +35,8 @@ export interface PageQuery {
 /** A page of the log and, read in the same snapshot, the last position retention removed. */
 export interface PageRead {
   purgedThrough: number;
+  /** The feed's last position: no cursor a reader was given is past it. */
+  last: number;
   events: LoggedEvent[];
   /** Events past the page's byte budget were left for the next page. */
   cut: boolean;

@@ -221,13 +221,43 @@ describe('the event feed', () => {
     const r = await reader(t, 'Retained');
     await commit(r.session.tenantId, [{ type: 'test.x', data: {} }]);
     await t.app.get(EventSequencer).sweep();
-    await t.raw.query(`UPDATE event_sequences SET purged_through = 5 WHERE tenant_id = $1`, [
-      r.session.tenantId,
-    ]);
+    // As if five events had been numbered and retention had removed them all.
+    await t.raw.query(
+      `UPDATE event_sequences SET purged_through = 5, last = 5 WHERE tenant_id = $1`,
+      [r.session.tenantId],
+    );
     const res = await page(r, { after: 3 });
     expect(res.status).toBe(410);
     expect(res.body).toEqual({ detail: expect.stringMatching(/retention/) });
     expect((await page(r, { after: 5 })).status).toBe(200);
+  });
+
+  it("refuses a cursor past the feed's end, which it never gave out: a 422, not an empty page", async () => {
+    const r = await reader(t, 'Ahead');
+    await commit(r.session.tenantId, [
+      { type: 'test.x', data: {} },
+      { type: 'test.y', data: {} },
+    ]);
+    await t.app.get(EventSequencer).sweep();
+    expect((await page(r, { after: 2 })).body).toEqual({
+      events: [],
+      next_after: 2,
+      has_more: false,
+    });
+    for (const after of [3, 999_999, Number.MAX_SAFE_INTEGER]) {
+      const res = await page(r, { after });
+      expect(res.status).toBe(422);
+      expect(res.body.detail).toEqual([
+        expect.objectContaining({
+          loc: ['query', 'after'],
+          msg: 'after is past the end of the feed (its last sequence is 2)',
+        }),
+      ]);
+    }
+    // Beyond what JSON numbers carry exactly: not a cursor at all.
+    const huge = await page(r, { after: '9007199254740993' });
+    expect(huge.status).toBe(422);
+    expect(huge.body.detail[0].loc).toEqual(['query', 'after']);
   });
 
   it.each([

@@ -35,7 +35,10 @@ export const Cursor = () =>
       query: 'int',
       type: 'integer',
       minimum: 0,
-      description: 'A `sequence`: events strictly after it. Absent: from the oldest retained.',
+      maximum: FEED.maxAfter,
+      description:
+        'A `sequence`: events strictly after it. Absent: from the oldest retained. One past the ' +
+        "feed's last sequence is refused.",
     }),
   );
 
