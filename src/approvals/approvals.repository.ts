@@ -1,18 +1,12 @@
 import { Injectable } from '@nestjs/common';
-import { EntityManager, QueryFailedError } from 'typeorm';
+import { EntityManager } from 'typeorm';
 import { invalidField } from '../common/errors';
-import { hydrate } from '../database/rows';
+import { hydrate, isForeignKeyViolation } from '../database/rows';
 import { TenantDb } from '../database/tenant-db';
 import { Approval, ApprovalStatus } from './approval.entity';
 
 /** The approvals table's reference to the rule that asked for one (see insertUnlessTaken). */
 const RULE_REFERENCE = 'approvals_tenant_id_rule_id_fkey';
-
-const isForeignKeyViolation = (error: unknown, constraint: string): boolean => {
-  if (!(error instanceof QueryFailedError)) return false;
-  const driver = error.driverError as { code?: string; constraint?: string };
-  return driver.code === '23503' && driver.constraint === constraint;
-};
 
 export type NewApproval = Omit<
   Approval,

@@ -15,7 +15,16 @@ export function hydrate<T extends object>(
 
 /** True when `error` is PostgreSQL's unique_violation on the named constraint or index. */
 export function isUniqueViolation(error: unknown, constraint: string): boolean {
+  return violates(error, '23505', [constraint]);
+}
+
+/** True when `error` is PostgreSQL's foreign_key_violation on one of the named constraints. */
+export function isForeignKeyViolation(error: unknown, ...constraints: string[]): boolean {
+  return violates(error, '23503', constraints);
+}
+
+function violates(error: unknown, code: string, constraints: string[]): boolean {
   if (!(error instanceof QueryFailedError)) return false;
   const driver = error.driverError as { code?: string; constraint?: string };
-  return driver.code === '23505' && driver.constraint === constraint;
+  return driver.code === code && constraints.includes(driver.constraint ?? '');
 }

@@ -237,10 +237,18 @@ describe('rule firings', () => {
     expect(none.body.rule_evaluations).toEqual([]);
   });
 
-  it('leaves out a rule deleted while an event is evaluated against it, rather than failing', async () => {
+  it('answers 409 busy to an event whose rule is deleted under it, and its retry goes through', async () => {
     const w = await world();
     const kept = await rule(w, { priority: 20 });
     const gone = await rule(w, { priority: 10 });
+    const count = async () =>
+      (
+        await t.raw.query<{ n: number }>(
+          'SELECT count(*)::int AS n FROM events WHERE tenant_id = $1',
+          [w.s.tenantId],
+        )
+      ).rows[0].n;
+    const before = await count();
     const deleting = await t.raw.connect();
     try {
       await deleting.query('BEGIN');
@@ -248,25 +256,28 @@ describe('rule firings', () => {
         w.s.tenantId,
         gone,
       ]);
-      // The event reads the rule set as it was, then waits for the deletion's row lock.
+      // The event reads the rule set as it was, then waits for the deleted rule's row.
       const sent = post(w);
       await until(async () => (await lockWaiters(t)) > 0);
       await deleting.query('COMMIT');
-      const { res, eventId } = await sent;
-      expect(res.status).toBe(200);
-      expect(JSON.stringify(res.body)).toContain(kept);
-      expect(JSON.stringify(res.body)).not.toContain(gone);
-      const { rows } = await t.raw.query<{ rule_id: string; outcome: string }>(
-        'SELECT rule_id, outcome FROM rule_evaluations WHERE event_id = $1',
-        [eventId],
-      );
-      expect(rows).toEqual([{ rule_id: kept, outcome: 'fired' }]);
-      const cooled = await t.raw.query('SELECT 1 FROM rule_cooldowns WHERE rule_id = $1', [gone]);
-      expect(cooled.rowCount).toBe(0);
+      const { res } = await sent;
+      expect(res.status).toBe(409);
+      expect(res.headers['retry-after']).toBe('1');
+      expect(res.body).toEqual({ detail: expect.stringMatching(/rules changed/) });
     } finally {
       await deleting.query('ROLLBACK').catch(() => undefined);
       deleting.release();
     }
+    expect(await count()).toBe(before); // nothing of the refused event was kept
+    const { res, eventId } = await post(w);
+    expect(res.status).toBe(200);
+    expect(JSON.stringify(res.body)).toContain(kept);
+    expect(JSON.stringify(res.body)).not.toContain(gone);
+    const { rows } = await t.raw.query<{ rule_id: string; outcome: string }>(
+      'SELECT rule_id, outcome FROM rule_evaluations WHERE event_id = $1',
+      [eventId],
+    );
+    expect(rows).toEqual([{ rule_id: kept, outcome: 'fired' }]);
   });
 
   it('keeps nothing of an event the route refuses for its effects: the 422 as before', async () => {

@@ -4,36 +4,20 @@ import { prepared } from '../../database/prepared';
 import { TenantDb } from '../../database/tenant-db';
 import { Rule } from '../rule.entity';
 
-/**
- * See `claimCooldowns`. Prepared: parsing and planning it cost several times its run. The rules
- * named are held first (FOR KEY SHARE, as a foreign key's check would): a deletion under way is
- * waited for and its rule left out, and none can start until this transaction ends, so the
- * rows this event writes for its rules always have their rule.
- */
+/** See `claimCooldowns`. Prepared: parsing and planning it cost several times its run. */
 const CLAIM_COOLDOWNS = prepared(
-  `WITH present AS (
-     SELECT id FROM rules WHERE tenant_id = $1 AND id = ANY($5::uuid[]) FOR KEY SHARE),
-   claimed AS (
-     INSERT INTO rule_cooldowns (tenant_id, rule_id, customer_id, last_fired_at)
-     SELECT $1, r.id, $2, clock_timestamp()
-       FROM unnest($3::uuid[], $4::int[]) WITH ORDINALITY AS r(id, secs, ord)
-      WHERE r.id IN (SELECT id FROM present)
-        AND NOT EXISTS (
-          SELECT 1 FROM rule_cooldowns c
-           WHERE c.tenant_id = $1 AND c.rule_id = r.id AND c.customer_id = $2 AND r.secs > 0
-             AND c.last_fired_at > clock_timestamp() - make_interval(secs => r.secs))
-      ORDER BY r.ord
-     ON CONFLICT (tenant_id, rule_id, customer_id) DO UPDATE SET last_fired_at = clock_timestamp()
-      WHERE rule_cooldowns.last_fired_at <= clock_timestamp() - make_interval(secs => (
-        SELECT cooldown_seconds FROM rules WHERE tenant_id = $1 AND id = excluded.rule_id))
-     RETURNING rule_id)
-   SELECT p.id AS rule_id, c.rule_id IS NOT NULL AS claimed
-     FROM present p LEFT JOIN claimed c ON c.rule_id = p.id`,
-);
-
-/** See `holdRules`. */
-const HOLD_RULES = prepared(
-  `SELECT id FROM rules WHERE tenant_id = $1 AND id = ANY($2::uuid[]) FOR KEY SHARE`,
+  `INSERT INTO rule_cooldowns (tenant_id, rule_id, customer_id, last_fired_at)
+   SELECT $1, r.id, $2, clock_timestamp()
+     FROM unnest($3::uuid[], $4::int[]) WITH ORDINALITY AS r(id, secs, ord)
+    WHERE NOT EXISTS (
+      SELECT 1 FROM rule_cooldowns c
+       WHERE c.tenant_id = $1 AND c.rule_id = r.id AND c.customer_id = $2 AND r.secs > 0
+         AND c.last_fired_at > clock_timestamp() - make_interval(secs => r.secs))
+    ORDER BY r.ord
+   ON CONFLICT (tenant_id, rule_id, customer_id) DO UPDATE SET last_fired_at = clock_timestamp()
+    WHERE rule_cooldowns.last_fired_at <= clock_timestamp() - make_interval(secs => (
+      SELECT cooldown_seconds FROM rules WHERE tenant_id = $1 AND id = excluded.rule_id))
+   RETURNING rule_id`,
 );
 
 /** A tenant with no rule written yet has no row: version 0. */
@@ -82,40 +66,26 @@ export class RuleFiringRepository {
   }
 
   /**
-   * Claims the cooldowns of the given rules for this customer in one statement, and holds
-   * those rules and the ones in `alsoHeld` against deletion until the transaction ends. Says
-   * which of them still exist (one deleted meanwhile is not) and which were claimed.
-   * Concurrent claims queue on each cooldown row and only the first finds it cool; a cooldown
-   * already running is seen without taking the row's lock, so a burst of events against a hot
-   * rule does not queue. Rows are taken in the order given (priority order for every caller),
-   * so two events never lock them crosswise. A rule with no cooldown is always claimed. The
-   * cooldown read is the rule's current one, in this transaction.
+   * Claims the cooldowns of the given rules for this customer in one statement and returns the
+   * ids claimed. Concurrent claims queue on each row and only the first finds it cool; a
+   * cooldown already running is seen without taking the row's lock, so a burst of events
+   * against a hot rule does not queue. Rows are taken in the order given (priority order for
+   * every caller), so two events never lock them crosswise. A rule with no cooldown is always
+   * claimed. The cooldown read is the rule's current one, in this transaction.
    */
   async claimCooldowns(
     tenantId: string,
     customerId: string,
     rules: readonly { id: string; cooldownSeconds: number }[],
-    alsoHeld: readonly string[] = [],
-  ): Promise<{ present: Set<string>; claimed: Set<string> }> {
-    if (rules.length + alsoHeld.length === 0) return { present: new Set(), claimed: new Set() };
-    const rows = await this.m.query<{ rule_id: string; claimed: boolean }[]>(CLAIM_COOLDOWNS, [
+  ): Promise<Set<string>> {
+    if (rules.length === 0) return new Set();
+    const rows = await this.m.query<{ rule_id: string }[]>(CLAIM_COOLDOWNS, [
       tenantId,
       customerId,
       rules.map((r) => r.id),
       rules.map((r) => r.cooldownSeconds),
-      [...rules.map((r) => r.id), ...alsoHeld],
     ]);
-    return {
-      present: new Set(rows.map((r) => r.rule_id)),
-      claimed: new Set(rows.filter((r) => r.claimed).map((r) => r.rule_id)),
-    };
-  }
-
-  /** Holds these rules against deletion until the transaction ends; says which still exist. */
-  async holdRules(tenantId: string, ids: readonly string[]): Promise<Set<string>> {
-    if (ids.length === 0) return new Set();
-    const rows = await this.m.query<{ id: string }[]>(HOLD_RULES, [tenantId, ids]);
-    return new Set(rows.map((r) => r.id));
+    return new Set(rows.map((r) => r.rule_id));
   }
 
   /** Names come from code, never from input. */
