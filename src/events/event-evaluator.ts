@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { databaseLimitError, isConnectionError } from '../common/connection-errors';
+import { DomainError } from '../common/errors';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { TenantDb } from '../database/tenant-db';
 import { EventLogService, ScannedEvent } from '../event-log/event-log.service';
@@ -113,19 +114,26 @@ export class EventEvaluator extends FeedFollower {
       depth: event.depth,
       payload,
     };
-    try {
-      // A savepoint: a failing event takes back only what it did itself. Over the per-event
-      // effects limit nothing fires and the log says so: nobody waits on it to be refused.
-      await this.db.manager.transaction(async () => {
-        if (event.depth >= LOOP_GUARD_DEPTH) await this.actions.refuse(firing, 'loop_guard');
-        else await this.actions.fire(firing, { onLimit: 'record' });
-      });
-    } catch (error) {
-      if (isConnectionError(error) || databaseLimitError(error)) throw error;
-      this.logger.warn(
-        { tenantId, eventId: event.id, type: event.type, err: error },
-        "a raised event's rules failed; passed over",
-      );
+    for (let attempt = 1; ; attempt++) {
+      try {
+        // A savepoint: a failing event takes back only what it did itself. Over the per-event
+        // effects limit nothing fires and the log says so: nobody waits on it to be refused.
+        await this.db.manager.transaction(async () => {
+          if (event.depth >= LOOP_GUARD_DEPTH) await this.actions.refuse(firing, 'loop_guard');
+          else await this.actions.fire(firing, { onLimit: 'record' });
+        });
+        return;
+      } catch (error) {
+        if (isConnectionError(error) || databaseLimitError(error)) throw error;
+        // A rule deleted under the event (the engine's "busy"): the next statement reads the
+        // rules as they now are, so the event goes once more against those.
+        if (attempt === 1 && error instanceof DomainError && error.kind === 'busy') continue;
+        this.logger.warn(
+          { tenantId, eventId: event.id, type: event.type, err: error },
+          "a raised event's rules failed; passed over",
+        );
+        return;
+      }
     }
   }
 }

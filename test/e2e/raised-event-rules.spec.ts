@@ -6,6 +6,7 @@ import { EventEvaluator } from '../../src/events/event-evaluator';
 import { RuleActions } from '../../src/events/rule-actions';
 import { TestApp, startTestApp } from '../helpers/app';
 import { TenantSession } from '../helpers/factories';
+import { lockWaiters } from '../helpers/locks';
 import { startAppOnSameDatabase } from '../helpers/same-database-app';
 
 /** An event as stored, read past RLS. */
@@ -181,6 +182,30 @@ describe('rules on raised events', () => {
     await settle(w);
     expect(await events(w, 'approval.requested')).toHaveLength(1);
     expect(await triggerCount(asks.id)).toBe(1);
+  });
+
+  it('goes once more against the rules as they now are when one is deleted under a raised event', async () => {
+    const w = await world();
+    const kept = await rule(w, { trigger_event: 'workflow.created', actions: notify('a') });
+    const gone = await rule(w, { trigger_event: 'workflow.created', actions: notify('b') });
+    const deleting = await t.raw.connect();
+    try {
+      await deleting.query('BEGIN');
+      await deleting.query('DELETE FROM rules WHERE tenant_id = $1 AND id = $2', [
+        w.a.tenantId,
+        gone.id,
+      ]);
+      await create(w);
+      // The wake's evaluation reads the rule set as it was, then waits for the deleted row.
+      expect(await until(async () => (await lockWaiters(t)) > 0)).toBe(true);
+      await deleting.query('COMMIT');
+    } finally {
+      await deleting.query('ROLLBACK').catch(() => undefined);
+      deleting.release();
+    }
+    await settle(w);
+    const created = await events(w, 'workflow.created');
+    expect(await outcomes(w, created)).toEqual([[[kept.id, 'fired']]]);
   });
 
   it('evaluates each raised event exactly once, with passes running at once on two replicas', async () => {
