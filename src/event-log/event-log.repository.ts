@@ -159,11 +159,14 @@ export class EventLogRepository {
 
   /**
    * Tenants with events waiting for a position, read as hydracore_worker: outside any tenant,
-   * that role sees the tenant and the missing position of such events and nothing else.
+   * that role sees the tenant and the missing position of such events and nothing else. Events
+   * keep no key to their tenant: those of a tenant removed by hand are left alone, not retried
+   * at every sweep (its counter could not be made).
    */
   async tenantsWaiting(): Promise<string[]> {
     const rows = await this.db.asWorker<{ tenant_id: string }>(
-      'SELECT DISTINCT tenant_id FROM events WHERE sequence IS NULL',
+      `SELECT DISTINCT e.tenant_id FROM events e
+        WHERE e.sequence IS NULL AND EXISTS (SELECT 1 FROM tenants t WHERE t.id = e.tenant_id)`,
     );
     return rows.map((r) => r.tenant_id);
   }

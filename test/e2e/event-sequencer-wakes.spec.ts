@@ -1,5 +1,7 @@
 import { TenantDb } from '../../src/database/tenant-db';
+import { EventLogRepository } from '../../src/event-log/event-log.repository';
 import { EventLogService } from '../../src/event-log/event-log.service';
+import { EventSequencer } from '../../src/event-log/event-sequencer';
 import { TestApp, startTestApp } from '../helpers/app';
 import { TenantSession } from '../helpers/factories';
 
@@ -62,5 +64,40 @@ describe('the event sequencer woken by commits', () => {
     expect(res.body.events.map((e: { data: { n: number } }) => e.data.n)).toEqual(
       Array.from({ length: 3 * BURST }, (_, i) => i),
     );
+  });
+
+  it('leaves alone the events of a tenant removed by hand, and still numbers the others', async () => {
+    const kept = await TenantSession.create(t, 'Kept');
+    const removed = await TenantSession.create(t, 'Removed');
+    // Each commits an event while its counter is held, and one tenant is removed meanwhile.
+    const holder = await t.raw.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query(
+        `INSERT INTO event_sequences (tenant_id) VALUES ($1), ($2) ON CONFLICT DO NOTHING`,
+        [kept.tenantId, removed.tenantId],
+      );
+      await holder.query('SELECT last FROM event_sequences WHERE tenant_id = ANY($1) FOR UPDATE', [
+        [kept.tenantId, removed.tenantId],
+      ]);
+      for (const s of [kept, removed]) {
+        await db.run(s.tenantId, () => log.record(s.tenantId, { type: 'test.left', data: {} }));
+      }
+      await holder.query('DELETE FROM tenants WHERE id = $1', [removed.tenantId]);
+      await holder.query('COMMIT');
+    } finally {
+      holder.release();
+    }
+    await t.app.get(EventSequencer).sweep();
+    expect(await t.app.get(EventLogRepository).tenantsWaiting()).not.toContain(removed.tenantId);
+    const { rows } = await t.raw.query<{ tenant_id: string; numbered: boolean }>(
+      `SELECT tenant_id, sequence IS NOT NULL AS numbered FROM events
+        WHERE tenant_id = ANY($1) AND type = 'test.left' ORDER BY tenant_id = $2 DESC`,
+      [[kept.tenantId, removed.tenantId], kept.tenantId],
+    );
+    expect(rows).toEqual([
+      { tenant_id: kept.tenantId, numbered: true },
+      { tenant_id: removed.tenantId, numbered: false },
+    ]);
   });
 });
