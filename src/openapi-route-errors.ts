@@ -72,7 +72,8 @@ export const ROUTE_ERRORS: Record<string, RouteErrors> = {
   },
   EventsController_report: {
     409: [
-      'the idempotency_key was used for a different event',
+      'the idempotency_key was used for a different event, or one of its rules was deleted while ' +
+        'it ran (retry: the retry reads the rules as they now are)',
       'idempotency_key was already used for a different event',
     ],
   },

@@ -71,7 +71,6 @@ export class Firing {
 
 export const FiringList = listEnvelope(Firing, 'firings');
 
-/** The condition a skipped rule failed on: the first of its conditions the payload did not meet. */
 /** A JSON value of any type, null too: what a condition compares and what a payload holds. */
 const ANY_VALUE = {
   json: true,
@@ -84,6 +83,7 @@ const ANY_VALUE = {
   ],
 };
 
+/** The condition a skipped rule failed on: the first of its conditions the payload did not meet. */
 export class FailedCondition {
   @WireField() field!: string;
   @WireField({ enum: OPERATORS }) operator!: Operator;
