@@ -22,6 +22,7 @@ import { AuditLog1732408500000 } from './1732408500000-audit-log';
 import { EventsWakeAfterCommit1732408600000 } from './1732408600000-events-wake-after-commit';
 import { OutboxBacklogMetric1732408700000 } from './1732408700000-outbox-backlog-metric';
 import { LighterEventWrites1732408800000 } from './1732408800000-lighter-event-writes';
+import { WebhookTypesAllAlone1732408900000 } from './1732408900000-webhook-types-all-alone';
 
 /**
  * Every migration, in the order of their timestamps (the order TypeORM runs them in). Append
@@ -52,4 +53,5 @@ export const MIGRATIONS = [
   EventsWakeAfterCommit1732408600000,
   OutboxBacklogMetric1732408700000,
   LighterEventWrites1732408800000,
+  WebhookTypesAllAlone1732408900000,
 ];

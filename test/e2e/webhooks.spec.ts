@@ -3,6 +3,8 @@ import { newSecret } from '../../src/webhooks/signing';
 import { TenantDb } from '../../src/database/tenant-db';
 import { WebhookDispatcher } from '../../src/webhooks/webhook-dispatcher';
 import { WebhookEndpointsRepository } from '../../src/webhooks/webhook-endpoints.repository';
+import { QueryRunner } from 'typeorm';
+import { WebhookTypesAllAlone1732408900000 } from '../../migrations/1732408900000-webhook-types-all-alone';
 import { TestApp, startTestApp } from '../helpers/app';
 import request from 'supertest';
 import { TenantSession } from '../helpers/factories';
@@ -382,6 +384,42 @@ describe('webhook endpoints', () => {
     const kept = await t.http().get(`/v1/webhook-endpoints/${made.body.id}`).set(a.admin);
     expect(kept.body.event_types).toEqual(['workflow.due']);
     await t.http().delete(`/v1/webhook-endpoints/${made.body.id}`).set(a.admin).expect(204);
+  });
+
+  it('writes an endpoint stored with "*" beside types as ["*"] (migration 1732408900000)', async () => {
+    const make = async (types: string[]) =>
+      (
+        await t
+          .http()
+          .post('/v1/webhook-endpoints')
+          .set(a.admin)
+          .send({ url: 'http://127.0.0.1:9/x', event_types: types })
+          .expect(201)
+      ).body.id as string;
+    const mixed = await make(['workflow.due']);
+    const plain = await make(['workflow.due']);
+    // As an endpoint made before '*' had to stand alone was stored.
+    await t.raw.query(
+      `UPDATE webhook_endpoints SET event_types = '{*,workflow.due}' WHERE id = $1`,
+      [mixed],
+    );
+    const owner = await t.owner.connect(); // migrations run as the tables' owner
+    try {
+      await owner.query('BEGIN');
+      await new WebhookTypesAllAlone1732408900000().up({
+        query: (sql: string) => owner.query(sql),
+      } as unknown as QueryRunner);
+      await owner.query('COMMIT');
+    } finally {
+      owner.release();
+    }
+    const types = async (id: string) =>
+      (await t.http().get(`/v1/webhook-endpoints/${id}`).set(a.admin).expect(200)).body.event_types;
+    expect(await types(mixed)).toEqual(['*']);
+    expect(await types(plain)).toEqual(['workflow.due']);
+    for (const id of [mixed, plain]) {
+      await t.http().delete(`/v1/webhook-endpoints/${id}`).set(a.admin).expect(204);
+    }
   });
 
   it('refuses http and private, loopback and link-local hosts as production runs, at create and update', async () => {
