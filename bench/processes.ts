@@ -14,7 +14,9 @@ export function startProcess(
   env: NodeJS.ProcessEnv,
   ready: string,
 ): Promise<ChildProcess> {
-  const child = spawn(process.execPath, args, {
+  // BENCH_NODE_FLAGS: Node flags for every process started, e.g. --perf-basic-prof for `perf`.
+  const flags = process.env.BENCH_NODE_FLAGS?.split(/\s+/).filter(Boolean) ?? [];
+  const child = spawn(process.execPath, [...flags, ...args], {
     env: { PATH: process.env.PATH, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

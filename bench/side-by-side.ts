@@ -17,6 +17,9 @@
  * the API's CPU per request. SIDE_ORDER=alternate loads one build at a time, 32 connections as
  * `npm run bench` does, the order reversed every round so a trend in the drift favours neither:
  * compare requests a second and the database's CPU per request as well.
+ *
+ * `baseline` in place of a build is the hand-written server of `npm run bench`
+ * (bench/baseline-server.js of the first build) doing scenario 1's work: `list` mode only.
  */
 import { ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -40,10 +43,17 @@ const PROFILES = process.env.SIDE_CPU_PROF;
  * (every statement, functions' and triggers' included): calls and server time per request.
  */
 const STATEMENTS = process.env.SIDE_STATEMENTS === '1';
+/**
+ * SIDE_FLAGS='<flags of build 1>|<flags of build 2>|…': Node flags for each build's process, so
+ * that one build can be measured against itself under other runtime flags.
+ */
+const FLAGS = (process.env.SIDE_FLAGS ?? '').split('|').map((f) => f.split(/\s+/).filter(Boolean));
 const STATEMENT_SETTINGS = [
   'shared_preload_libraries=pg_stat_statements',
   'pg_stat_statements.track=all',
 ];
+
+const BASELINE = 'baseline';
 
 /** Each mode and the scenario of `npm run bench` it drives. */
 const MODES = {
@@ -81,9 +91,14 @@ const spread = (xs: number[], digits = 0) =>
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const mode = (args.length > 2 && args[args.length - 1] in MODES ? args.pop() : 'list') as Mode;
-  const builds = args.map((dir) => resolve(dir));
-  if (builds.length < 2) {
-    throw new Error(`usage: side-by-side <build> <build> [${Object.keys(MODES).join('|')}]`);
+  const builds = args.map((dir) => (dir === BASELINE ? dir : resolve(dir)));
+  if (builds.length < 2 || builds[0] === BASELINE) {
+    throw new Error(
+      `usage: side-by-side <build> <build|baseline> [${Object.keys(MODES).join('|')}]`,
+    );
+  }
+  if (builds.includes(BASELINE) && mode !== 'list') {
+    throw new Error('the baseline does only the list: mode `list`');
   }
 
   await withBenchCluster(
@@ -93,7 +108,12 @@ async function main(): Promise<void> {
       const targets: Target[] = [];
       try {
         for (const [i, build] of builds.entries()) {
-          const { url, adminUrl } = await cluster.database(`hydracore_side_${i}`, build);
+          const isBaseline = build === BASELINE;
+          // The baseline reads the schema of the first build, as `npm run bench` runs it.
+          const { url, adminUrl } = await cluster.database(
+            `hydracore_side_${i}`,
+            isBaseline ? builds[0] : build,
+          );
           const db = new Client({ connectionString: url });
           await db.connect();
           const tenant = await seedTenant(db, 'Side by side', 2000);
@@ -105,20 +125,30 @@ async function main(): Promise<void> {
           const profile = PROFILES
             ? ['--cpu-prof', '--cpu-prof-dir', join(PROFILES, basename(build))]
             : [];
-          const server = await startProcess(
-            [...productionFlags(), ...profile, join(build, 'src/main.js')],
-            { ...apiEnv(url), PORT: String(port) },
-            'listening',
-          );
+          const server = isBaseline
+            ? await startProcess(
+                [...profile, join(builds[0], 'bench/baseline-server.js')],
+                { ...apiEnv(url), PORT: String(port) },
+                'baseline ready',
+              )
+            : await startProcess(
+                [...productionFlags(), ...(FLAGS[i] ?? []), ...profile, join(build, 'src/main.js')],
+                { ...apiEnv(url), PORT: String(port) },
+                'listening',
+              );
           servers.push(server);
           const token = adminToken;
           // `bare` only makes scenarios() list the pipeline's routes (health, catalog); none loads it.
-          const urls = { api: `http://127.0.0.1:${port}`, baseline: '', bare: 'unused' };
+          const urls = {
+            api: `http://127.0.0.1:${port}`,
+            baseline: `http://127.0.0.1:${port}/`,
+            bare: 'unused',
+          };
           const spec = scenarios(urls, tenant, token, tenant, tenant).find((s) =>
-            s.name.startsWith(MODES[mode]),
+            isBaseline ? s.server === 'baseline' : s.name.startsWith(MODES[mode]),
           )!;
           targets.push({
-            build,
+            build: FLAGS[i]?.length ? `${build} ${FLAGS[i].join(' ')}` : build,
             pid: server.pid!,
             options: { ...spec.options, connections: CONNECTIONS },
             apiMs: [],
@@ -205,7 +235,10 @@ async function main(): Promise<void> {
       }
       if (PROFILES) {
         for (const t of targets) {
-          writeFileSync(join(PROFILES, basename(t.build), 'requests.txt'), `${t.requests}\n`);
+          writeFileSync(
+            join(PROFILES, basename(t.build.split(' ')[0]), 'requests.txt'),
+            `${t.requests}\n`,
+          );
         }
       }
     },
