@@ -75,7 +75,9 @@ export class ChannelsService {
     instanceId: string,
     dto: CreateChannelDto,
   ): Promise<ChannelEndpoint> {
-    await this.directory.getInstance(tenantId, instanceId);
+    // Held, not only read: an endpoint created while the instance is being deleted would
+    // otherwise outlive it, holding its address's routing key.
+    await this.directory.holdInstance(tenantId, instanceId);
     assertProvider(dto.channelType, dto.provider);
     const id = randomUUID();
     const endpoint = await this.repo.insert(

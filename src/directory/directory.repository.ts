@@ -207,26 +207,37 @@ export class DirectoryRepository {
   }
 
   /**
-   * Retires the instance and revokes its keys in one statement, after locking it (see
-   * holdInstance): the statement then sees every key committed before it. The keys it revoked,
-   * or null when there was no such instance.
+   * Retires the instance, revokes its keys and deletes its channel endpoints in one statement,
+   * after locking it (see holdInstance): the statement then sees every key and endpoint
+   * committed before it. An endpoint holds its address's platform-wide routing key, which a
+   * retired instance must give back. What it revoked and deleted, or null when there was no such
+   * instance.
    */
-  async deleteInstance(tenantId: string, id: string): Promise<RevokedKey[] | null> {
+  async deleteInstance(
+    tenantId: string,
+    id: string,
+  ): Promise<{ keys: RevokedKey[]; endpointIds: string[] } | null> {
     if (!(await this.lockInstance(tenantId, id))) return null;
-    const [row] = await this.m.query<{ deleted: boolean; keys: RevokedKey[] }[]>(
+    const [row] = await this.m.query<
+      { deleted: boolean; keys: RevokedKey[]; endpoint_ids: string[] }[]
+    >(
       `WITH gone AS (
          UPDATE instances SET deleted_at = now()
           WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL RETURNING id),
        keys AS (
          UPDATE proxy_keys SET revoked_at = now()
           WHERE tenant_id = $1 AND instance_id IN (SELECT id FROM gone) AND revoked_at IS NULL
-          RETURNING id, revoked_at)
+          RETURNING id, revoked_at),
+       endpoints AS (
+         DELETE FROM channel_endpoints
+          WHERE tenant_id = $1 AND instance_id IN (SELECT id FROM gone) RETURNING id)
        SELECT EXISTS (SELECT 1 FROM gone) AS deleted,
               coalesce((SELECT json_agg(json_build_object('id', id, 'revokedAt', revoked_at)
-                                        ORDER BY id) FROM keys), '[]') AS keys`,
+                                        ORDER BY id) FROM keys), '[]') AS keys,
+              coalesce((SELECT json_agg(id ORDER BY id) FROM endpoints), '[]') AS endpoint_ids`,
       [tenantId, id],
     );
-    return row.deleted ? row.keys : null;
+    return row.deleted ? { keys: row.keys, endpointIds: row.endpoint_ids } : null;
   }
 
   insertInstance(tenantId: string, values: New<Instance>): Promise<Instance> {

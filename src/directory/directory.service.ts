@@ -182,14 +182,24 @@ export class DirectoryService {
 
   /**
    * Retires the instance: its proxy keys are revoked in the same statement (their next request
-   * is a 401) and every route answers 404 for it. What it made (workflows, bindings, events)
-   * belongs to the tenant's customers and stays, still naming it.
+   * is a 401), its channel endpoints are deleted (their addresses free for another instance),
+   * and every route answers 404 for it. What it made (workflows, bindings, events) belongs to
+   * the tenant's customers and stays, still naming it.
    */
   async deleteInstance(tenantId: string, id: string): Promise<void> {
-    const keys = await this.repo.deleteInstance(tenantId, id);
-    if (keys === null) throw notFound('Instance');
+    const retired = await this.repo.deleteInstance(tenantId, id);
+    if (retired === null) throw notFound('Instance');
     await this.audit.record({ action: 'instance.deleted', targetType: 'instance', targetId: id });
-    for (const key of keys) await this.recordRevoked('proxy_key', key.id, new Date(key.revokedAt));
+    for (const key of retired.keys) {
+      await this.recordRevoked('proxy_key', key.id, new Date(key.revokedAt));
+    }
+    for (const endpointId of retired.endpointIds) {
+      await this.audit.record({
+        action: 'channel_endpoint.deleted',
+        targetType: 'channel_endpoint',
+        targetId: endpointId,
+      });
+    }
   }
 
   listInstances(tenantId: string): Promise<Instance[]> {
@@ -210,8 +220,11 @@ export class DirectoryService {
     return instance;
   }
 
-  /** The instance, held against deletion until the request ends (see the repository's). */
-  private async holdInstance(tenantId: string, id: string): Promise<Instance> {
+  /**
+   * The instance, held against deletion until the request ends (see the repository's): for
+   * writes that must not land on an instance being retired, such as a key or an endpoint.
+   */
+  async holdInstance(tenantId: string, id: string): Promise<Instance> {
     return (await this.repo.holdInstance(tenantId, id)) ?? Promise.reject(notFound('Instance'));
   }
 

@@ -127,4 +127,22 @@ export class WorkerBindingsRepository {
       wasLive: was_live,
     }));
   }
+
+  /**
+   * The answers kept for Idempotency-Key replays that are one of these bindings (create and
+   * rebind answer with the binding) get its tombstone in place of the address, the rest of the
+   * text as it was sent: a replay after an erasure shows the answer without the address.
+   */
+  async scrubStoredAnswers(tenantId: string, bindingIds: readonly string[]): Promise<void> {
+    if (bindingIds.length === 0) return;
+    await this.m.query(
+      `UPDATE idempotency_keys k
+          SET response = regexp_replace(k.response, '"channel_address":"(?:[^"\\\\]|\\\\.)*"',
+                                        '"channel_address":"erased:' || b.id || '"')
+         FROM unnest($2::uuid[]) AS b(id)
+        WHERE k.tenant_id = $1 AND strpos(k.response, b.id::text) > 0
+          AND k.response::jsonb ->> 'id' = b.id::text`,
+      [tenantId, bindingIds],
+    );
+  }
 }

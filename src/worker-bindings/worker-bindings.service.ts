@@ -164,8 +164,8 @@ export class WorkerBindingsService {
   /**
    * A person's erasure: every binding of theirs loses its address to a tombstone
    * (`erased:<binding id>`), live ones are revoked (one binding.revoked event each, carrying the
-   * tombstone), and the events that carried those addresses are scrubbed alike, all in the
-   * caller's transaction. The caller has locked the person.
+   * tombstone), and the events and kept idempotent answers that carried those addresses are
+   * scrubbed alike, all in the caller's transaction. The caller has locked the person.
    */
   async eraseForPerson(caller: BindingCaller, customerId: string, personId: string) {
     const { tenantId } = caller.principal;
@@ -175,10 +175,9 @@ export class WorkerBindingsService {
       caller,
       ...revoked.map((b): [BindingEventType, WorkerBinding] => [BINDING_EVENTS.revoked, b]),
     );
-    await this.events.scrubBindingAddresses(
-      tenantId,
-      erased.map((e) => e.binding.id),
-    );
+    const ids = erased.map((e) => e.binding.id);
+    await this.events.scrubBindingAddresses(tenantId, ids);
+    await this.repo.scrubStoredAnswers(tenantId, ids);
   }
 
   /**

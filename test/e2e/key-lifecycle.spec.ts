@@ -212,6 +212,67 @@ describe('key lifecycle', () => {
         .expect(401);
     });
 
+    it('deletes the endpoint made while its instance was being deleted', async () => {
+      const instance = await a.instance('Racing endpoint');
+      const release = await holdLock(t, 'SELECT 1 FROM instances WHERE id = $1 FOR UPDATE', [
+        instance,
+      ]);
+      let made: Promise<Response> | undefined;
+      let deleted: Promise<Response> | undefined;
+      try {
+        made = t
+          .http()
+          .post(`/v1/instances/${instance}/channels`)
+          .set(a.admin)
+          .send({ channel_type: 'sms', provider: 'twilio', external_identifier: '+447700900601' })
+          .then(answer);
+        await until(async () => (await lockWaiters(t)) === 1);
+        deleted = t.http().delete(`/v1/instances/${instance}`).set(a.admin).then(answer);
+        await until(async () => (await lockWaiters(t)) === 2);
+      } finally {
+        await release();
+      }
+      expect((await made).status).toBe(201);
+      expect((await deleted).status).toBe(204);
+      const { rows } = await t.raw.query(
+        'SELECT count(*)::int AS n FROM channel_endpoints WHERE instance_id = $1',
+        [instance],
+      );
+      expect(rows).toEqual([{ n: 0 }]);
+    });
+
+    it("deletes an instance's channel endpoints: their addresses are free again", async () => {
+      const instance = await a.instance('Numbered');
+      const number = {
+        channel_type: 'sms',
+        provider: 'twilio',
+        external_identifier: '+447700900602',
+      };
+      const endpoint = await t
+        .http()
+        .post(`/v1/instances/${instance}/channels`)
+        .set(a.admin)
+        .send(number)
+        .expect(201);
+
+      await t.http().delete(`/v1/instances/${instance}`).set(a.admin).expect(204);
+      const { rows } = await t.raw.query(
+        `SELECT (SELECT count(*)::int FROM channel_endpoints WHERE id = $1) AS endpoints,
+                (SELECT count(*)::int FROM audit_log
+                  WHERE target_id = $1 AND action = 'channel_endpoint.deleted') AS audited`,
+        [endpoint.body.id],
+      );
+      expect(rows).toEqual([{ endpoints: 0, audited: 1 }]);
+      await t
+        .http()
+        .patch(`/v1/instances/${instance}/channels/${endpoint.body.id}`)
+        .set(a.admin)
+        .send({ enabled: false })
+        .expect(404);
+      const next = await a.instance('Renumbered');
+      await t.http().post(`/v1/instances/${next}/channels`).set(a.admin).send(number).expect(201);
+    });
+
     it('audits concurrent renames and status changes each from the value it replaced', async () => {
       const flip = await TenantSession.create(t, 'Flip');
       const customer = await flip.customer('Name 0');

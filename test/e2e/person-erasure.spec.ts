@@ -162,6 +162,45 @@ describe('persons: read, update and erasure', () => {
     await bind(next, 'email', email);
   });
 
+  it('erases the addresses kept in idempotent answers; a replay shows the tombstone', async () => {
+    const id = await person({ name: 'Keyed Person' });
+    const [first, second] = ['+447700900781', '+447700900782'];
+    const keyed = (key: string) => ({ ...proxy, 'Idempotency-Key': key });
+    const create = {
+      customer_id: customer,
+      person_id: id,
+      channel_type: 'sms',
+      channel_address: first,
+    };
+    const made = await t.http().post(bindings()).set(keyed('erase-create')).send(create);
+    expect(made.status).toBe(201);
+    const rebind = () =>
+      t
+        .http()
+        .post(`${bindings()}/${made.body.id}/rebind`)
+        .set(keyed('erase-rebind'))
+        .send({ new_address: second });
+    const moved = await rebind();
+    expect(moved.status).toBe(201);
+
+    await t.http().delete(url(id)).set(a.admin).expect(204);
+    for (const needle of [first, second, '447700900781', '447700900782']) {
+      expect({ needle, tables: await tablesHolding(t, needle) }).toEqual({ needle, tables: [] });
+    }
+    const replays = [
+      await t.http().post(bindings()).set(keyed('erase-create')).send(create),
+      await rebind(),
+    ];
+    for (const [res, was] of [
+      [replays[0], made],
+      [replays[1], moved],
+    ] as const) {
+      expect(res.status).toBe(201);
+      expect(res.headers['idempotent-replayed']).toBe('true');
+      expect(res.body).toEqual({ ...was.body, channel_address: `erased:${was.body.id}` });
+    }
+  });
+
   it.each(['created', 'rebound'])(
     'tombstones a binding %s while its person is being erased',
     async (how) => {
