@@ -30,8 +30,27 @@ export class TenantLifecycle1732408400000 implements MigrationInterface {
       ALTER TABLE persons ADD COLUMN erased_at timestamptz;`);
   }
 
+  /**
+   * Without these columns nothing would stop a suspended tenant or a key past its end of life,
+   * so neither may come back to life: a suspended tenant refuses the down (there is no
+   * suspension to go back to), and a key with an end of life is revoked at it, or now if it is
+   * still ahead. The owner lifts FORCE for these statements only, inside this migration's
+   * transaction, to see every tenant's rows.
+   */
   async down(q: QueryRunner): Promise<void> {
+    const tables = ['tenants', 'api_keys', 'proxy_keys'];
     await q.query(`
+      ${tables.map((table) => `ALTER TABLE ${table} NO FORCE ROW LEVEL SECURITY;`).join('\n')}
+      DO $$ BEGIN
+        IF EXISTS (SELECT 1 FROM tenants WHERE status <> 'active') THEN
+          RAISE EXCEPTION 'a tenant is suspended: make it active or remove it before this down';
+        END IF;
+      END $$;
+      UPDATE api_keys SET revoked_at = least(expires_at, now())
+       WHERE expires_at IS NOT NULL AND revoked_at IS NULL;
+      UPDATE proxy_keys SET revoked_at = least(expires_at, now())
+       WHERE expires_at IS NOT NULL AND revoked_at IS NULL;
+      ${tables.map((table) => `ALTER TABLE ${table} FORCE ROW LEVEL SECURITY;`).join('\n')}
       ALTER TABLE persons DROP COLUMN erased_at;
       ALTER TABLE instances DROP COLUMN deleted_at;
       ALTER TABLE proxy_keys DROP COLUMN expires_at;

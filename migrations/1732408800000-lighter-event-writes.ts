@@ -30,8 +30,22 @@ export class LighterEventWrites1732408800000 implements MigrationInterface {
         WHERE sequence IS NOT NULL;`);
   }
 
+  /**
+   * The keys come back, so first goes what they would refuse: rows of a tenant removed by hand
+   * since the up (the cascade no longer ran), and rule rows without their facts. The owner lifts
+   * FORCE for these statements only, inside this migration's transaction, to see every tenant.
+   */
   async down(q: QueryRunner): Promise<void> {
+    const tables = ['tenants', 'events', 'rule_evaluated_events', 'rule_evaluations'];
     await q.query(`
+      ${tables.map((table) => `ALTER TABLE ${table} NO FORCE ROW LEVEL SECURITY;`).join('\n')}
+      DELETE FROM events e WHERE NOT EXISTS (SELECT 1 FROM tenants t WHERE t.id = e.tenant_id);
+      DELETE FROM rule_evaluated_events f
+       WHERE NOT EXISTS (SELECT 1 FROM tenants t WHERE t.id = f.tenant_id);
+      DELETE FROM rule_evaluations r
+       WHERE NOT EXISTS (SELECT 1 FROM rule_evaluated_events f
+                          WHERE f.tenant_id = r.tenant_id AND f.event_id = r.event_id);
+      ${tables.map((table) => `ALTER TABLE ${table} FORCE ROW LEVEL SECURITY;`).join('\n')}
       DROP INDEX events_tenant_id_sequence_key;
       ALTER TABLE events ADD CONSTRAINT events_tenant_id_sequence_key UNIQUE (tenant_id, sequence);
       ALTER TABLE rule_evaluations ADD CONSTRAINT rule_evaluations_tenant_id_event_id_fkey

@@ -1,3 +1,6 @@
+import { PoolClient } from 'pg';
+import { QueryRunner } from 'typeorm';
+import { TenantLifecycle1732408400000 } from '../../migrations/1732408400000-tenant-lifecycle';
 import { TEST_PLATFORM_KEY, TestApp, startTestApp } from '../helpers/app';
 import { TenantSession } from '../helpers/factories';
 import { holdLock, lockWaiters, until } from '../helpers/locks';
@@ -371,6 +374,89 @@ describe('key lifecycle', () => {
       expect(rows).toEqual([{ live_keys: 0, deleted: true }]);
       const kept = await t.http().get(`/v1/workflows/${workflow.body.id}`).set(a.admin).expect(200);
       expect(kept.body).toMatchObject({ id: workflow.body.id, instance_id: instance });
+    });
+  });
+
+  describe("the lifecycle migration's down", () => {
+    /** The down in the owner's transaction, rolled back after `check` has read what it did. */
+    async function undone(
+      check: (owner: PoolClient) => Promise<void>,
+      before?: (owner: PoolClient) => Promise<void>,
+    ): Promise<void> {
+      const owner = await t.owner.connect(); // migrations run as the tables' owner
+      try {
+        await owner.query('BEGIN');
+        await before?.(owner);
+        await new TenantLifecycle1732408400000().down({
+          query: (sql: string) => owner.query(sql),
+        } as unknown as QueryRunner);
+        await check(owner);
+      } finally {
+        await owner.query('ROLLBACK');
+        owner.release();
+      }
+    }
+
+    // Tests above leave tenants suspended; here they are active again for the down alone.
+    const activateAll = async (owner: PoolClient) => {
+      await owner.query(`ALTER TABLE tenants NO FORCE ROW LEVEL SECURITY;
+        UPDATE tenants SET status = 'active';
+        ALTER TABLE tenants FORCE ROW LEVEL SECURITY`);
+    };
+
+    it('revokes every key with an end of life: none comes back to life', async () => {
+      const s = await TenantSession.create(t, 'Undone');
+      const ahead = new Date(Date.now() + 3600_000).toISOString();
+      const keys = await Promise.all(
+        [1, 2].map(async (i) => {
+          const res = await t
+            .http()
+            .post('/v1/api-keys')
+            .set(s.admin)
+            .send({ name: `k${i}`, role: 'admin', expires_at: ahead })
+            .expect(201);
+          return res.body.id as string;
+        }),
+      );
+      await t.raw.query(
+        `UPDATE api_keys SET expires_at = now() - interval '1 hour' WHERE id = $1`,
+        [keys[0]],
+      );
+      const forever = await t
+        .http()
+        .post('/v1/api-keys')
+        .set(s.admin)
+        .send({ name: 'forever', role: 'admin' })
+        .expect(201);
+      await undone(async (owner) => {
+        await owner.query('ALTER TABLE api_keys NO FORCE ROW LEVEL SECURITY'); // to read them
+        const { rows } = await owner.query(
+          `SELECT id, revoked_at IS NOT NULL AS revoked, revoked_at < now() - interval '59 minutes' AS at_expiry
+             FROM api_keys WHERE id = ANY($1)`,
+          [[...keys, forever.body.id]],
+        );
+        const by = new Map(rows.map((r) => [r.id, r]));
+        expect(by.get(keys[0])).toMatchObject({ revoked: true, at_expiry: true });
+        expect(by.get(keys[1])).toMatchObject({ revoked: true, at_expiry: false });
+        expect(by.get(forever.body.id)).toMatchObject({ revoked: false });
+      }, activateAll);
+    });
+
+    it('is refused while a tenant is suspended', async () => {
+      const s = await TenantSession.create(t, 'Suspended before the down');
+      const status = (value: string) =>
+        t
+          .http()
+          .patch(`/platform/v1/tenants/${s.tenantId}`)
+          .set(PLATFORM)
+          .send({ status: value })
+          .expect(200);
+      await status('suspended');
+      try {
+        await expect(undone(() => Promise.resolve())).rejects.toThrow(/a tenant is suspended/);
+      } finally {
+        await status('active');
+      }
     });
   });
 });
