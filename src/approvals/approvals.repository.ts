@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
+import { RawJson } from '../common/raw-json';
 import { invalidField } from '../common/errors';
 import { hydrate, isForeignKeyViolation } from '../database/rows';
 import { TenantDb } from '../database/tenant-db';
@@ -127,15 +128,38 @@ export class ApprovalsRepository {
     return this.read(rows[0]);
   }
 
-  /** Pending and not yet past expires_at (the sweeper may not have been by yet). */
-  async pending(tenantId: string, customerId: string): Promise<Approval[]> {
+  /**
+   * Every column, the intent as text: a list sends the intents as read, never parsed. Within
+   * its 64 KiB cap an intent of empty objects costs megabytes of heap once parsed, and a page
+   * of them more than the process has (see RawJson).
+   */
+  private get listed(): string {
+    return (this.listedColumns ??= this.m.connection
+      .getMetadata(Approval)
+      .columns.map((c) =>
+        c.databaseName === 'serialized_intent'
+          ? 'serialized_intent::text AS serialized_intent'
+          : c.databaseName,
+      )
+      .join(', '));
+  }
+  private listedColumns?: string;
+
+  private readListed(row: Record<string, unknown>): Approval {
+    const approval = this.read(row);
+    approval.serializedIntent = new RawJson(row.serialized_intent as string) as never;
+    return approval;
+  }
+
+  /** Pending and not yet past expires_at (the sweeper may not have been by yet), newest first. */
+  async pending(tenantId: string, customerId: string, limit: number): Promise<Approval[]> {
     const rows = await this.m.query<Record<string, unknown>[]>(
-      `SELECT * FROM approvals
+      `SELECT ${this.listed} FROM approvals
         WHERE tenant_id = $1 AND customer_id = $2 AND status = 'pending' AND expires_at > now()
-        ORDER BY created_at DESC, id DESC`,
-      [tenantId, customerId],
+        ORDER BY created_at DESC, id DESC LIMIT $3`,
+      [tenantId, customerId, limit],
     );
-    return rows.map((r) => this.read(r));
+    return rows.map((r) => this.readListed(r));
   }
 
   async page(
@@ -150,12 +174,12 @@ export class ApprovalsRepository {
     if (filter.status) where += ` AND status = $${params.push(filter.status)}`;
     const [rows, count] = await Promise.all([
       this.m.query<Record<string, unknown>[]>(
-        `SELECT * FROM approvals WHERE ${where} ORDER BY created_at DESC, id DESC LIMIT $${params.length + 1} OFFSET $${params.length + 2}`,
+        `SELECT ${this.listed} FROM approvals WHERE ${where} ORDER BY created_at DESC, id DESC LIMIT $${params.length + 1} OFFSET $${params.length + 2}`,
         [...params, limit, offset],
       ),
       this.m.query<{ count: string }[]>(`SELECT count(*) FROM approvals WHERE ${where}`, params),
     ]);
-    return [rows.map((r) => this.read(r)), Number(count[0].count)];
+    return [rows.map((r) => this.readListed(r)), Number(count[0].count)];
   }
 
   /**

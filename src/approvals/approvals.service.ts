@@ -180,9 +180,9 @@ export class ApprovalsService {
   }
 
   /** Pending approvals have no replay yet (it is written when one is approved): none to attach. */
-  async pending(p: Principal, customerId: string): Promise<Approval[]> {
+  async pending(p: Principal, customerId: string, limit: number): Promise<Approval[]> {
     await this.directory.getCustomer(p.tenantId, customerId);
-    return this.repo.pending(p.tenantId, customerId);
+    return this.repo.pending(p.tenantId, customerId, limit);
   }
 
   async list(p: Principal, query: ListApprovalsQuery): Promise<ApprovalPage> {

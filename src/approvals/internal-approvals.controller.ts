@@ -7,7 +7,12 @@ import { listEnvelope } from '../common/list';
 import { UuidParam } from '../common/params';
 import { Approval } from './approval.entity';
 import { ApprovalsService } from './approvals.service';
-import { CreateApprovalDto, PendingApprovalsQuery, ResolveApprovalDto } from './dto/approvals.dto';
+import {
+  APPROVAL_PAGE,
+  CreateApprovalDto,
+  PendingApprovalsQuery,
+  ResolveApprovalDto,
+} from './dto/approvals.dto';
 import { Idempotent } from '../database/idempotent';
 
 const PendingList = listEnvelope(Approval, 'approvals');
@@ -21,7 +26,7 @@ export class InternalApprovalsController {
   @Get('pending')
   @ApiOperation({
     summary: 'List Pending Approvals',
-    description: 'List pending approvals for a customer.',
+    description: `List pending approvals for a customer, newest first, at most limit (default ${APPROVAL_PAGE.pendingLimit}).`,
   })
   @ApiResponse({ status: 200, type: PendingList })
   async pending(
@@ -29,7 +34,9 @@ export class InternalApprovalsController {
     @UuidParam('instance_id') _instanceId: string,
     @Query() q: PendingApprovalsQuery,
   ) {
-    return PendingList.of(await this.approvals.pending(p, q.customerId));
+    return PendingList.of(
+      await this.approvals.pending(p, q.customerId, q.limit ?? APPROVAL_PAGE.pendingLimit),
+    );
   }
 
   @Post('request')

@@ -217,6 +217,39 @@ describe('approvals', () => {
       expect((await row(live.approval_ref)).status).toBe('pending');
       await t.http().get(`${base}/pending`).set(runtime).expect(422);
     });
+
+    it('lists at most `limit` (default 100, up to 200), newest first, intents as sent', async () => {
+      const c = await a.customer();
+      const made: string[] = [];
+      for (let i = 0; i < 3; i++) {
+        const intentOf = { amount: i, currency: 'GBP', nested: { list: [1.5, 'x', null] } };
+        made.push(
+          (await request({ customer_id: c, serialized_intent: intentOf }).expect(201)).body.id,
+        );
+      }
+      const list = (query: string) =>
+        t.http().get(`${base}/pending?customer_id=${c}${query}`).set(runtime);
+      const two = await list('&limit=2').expect(200);
+      expect(two.body.approvals.map((x: { id: string }) => x.id)).toEqual([made[2], made[1]]);
+      expect(two.body.approvals[0].serialized_intent).toEqual({
+        amount: 2,
+        currency: 'GBP',
+        nested: { list: [1.5, 'x', null] },
+      });
+      expect((await list('').expect(200)).body.count).toBe(3);
+      for (const limit of ['0', '201', 'x']) {
+        const refused = await list(`&limit=${limit}`).expect(422);
+        expect(refused.body.detail[0].loc).toEqual(['query', 'limit']);
+      }
+      const doc = (await t.http().get('/openapi.json').expect(200)).body;
+      const params =
+        doc.paths['/internal/v1/instances/{instance_id}/approvals/pending'].get.parameters;
+      expect(params.find((q: { name: string }) => q.name === 'limit').schema).toMatchObject({
+        minimum: 1,
+        maximum: 200,
+        default: 100,
+      });
+    });
   });
 
   describe('dashboard list', () => {

@@ -24,6 +24,8 @@ import {
 export const APPROVAL_PAGE = {
   defaultLimit: 50,
   maxLimit: 200,
+  /** The runtime's pending list: at most this many by default, newest first. */
+  pendingLimit: 100,
   defaultOffset: 0,
   maxOffset: 10_000_000,
 } as const;
@@ -122,6 +124,19 @@ export class ResolveApprovalDto {
 
 export class PendingApprovalsQuery {
   @WireField({ format: 'uuid' }) @IsUUID() customerId!: string;
+  @WireField({
+    optional: true,
+    query: 'int',
+    type: 'integer',
+    minimum: 1,
+    maximum: APPROVAL_PAGE.maxLimit,
+    default: APPROVAL_PAGE.pendingLimit,
+    description: 'At most this many, newest first',
+  })
+  @IsInt()
+  @Min(1)
+  @Max(APPROVAL_PAGE.maxLimit)
+  limit?: number;
 }
 
 export class ListApprovalsQuery {
