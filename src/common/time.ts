@@ -21,13 +21,20 @@ function daysIn(year: number, month: number): number {
   return [4, 6, 9, 11].includes(month) ? 30 : 31;
 }
 
-/** An RFC 3339 date-time naming a real calendar day (`2030-02-30` is refused, not rolled over). */
+/**
+ * An RFC 3339 date-time naming a real calendar day (`2030-02-30` is refused, not rolled over)
+ * whose instant, in UTC, falls in the years 0001 to 9999: times are answered in UTC, and
+ * `9999-12-31T23:59:59-23:59` would come back as `+010000-…`, which is no RFC 3339 and which
+ * the API would then refuse from its own client.
+ */
 export function isRfc3339(value: unknown): value is string {
   if (typeof value !== 'string') return false;
   const m = RFC3339.exec(value);
   if (!m) return false;
   const [year, month, day] = [Number(m[1]), Number(m[2]), Number(m[3])];
-  return month >= 1 && month <= 12 && day >= 1 && day <= daysIn(year, month);
+  if (month < 1 || month > 12 || day < 1 || day > daysIn(year, month)) return false;
+  const utcYear = new Date(value).getUTCFullYear();
+  return utcYear >= 1 && utcYear <= 9999;
 }
 
 export interface TimeFieldOptions {
@@ -51,7 +58,7 @@ export function Rfc3339(options: TimeFieldOptions = {}): PropertyDecorator {
       validator: {
         validate: (value) => isRfc3339(value),
         defaultMessage: (args) =>
-          `${args?.property ?? 'value'} must be an RFC 3339 date-time, such as 2030-01-01T00:00:00Z`,
+          `${args?.property ?? 'value'} must be an RFC 3339 date-time between the years 0001 and 9999 in UTC, such as 2030-01-01T00:00:00Z`,
       },
     }),
   );

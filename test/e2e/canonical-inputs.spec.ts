@@ -250,6 +250,9 @@ describe('canonical inputs', () => {
       '2030-01-01T00:00:00.Z',
       '2030-001T00:00:00Z', // ordinal date
       '+002030-01-01T00:00:00Z', // expanded year
+      '9999-12-31T23:59:59-23:59', // in UTC the year 10000, which RFC 3339 cannot write
+      '0000-01-01T00:00:00+23:59', // in UTC the year -1
+      '0000-06-01T00:00:00Z', // no year 0 in the database's calendar
     ];
 
     it.each(['expires_at', 'next_action_at'])(
@@ -293,6 +296,8 @@ describe('canonical inputs', () => {
         ['2030-01-01T05:30:00.123456+05:30', '2030-01-01T00:00:00.123Z'],
         ['2030-01-01T00:00:00-00:00', '2030-01-01T00:00:00.000Z'], // offset unknown: still UTC
         ['2028-02-29T23:59:59.5Z', '2028-02-29T23:59:59.500Z'], // a leap day
+        ['9999-12-31T23:59:59Z', '9999-12-31T23:59:59.000Z'], // the last second written as it is
+        ['0001-01-01T23:00:00+22:00', '0001-01-01T01:00:00.000Z'], // and near the first
       ]) {
         const res = await createWorkflow({ expires_at: value, next_action_at: value });
         expect([value, res.status]).toEqual([value, 201]);
