@@ -26,12 +26,28 @@ const duplicate = (e: Pick<ChannelEndpoint, 'channelType' | 'provider' | 'extern
     `A ${e.channelType} endpoint on ${e.provider} for ${e.externalIdentifier} already exists`,
   );
 
+/** Class of the advisory lock that serialises endpoint creation within an instance ('CHAN'). */
+const CHANNEL_COUNT_LOCK = 0x4348414e;
+
 @Injectable()
 export class ChannelsRepository {
   constructor(private readonly db: TenantDb) {}
 
   private get m(): EntityManager {
     return this.db.manager;
+  }
+
+  /** The instance's endpoints, counted after taking its turn to create one. */
+  async countForCreate(tenantId: string, instanceId: string): Promise<number> {
+    await this.m.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [
+      CHANNEL_COUNT_LOCK,
+      instanceId,
+    ]);
+    const [row] = await this.m.query<{ n: number }[]>(
+      'SELECT count(*)::int AS n FROM channel_endpoints WHERE tenant_id = $1 AND instance_id = $2',
+      [tenantId, instanceId],
+    );
+    return row.n;
   }
 
   list(

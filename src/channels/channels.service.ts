@@ -1,12 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { AuditService } from '../audit/audit.service';
-import { invalidField, notFound } from '../common/errors';
+import { conflict, invalidField, notFound } from '../common/errors';
 import { SecretBox } from '../common/secret-box';
 import { DirectoryService } from '../directory/directory.service';
 import { ChannelEndpoint } from './channel-endpoint.entity';
 import { ChannelFilter, ChannelPatch, ChannelsRepository } from './channels.repository';
-import { CreateChannelDto, RuntimeChannelsQuery, UpdateChannelDto } from './dto/channels.dto';
+import {
+  CHANNELS_PER_INSTANCE,
+  CreateChannelDto,
+  RuntimeChannelsQuery,
+  UpdateChannelDto,
+} from './dto/channels.dto';
 import { canonicalIdentifier, identifierMatches } from './identifiers';
 import { ChannelType, PROVIDERS } from './providers';
 
@@ -79,6 +84,13 @@ export class ChannelsService {
     // otherwise outlive it, holding its address's routing key.
     await this.directory.holdInstance(tenantId, instanceId);
     assertProvider(dto.channelType, dto.provider);
+    // 409, not 422: the request is well formed, the instance is full; deleting one makes room.
+    // The bound keeps an instance's list, read whole, within what one response may weigh.
+    if ((await this.repo.countForCreate(tenantId, instanceId)) >= CHANNELS_PER_INSTANCE) {
+      throw conflict(
+        `An instance has at most ${CHANNELS_PER_INSTANCE} channel endpoints: delete one before creating another`,
+      );
+    }
     const id = randomUUID();
     const endpoint = await this.repo.insert(
       Object.assign(new ChannelEndpoint(), {

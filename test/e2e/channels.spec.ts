@@ -54,6 +54,41 @@ describe('channels', () => {
     });
   });
 
+  it('refuses an error_message over 2,000 characters, changing nothing', async () => {
+    const made = (await create({}).expect(201)).body;
+    const patch = (error_message: string) =>
+      t.http().patch(`${path}/${made.id}`).set(a.admin).send({ error_message });
+    const refused = await patch('x'.repeat(2001)).expect(422);
+    expect(refused.body.detail).toEqual([
+      { loc: ['body', 'error_message'], msg: expect.any(String), type: 'string_too_long' },
+    ]);
+    expect((await stored(made.id)).error_message).toBeNull();
+    await patch('x'.repeat(2000)).expect(200);
+  });
+
+  it('keeps an instance to 200 endpoints: its lists are read whole', async () => {
+    const full = await a.instance('Full');
+    const url = `/v1/instances/${full}/channels`;
+    await t.raw.query(
+      `INSERT INTO channel_endpoints (tenant_id, instance_id, channel_type, provider, external_identifier)
+       SELECT $1, $2, 'web_chat', 'web_chat', 'seeded-' || g FROM generate_series(1, 199) g`,
+      [a.tenantId, full],
+    );
+    const body = (n: number) => ({
+      channel_type: 'web_chat',
+      provider: 'web_chat',
+      external_identifier: `made-${n}`,
+    });
+    await t.http().post(url).set(a.admin).send(body(1)).expect(201);
+    const over = await t.http().post(url).set(a.admin).send(body(2)).expect(409);
+    expect(over.body.detail).toMatch(/at most 200 channel endpoints/);
+    const { rows } = await t.raw.query(
+      'SELECT count(*)::int AS n FROM channel_endpoints WHERE instance_id = $1',
+      [full],
+    );
+    expect(rows).toEqual([{ n: 200 }]);
+  });
+
   it('keeps the webhook secret encrypted, never returned, never in plaintext at rest', async () => {
     const secret = 'whsec_live_5up3r-53cr3t-value';
     const res = await create({ webhook_secret: secret }).expect(201);

@@ -13,6 +13,10 @@ import { KiB, MaxJsonBytes } from '../../common/json-limits';
 
 /** A channel's config is settings, not data: small enough that a tenant's channel list stays light. */
 const CHANNEL_CONFIG_CAP = 16 * KiB;
+/** An instance's endpoints: its lists are read whole, so their number is bounded. */
+export const CHANNELS_PER_INSTANCE = 200;
+/** What a provider's error says: a line for a dashboard, not a log. */
+const ERROR_MESSAGE_MAX = 2000;
 
 const PROVIDER_HINT = `One of ${ALL_PROVIDERS.join(', ')}, suited to the channel type`;
 
@@ -89,8 +93,9 @@ export class UpdateChannelDto {
   config?: Record<string, unknown>;
   @WireField({ optional: true }) @IsBoolean() enabled?: boolean;
 
-  @WireField({ optional: true, nullable: true, type: 'string' })
+  @WireField({ optional: true, nullable: true, type: 'string', maxLength: ERROR_MESSAGE_MAX })
   @IsString()
+  @MaxLength(ERROR_MESSAGE_MAX)
   errorMessage?: string | null;
 
   @WireField({ optional: true, minLength: 1, maxLength: 255 })
