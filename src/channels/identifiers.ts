@@ -1,4 +1,9 @@
-import { Normalised, PHONE_CHANNELS, normalisePhone } from '../worker-bindings/addresses';
+import {
+  Normalised,
+  PHONE_CHANNELS,
+  normalisePhone,
+  visibleText,
+} from '../worker-bindings/addresses';
 import { CHANNEL_TYPES, ChannelType } from './providers';
 
 /**
@@ -9,13 +14,22 @@ import { CHANNEL_TYPES, ChannelType } from './providers';
  * Retell agent id): an identifier is read as a phone number when it is written as one, with a
  * `+` or a leading 0, and anything else is kept as written.
  */
-const WRITTEN_AS_PHONE = /^\s*0|\+/;
+const WRITTEN_AS_PHONE = /^0|\+/;
 
+/**
+ * Every identifier is first read as a person sees it (visibleText: no invisible or bidi
+ * characters, NFKC, trimmed), so a full-width `＋` or a trailing space does not make a second
+ * endpoint of one number or id. Beyond that only phone numbers have one spelling: a provider's
+ * own ids may be case-sensitive, and are kept as written.
+ */
 export function canonicalIdentifier(channelType: ChannelType, raw: string): Normalised {
-  if (!PHONE_CHANNELS.includes(channelType) || !WRITTEN_AS_PHONE.test(raw)) {
-    return { ok: true, address: raw };
+  const visible = visibleText(raw);
+  if (!visible.ok) return visible;
+  const value = visible.address;
+  if (!PHONE_CHANNELS.includes(channelType) || !WRITTEN_AS_PHONE.test(value)) {
+    return { ok: true, address: value };
   }
-  return normalisePhone(raw);
+  return normalisePhone(value);
 }
 
 /** Channel types whose identifiers are stored in one spelling for a given raw identifier. */

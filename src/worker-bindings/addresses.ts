@@ -37,13 +37,9 @@ const EMAIL_MAX_OCTETS = 254;
  * invisible or bidirectional control characters are refused anywhere in the input.
  */
 export function normaliseAddress(channel: BindingChannel, raw: string): Normalised {
-  if (BIDI_CONTROL.test(raw)) return refuse('must not contain bidirectional control characters');
-  // Whitespace controls are only spacing (trimmed, or refused by each format); not trim(),
-  // which would also strip a BOM at either end.
-  if (INVISIBLE.test(raw.replace(/[\t\n\v\f\r]/g, ' '))) {
-    return refuse('must not contain invisible characters');
-  }
-  const value = raw.normalize('NFKC').trim();
+  const visible = visibleText(raw);
+  if (!visible.ok) return visible;
+  const value = visible.address;
   switch (channel) {
     case 'whatsapp':
     case 'sms':
@@ -72,6 +68,22 @@ export function normaliseAddress(channel: BindingChannel, raw: string): Normalis
  * and the docs' examples, is not allocated, so isValid refuses it, and isValid would also
  * refuse real numbers in ranges opened after this library's metadata was published.
  */
+/**
+ * Text as a person reads it: invisible or bidirectional control characters refused, NFKC
+ * (full-width digits and letters fold to ASCII), trimmed. Every address, and every channel
+ * identifier, passes through this first.
+ */
+export function visibleText(raw: string): Normalised {
+  if (BIDI_CONTROL.test(raw)) return refuse('must not contain bidirectional control characters');
+  // Whitespace controls are only spacing (trimmed, or refused by each format); not trim(),
+  // which would also strip a BOM at either end.
+  if (INVISIBLE.test(raw.replace(/[\t\n\v\f\r]/g, ' '))) {
+    return refuse('must not contain invisible characters');
+  }
+  const value = raw.normalize('NFKC').trim();
+  return value === '' ? refuse('must not be blank') : { ok: true, address: value };
+}
+
 export function normalisePhone(raw: string): Normalised {
   const reason = 'must be a phone number with its country code, such as +447700900123';
   const compact = raw.normalize('NFKC').trim().replace(PHONE_SEPARATORS, '');

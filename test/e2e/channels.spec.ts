@@ -106,6 +106,41 @@ describe('channels', () => {
     expect(list.body.channels[0]).not.toHaveProperty('webhook_secret');
   });
 
+  it('reads identifiers as a person sees them: look-alikes are the same endpoint', async () => {
+    const made = await create({
+      channel_type: 'sms',
+      provider: 'twilio',
+      external_identifier: '\uFF0B447700900611', // a full-width plus
+    }).expect(201);
+    expect(made.body.external_identifier).toBe('+447700900611');
+    for (const spelling of [' +447700900611 ', '+44 7700 900611']) {
+      await create({
+        channel_type: 'sms',
+        provider: 'twilio',
+        external_identifier: spelling,
+      }).expect(409);
+    }
+    const meta = await create({
+      channel_type: 'whatsapp',
+      provider: 'meta_cloud',
+      external_identifier: '123456789012345\t',
+    }).expect(201);
+    expect(meta.body.external_identifier).toBe('123456789012345');
+    await create({
+      channel_type: 'whatsapp',
+      provider: 'meta_cloud',
+      external_identifier: ' 123456789012345',
+    }).expect(409);
+    for (const hidden of ['hydra_bot\u200b', 'hydra\u202ebot', '   ']) {
+      const res = await create({
+        channel_type: 'telegram',
+        provider: 'telegram',
+        external_identifier: hidden,
+      }).expect(422);
+      expect(res.body.detail[0].loc).toEqual(['body', 'external_identifier']);
+    }
+  });
+
   it('requires a provider that suits the channel type, listing the allowed ones', async () => {
     const res = await create({ channel_type: 'sms', provider: 'meta_cloud' }).expect(422);
     expect(res.body.detail).toEqual([
