@@ -22,6 +22,8 @@ const TENANT = 'hydracore:tenant';
 const RESPONSE_MEMORY_BYTES = Math.floor(getHeapStatistics().heap_size_limit / 5);
 /** A tenant at rest may draw this much at once, the largest page allowed included. */
 const DOCUMENT_BURST_BYTES = 32 * 1024 * 1024;
+/** How old the list of suspended tenants the background jobs skip may be. */
+const SUSPENSION_READ_MS = 1000;
 
 /** The raw HTTP response: whether it has closed, and the event when it does. */
 export interface ClosingResponse {
@@ -252,6 +254,33 @@ export class TenantDb {
   async tenantIds(): Promise<string[]> {
     const rows = await this.asWorker<{ id: string }>('SELECT id FROM tenants ORDER BY id');
     return rows.map((r) => r.id);
+  }
+
+  /**
+   * Tenants suspended, as read at most a second ago: the platform's background jobs leave them
+   * alone (a suspended tenant's data does not change until it is active again), and a second
+   * of lag on a suspension costs one read a second however many jobs ask.
+   */
+  suspendedTenants(): Promise<ReadonlySet<string>> {
+    const now = Date.now();
+    if (!this.suspended || now - this.suspended.at > SUSPENSION_READ_MS) {
+      const ids = this.asWorker<{ id: string }>(
+        `SELECT id FROM tenants WHERE status <> 'active'`,
+      ).then((rows) => new Set(rows.map((r) => r.id)));
+      const read = { at: now, ids };
+      this.suspended = read;
+      ids.catch(() => {
+        if (this.suspended === read) this.suspended = undefined; // the next caller reads again
+      });
+    }
+    return this.suspended.ids;
+  }
+
+  private suspended?: { at: number; ids: Promise<Set<string>> };
+
+  /** After a status change in this process: its jobs read the list afresh. */
+  forgetSuspensions(): void {
+    this.suspended = undefined;
   }
 
   /**

@@ -66,7 +66,7 @@ export abstract class TenantJob implements OnApplicationBootstrap, OnApplication
   }
 
   /**
-   * One tenant whose share of connections is full, or whose rows are held past the lock
+   * A suspended tenant is passed over. One tenant whose share of connections is full, or whose rows are held past the lock
    * timeout, is skipped until the next pass: it must not hold up every other tenant's work. So
    * is a tenant whose work fails for a reason of its own (a row the job cannot handle), logged
    * as an error. A database that cannot be reached ends the pass: every tenant would fail alike.
@@ -74,7 +74,9 @@ export abstract class TenantJob implements OnApplicationBootstrap, OnApplication
   private async pass(): Promise<number> {
     const begun = this.outage.begin();
     let handled = 0;
+    const suspended = await this.db.suspendedTenants();
     for (const tenantId of await this.tenants()) {
+      if (suspended.has(tenantId)) continue; // nothing of a suspended tenant changes
       try {
         handled += await this.forTenant(tenantId);
       } catch (error) {

@@ -55,7 +55,10 @@ export class DirectoryService {
     return this.repo.listTenants(q.after, q.limit ?? TENANT_PAGE_DEFAULT);
   }
 
-  /** Takes effect on this replica's next request at once, on other replicas within seconds. */
+  /**
+   * Takes effect on this replica's next request and background pass at once, on other replicas
+   * within seconds.
+   */
   async setTenantStatus(id: string, status: TenantStatus): Promise<Tenant> {
     const tenant = await this.db.run(id, async (m) => {
       const before = await this.repo.lockTenant(m, id);
@@ -66,6 +69,7 @@ export class DirectoryService {
       return after;
     });
     this.credentials.forgetTenant(id);
+    this.db.forgetSuspensions();
     return tenant ?? Promise.reject(notFound('Tenant'));
   }
 

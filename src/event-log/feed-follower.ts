@@ -97,9 +97,11 @@ export abstract class FeedFollower extends TenantJob {
     }
     const pass = { again: false, done: Promise.resolve(0) };
     pass.done = (async () => {
-      const begun = this.outage.begin();
       let handled = 0;
       try {
+        // Woken by a commit made just before a suspension: left for when it is active again.
+        if ((await this.db.suspendedTenants()).has(tenantId)) return 0;
+        const begun = this.outage.begin();
         for (;;) {
           pass.again = false;
           const batch = await this.db.run(tenantId, () => this.batch(tenantId));

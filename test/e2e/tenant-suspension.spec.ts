@@ -1,6 +1,8 @@
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import request from 'supertest';
+import { ApprovalSweeper } from '../../src/approvals/approval-sweeper';
 import { CredentialStore, TENANT_STATUS_TRUSTED_MS } from '../../src/auth/credential.store';
+import { WorkflowSweeper } from '../../src/workflows/workflow-sweeper';
 import { TEST_PLATFORM_KEY, TestApp, startTestApp } from '../helpers/app';
 import { TenantSession } from '../helpers/factories';
 import { holdLock, lockWaiters, until } from '../helpers/locks';
@@ -84,6 +86,68 @@ describe('tenant suspension', () => {
 
     await setStatus(a.tenantId, 'active').expect(200);
     for (const res of await Promise.all(calls())) expect(res.status).toBeLessThan(300);
+  });
+
+  it("leaves a suspended tenant's timers alone until it is active again", async () => {
+    const s = await TenantSession.create(t, 'Frozen Ltd');
+    const sInstance = await s.instance();
+    const runtime = (await s.proxyKey(sInstance)).headers;
+    const customers = [await s.customer(), await b.customer()];
+    const workflow = (
+      await t
+        .http()
+        .post(`/internal/v1/instances/${sInstance}/workflows`)
+        .set(runtime)
+        .send({ customer_id: customers[0], workflow_type: 'lead' })
+        .expect(201)
+    ).body.id as string;
+    const bInstance = await b.instance();
+    const approvals: string[] = [];
+    for (const [session, instanceId, customer] of [
+      [s, sInstance, customers[0]],
+      [b, bInstance, customers[1]],
+    ] as const) {
+      const key = session === s ? runtime : (await b.proxyKey(bInstance)).headers;
+      const res = await t
+        .http()
+        .post(`/internal/v1/instances/${instanceId}/approvals/request`)
+        .set(key)
+        .send({
+          customer_id: customer,
+          skill_slug: 'payments',
+          action: 'pay_contractor',
+          serialized_intent: { amount: 1 },
+        })
+        .expect(201);
+      approvals.push(res.body.id);
+    }
+    await t.raw.query(
+      `UPDATE workflows SET expires_at = now() - interval '1 minute' WHERE id = $1`,
+      [workflow],
+    );
+    await t.raw.query(
+      `UPDATE approvals SET expires_at = now() - interval '1 minute' WHERE id = ANY($1)`,
+      [approvals],
+    );
+    const state = async () =>
+      (
+        await t.raw.query(
+          `SELECT (SELECT status FROM workflows WHERE id = $1) AS workflow,
+                  array(SELECT status FROM approvals WHERE id = ANY($2) ORDER BY tenant_id = $3 DESC) AS approvals`,
+          [workflow, approvals, s.tenantId],
+        )
+      ).rows[0];
+
+    await setStatus(s.tenantId, 'suspended').expect(200);
+    await t.app.get(WorkflowSweeper).runOnce();
+    await t.app.get(ApprovalSweeper).runOnce();
+    // The other tenant's approval expires in the same pass; nothing of the suspended one changes.
+    expect(await state()).toEqual({ workflow: 'active', approvals: ['pending', 'expired'] });
+
+    await setStatus(s.tenantId, 'active').expect(200);
+    await t.app.get(WorkflowSweeper).runOnce();
+    await t.app.get(ApprovalSweeper).runOnce();
+    expect(await state()).toEqual({ workflow: 'expired', approvals: ['expired', 'expired'] });
   });
 
   it('reaches another replica within the documented bound', async () => {
