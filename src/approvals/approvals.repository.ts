@@ -98,12 +98,18 @@ export class ApprovalsRepository {
   }
 
   /** Row-locked: concurrent resolutions of one approval queue up and see each other's outcome. */
-  async lockByRef(tenantId: string, ref: string): Promise<Approval | null> {
-    const rows = await this.m.query<Record<string, unknown>[]>(
-      `SELECT * FROM approvals WHERE tenant_id = $1 AND approval_ref = $2 FOR UPDATE`,
+  async lockByRef(
+    tenantId: string,
+    ref: string,
+  ): Promise<{ approval: Approval; pastExpiry: boolean } | null> {
+    // Past its expiry by the database's clock, as the sweeper and expires_at itself are: a
+    // replica's own clock, a little off, would approve what the database holds expired.
+    const rows = await this.m.query<(Record<string, unknown> & { past_expiry: boolean })[]>(
+      `SELECT *, expires_at <= now() AS past_expiry FROM approvals
+        WHERE tenant_id = $1 AND approval_ref = $2 FOR UPDATE`,
       [tenantId, ref],
     );
-    return rows[0] ? this.read(rows[0]) : null;
+    return rows[0] ? { approval: this.read(rows[0]), pastExpiry: rows[0].past_expiry } : null;
   }
 
   async setStatus(a: Approval, status: ApprovalStatus, resolution?: Resolution): Promise<Approval> {

@@ -121,10 +121,11 @@ export class ApprovalsService {
 
   /** The resolution's checks, in order (pending, not expired, PIN, role, person); a refused one changes nothing. */
   async resolve(p: Principal, dto: ResolveApprovalDto): Promise<Approval> {
-    const approval = await this.repo.lockByRef(p.tenantId, dto.approvalRef.trim().toUpperCase());
-    if (!approval) throw notFound('Approval');
+    const locked = await this.repo.lockByRef(p.tenantId, dto.approvalRef.trim().toUpperCase());
+    if (!locked) throw notFound('Approval');
+    const { approval } = locked;
     if (approval.status !== 'pending') throw conflict(`Approval is ${approval.status}`);
-    if (approval.expiresAt.getTime() <= Date.now()) {
+    if (locked.pastExpiry) {
       await this.recordResolved(p.tenantId, [await this.repo.setStatus(approval, 'expired')]);
       throw new DomainError('gone', 'Approval has expired', true); // the expiry is kept
     }

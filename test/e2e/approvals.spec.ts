@@ -106,6 +106,25 @@ describe('approvals', () => {
   });
 
   describe('resolve', () => {
+    it("judges expiry by the database's clock, not the replica's", async () => {
+      const p = await pending();
+      await t.raw.query(
+        `UPDATE approvals SET expires_at = now() + interval '1 minute' WHERE id = $1`,
+        [p.id],
+      );
+      // This replica's clock an hour ahead: by its own reckoning the approval has expired.
+      const ahead = Date.now() + 3_600_000;
+      const clock = jest.spyOn(Date, 'now').mockImplementation(() => ahead);
+      let status: number;
+      try {
+        status = (await resolve(p.approval_ref)).status;
+      } finally {
+        clock.mockRestore();
+      }
+      expect(status).toBe(200);
+      expect((await row(p.approval_ref)).status).toBe('approved');
+    });
+
     it('approves: one outbox row in the same transaction', async () => {
       const p = await pending();
       const res = await resolve(p.approval_ref, {
