@@ -107,25 +107,30 @@ export class WorkerBindingsRepository {
     tenantId: string,
     customerId: string,
     personId: string,
-  ): Promise<{ binding: WorkerBinding; wasLive: boolean }[]> {
+  ): Promise<{ binding: WorkerBinding; wasLive: boolean; before: WorkerBinding }[]> {
     const [rows] = await this.m.query<
-      [(Record<string, unknown> & { was_live: boolean })[], number]
+      [(Record<string, unknown> & { was_live: boolean; old_status: string })[], number]
     >(
       `WITH old AS (
-         SELECT id, status <> 'revoked' AS was_live FROM worker_bindings
+         SELECT id, status AS old_status, status <> 'revoked' AS was_live FROM worker_bindings
           WHERE tenant_id = $1 AND customer_id = $2 AND person_id = $3
           ORDER BY created_at, id FOR UPDATE)
        UPDATE worker_bindings w
           SET channel_address = 'erased:' || w.id::text, status = 'revoked',
               revoked_at = coalesce(w.revoked_at, now()), updated_at = now()
          FROM old WHERE w.tenant_id = $1 AND w.id = old.id
-       RETURNING w.*, old.was_live`,
+       RETURNING w.*, old.was_live, old.old_status`,
       [tenantId, customerId, personId],
     );
-    return rows.map(({ was_live, ...row }) => ({
-      binding: hydrate(this.m, WorkerBinding, row),
-      wasLive: was_live,
-    }));
+    return rows.map(({ was_live, old_status, ...row }) => {
+      const binding = hydrate(this.m, WorkerBinding, row);
+      // As it was, but for the address, which the audit log never shows.
+      const before = Object.assign(new WorkerBinding(), binding, {
+        status: old_status,
+        revokedAt: was_live ? null : binding.revokedAt,
+      });
+      return { binding, wasLive: was_live, before };
+    });
   }
 
   /**

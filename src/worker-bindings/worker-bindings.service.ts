@@ -163,14 +163,16 @@ export class WorkerBindingsService {
 
   /**
    * A person's erasure: every binding of theirs loses its address to a tombstone
-   * (`erased:<binding id>`), live ones are revoked (one binding.revoked event each, carrying the
-   * tombstone), and the events and kept idempotent answers that carried those addresses are
+   * (`erased:<binding id>`), live ones are revoked (one binding.revoked event and audit entry
+   * each, the event carrying the tombstone), and the events and kept idempotent answers that carried those addresses are
    * scrubbed alike, all in the caller's transaction. The caller has locked the person.
    */
   async eraseForPerson(caller: BindingCaller, customerId: string, personId: string) {
     const { tenantId } = caller.principal;
     const erased = await this.repo.erasePerson(tenantId, customerId, personId);
-    const revoked = erased.filter((e) => e.wasLive).map((e) => e.binding);
+    const live = erased.filter((e) => e.wasLive);
+    for (const e of live) await this.audited('revoked', e.before, e.binding);
+    const revoked = live.map((e) => e.binding);
     await this.record(
       caller,
       ...revoked.map((b): [BindingEventType, WorkerBinding] => [BINDING_EVENTS.revoked, b]),

@@ -130,6 +130,18 @@ describe('persons: read, update and erasure', () => {
     for (const needle of [name, email, phone, '+447700900778', '447700900777']) {
       expect({ needle, tables: await tablesHolding(t, needle) }).toEqual({ needle, tables: [] });
     }
+    // The two it revoked are audited as a revocation is, their address withheld.
+    const { rows: audited } = await t.raw.query(
+      `SELECT target_id, changes->'status' AS status, changes ? 'channel_address' AS address
+         FROM audit_log WHERE action = 'binding.revoked' AND target_id = ANY($1) ORDER BY target_id`,
+      [[live, mail]],
+    );
+    expect(audited).toEqual(
+      [
+        { target_id: live, status: ['unverified', 'revoked'], address: false },
+        { target_id: mail, status: ['verified', 'revoked'], address: false },
+      ].sort((x, y) => x.target_id.localeCompare(y.target_id)),
+    );
 
     await t.app.get(EventSequencer).sweep();
     const answers = await Promise.all([
