@@ -235,6 +235,24 @@ export class TenantDb {
   }
 
   /**
+   * `work` inside a savepoint of the current tenant transaction: if it fails, what it did is
+   * rolled back, and so are the afterCommit calls it asked for (they announce work that will
+   * now never commit), while the transaction goes on.
+   */
+  async savepoint<T>(work: () => Promise<T>): Promise<T> {
+    const runner = this.manager.queryRunner;
+    if (!runner) throw new Error('No tenant transaction in context');
+    const asked = this.onCommit.get(runner)?.length ?? 0;
+    try {
+      return await this.manager.transaction(() => work());
+    } catch (error) {
+      const list = this.onCommit.get(runner);
+      if (list) list.length = asked;
+      throw error;
+    }
+  }
+
+  /**
    * Makes `runner`'s manager the current one for everything `work` calls, and `response` (the
    * raw HTTP response of a request) the one whose end frees what holdForResponse held.
    */

@@ -118,7 +118,7 @@ export class EventEvaluator extends FeedFollower {
       try {
         // A savepoint: a failing event takes back only what it did itself. Over the per-event
         // effects limit nothing fires and the log says so: nobody waits on it to be refused.
-        await this.db.manager.transaction(async () => {
+        await this.db.savepoint(async () => {
           if (event.depth >= LOOP_GUARD_DEPTH) await this.actions.refuse(firing, 'loop_guard');
           else await this.actions.fire(firing, { onLimit: 'record' });
         });
