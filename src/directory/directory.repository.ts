@@ -31,6 +31,9 @@ const CUSTOMER_EXISTS = prepared(
 );
 
 /** Directory rows. Every query names its tenant; RLS enforces the same underneath. */
+/** Class of the advisory lock that serialises creations counted against a cap ('DIRC'). */
+const DIRECTORY_COUNT_LOCK = 0x44495243;
+
 @Injectable()
 export class DirectoryRepository {
   constructor(private readonly db: TenantDb) {}
@@ -83,6 +86,32 @@ export class DirectoryRepository {
   /** Run in the tenant's own context: RLS shows a tenant its own row only. */
   async setTenantStatus(manager: EntityManager, id: string, status: TenantStatus): Promise<void> {
     await manager.update(Tenant, { id }, { status });
+  }
+
+  /**
+   * Rows of `table` under `scope` (the tenant, or a customer), counted after taking the scope's
+   * turn to create one: creations in one scope are serialised, so none passes a cap unseen.
+   */
+  async countForCreate(
+    table: 'customers' | 'instances' | 'persons',
+    scopeId: string,
+    tenantId: string,
+  ): Promise<number> {
+    await this.m.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [
+      DIRECTORY_COUNT_LOCK,
+      `${table}:${scopeId}`,
+    ]);
+    const where = {
+      customers: 'tenant_id = $1',
+      instances: 'tenant_id = $1 AND deleted_at IS NULL',
+      persons: 'tenant_id = $1 AND customer_id = $2 AND erased_at IS NULL',
+    }[table];
+    const params = table === 'persons' ? [tenantId, scopeId] : [tenantId];
+    const [row] = await this.m.query<{ n: number }[]>(
+      `SELECT count(*)::int AS n FROM ${table} WHERE ${where}`,
+      params,
+    );
+    return row.n;
   }
 
   listCustomers(tenantId: string): Promise<Customer[]> {

@@ -32,6 +32,9 @@ const PERSON_FIELDS = ['customerId', 'name', 'email', 'phone'] as const;
 /** Erasure removes these from every route; an append-only log must never hold a copy. */
 const PERSONAL_DATA = ['name', 'email', 'phone'] as const;
 
+/** How many a tenant (or, for persons, a customer) may hold: their lists are read whole. */
+export const DIRECTORY_CAPS = { customers: 10_000, instances: 1_000, persons: 10_000 } as const;
+
 @Injectable()
 export class DirectoryService {
   constructor(
@@ -82,6 +85,7 @@ export class DirectoryService {
   }
 
   async createCustomer(tenantId: string, name: string): Promise<Customer> {
+    await this.assertRoom('customers', tenantId, tenantId);
     const customer = await this.repo.insertCustomer(tenantId, { name });
     await this.audit.created('customer', customer, ['name']);
     return customer;
@@ -164,6 +168,7 @@ export class DirectoryService {
 
   async createPerson(tenantId: string, customerId: string, dto: CreatePersonDto): Promise<Person> {
     await this.getCustomer(tenantId, customerId);
+    await this.assertRoom('persons', customerId, tenantId);
     const person = await this.repo.insertPerson(tenantId, {
       customerId,
       name: dto.name,
@@ -219,9 +224,25 @@ export class DirectoryService {
   }
 
   async createInstance(tenantId: string, name: string): Promise<Instance> {
+    await this.assertRoom('instances', tenantId, tenantId);
     const instance = await this.repo.insertInstance(tenantId, { name, deletedAt: null });
     await this.audit.created('instance', instance, ['name']);
     return instance;
+  }
+
+  /**
+   * 409, not 422, past a cap: the request is well formed, the scope is full. The caps keep the
+   * lists, which are read whole, within what one response may weigh.
+   */
+  private async assertRoom(
+    table: keyof typeof DIRECTORY_CAPS,
+    scopeId: string,
+    tenantId: string,
+  ): Promise<void> {
+    if ((await this.repo.countForCreate(table, scopeId, tenantId)) >= DIRECTORY_CAPS[table]) {
+      const scope = table === 'persons' ? 'A customer' : 'A tenant';
+      throw conflict(`${scope} has at most ${DIRECTORY_CAPS[table].toLocaleString('en')} ${table}`);
+    }
   }
 
   /**

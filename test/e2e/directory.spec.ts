@@ -71,6 +71,39 @@ describe('directory', () => {
     expect(bad.body.detail[0].loc).toEqual(['body', 'email']);
   });
 
+  it('keeps customers, instances and persons within their caps: 409 past them', async () => {
+    const full = await TenantSession.create(t, 'Full');
+    const customer = await full.customer('Kept');
+    // One short of each cap, written directly; deleted instances and erased persons not counted.
+    await t.raw.query(
+      `INSERT INTO customers (tenant_id, name) SELECT $1, 'c' || g FROM generate_series(1, 9998) g`,
+      [full.tenantId],
+    );
+    await t.raw.query(
+      `INSERT INTO instances (tenant_id, name, deleted_at)
+       SELECT $1, 'i' || g, CASE WHEN g = 1 THEN now() END FROM generate_series(1, 1000) g`,
+      [full.tenantId],
+    );
+    await t.raw.query(
+      `INSERT INTO persons (tenant_id, customer_id, name)
+       SELECT $1, $2, 'p' || g FROM generate_series(1, 9999) g`,
+      [full.tenantId, customer],
+    );
+    const post = (path: string, status: number) =>
+      t.http().post(path).set(full.admin).send({ name: 'One more' }).expect(status);
+    for (const [path, cap] of [
+      ['/v1/customers', '10,000 customers'],
+      ['/v1/instances', '1,000 instances'],
+      [`/v1/customers/${customer}/persons`, '10,000 persons'],
+    ] as const) {
+      await post(path, 201);
+      const refused = await post(path, 409);
+      expect(refused.body.detail).toContain(`at most ${cap}`);
+    }
+    // Another tenant is not held by this one's caps.
+    await t.http().post('/v1/customers').set(a.admin).send({ name: 'Elsewhere' }).expect(201);
+  });
+
   it('shows a proxy key once and stores only its hash', async () => {
     const instance = await a.instance('Front desk');
     const issued = await t
