@@ -49,3 +49,9 @@ export const PageLimit = (page: { defaultLimit: number; maxLimit: number }) =>
 /** The keyset cursor: the id of the previous page's last item. */
 export const AfterId = (options: Pick<WireFieldOptions, 'description' | 'normalize'>) =>
   applyDecorators(IsUUID(), WireField({ optional: true, format: 'uuid', ...options }));
+
+/**
+ * The newest this many of a list that revoked rows grow without end (keys are rotated and
+ * revoked, bindings rebound): every list is bounded, and history past it is the audit log's.
+ */
+export const LIST_MOST = 1000;

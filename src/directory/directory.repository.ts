@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { EntityManager, IsNull, MoreThan } from 'typeorm';
 import { prepared } from '../database/prepared';
+import { LIST_MOST } from '../common/list';
 import { TenantDb } from '../database/tenant-db';
 import { sqlLiteral } from '../database/tenant-sql';
 import {
@@ -286,6 +287,7 @@ export class DirectoryRepository {
             { tenantId, instanceId, revokedAt: IsNull(), expiresAt: MoreThan(new Date()) },
           ],
       order: { createdAt: 'DESC', id: 'DESC' },
+      take: LIST_MOST,
     });
   }
 
@@ -341,6 +343,7 @@ export class DirectoryRepository {
             { tenantId, revokedAt: IsNull(), expiresAt: MoreThan(new Date()) },
           ],
       order: { createdAt: 'DESC', id: 'DESC' },
+      take: LIST_MOST,
     });
   }
 

@@ -5,6 +5,7 @@ import { conflict } from '../common/errors';
 import { prepared } from '../database/prepared';
 import { hydrate, isUniqueViolation } from '../database/rows';
 import { TenantDb } from '../database/tenant-db';
+import { LIST_MOST } from '../common/list';
 import { BindingChannel } from './addresses';
 import { WorkerBinding } from './worker-binding.entity';
 
@@ -37,6 +38,7 @@ export class WorkerBindingsRepository {
     return this.m.find(WorkerBinding, {
       where: { tenantId, customerId },
       order: { createdAt: 'DESC', id: 'DESC' },
+      take: LIST_MOST,
     });
   }
 

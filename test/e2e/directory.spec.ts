@@ -104,6 +104,38 @@ describe('directory', () => {
     await t.http().post('/v1/customers').set(a.admin).send({ name: 'Elsewhere' }).expect(201);
   });
 
+  it('lists at most the newest 1,000 of what revoked rows grow: keys and bindings', async () => {
+    const many = await TenantSession.create(t, 'Many');
+    const customer = await many.customer();
+    const person = await many.person(customer);
+    await t.raw.query(
+      `INSERT INTO api_keys (tenant_id, name, role, key_hash, key_hint, created_at, revoked_at)
+       SELECT $1, 'k' || g, 'member', sha256(('k' || g)::bytea), 'hint',
+              now() - make_interval(secs => 2000 - g), now()
+         FROM generate_series(1, 1001) g`,
+      [many.tenantId],
+    );
+    await t.raw.query(
+      `INSERT INTO worker_bindings (tenant_id, customer_id, person_id, channel_type, channel_address,
+          status, revoked_at, created_at)
+       SELECT $1, $2, $3, 'email', 'b' || g || '@example.com', 'revoked', now(),
+              now() - make_interval(secs => 2000 - g)
+         FROM generate_series(1, 1001) g`,
+      [many.tenantId, customer, person],
+    );
+    const keys = (
+      await t.http().get('/v1/api-keys?include_revoked=true').set(many.admin).expect(200)
+    ).body.api_keys as { name: string }[];
+    expect(keys).toHaveLength(1000);
+    expect(keys.map((k) => k.name)).not.toContain('k1'); // the oldest is the one left out
+    const bindings = (
+      await t.http().get(`/v1/customers/${customer}/worker-bindings`).set(many.admin).expect(200)
+    ).body.bindings as { channel_address: string }[];
+    expect(bindings).toHaveLength(1000);
+    expect(bindings[0].channel_address).toBe('b1001@example.com');
+    expect(bindings.map((b) => b.channel_address)).not.toContain('b1@example.com');
+  });
+
   it('shows a proxy key once and stores only its hash', async () => {
     const instance = await a.instance('Front desk');
     const issued = await t
