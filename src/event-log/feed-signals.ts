@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 
 /** Long polls waiting at once per tenant, per replica; past it a poll answers at once. */
-const MAX_WAITERS_PER_TENANT = 200;
+export const MAX_WAITERS_PER_TENANT = 200;
 
 export interface FeedWaiter {
   /** Resolves when the tenant's feed grows, or at the end of the wait. */
@@ -21,17 +21,15 @@ export class FeedSignals {
   /**
    * Starts waiting for the tenant's feed to grow, for at most `ms`. Taken before the read that
    * found nothing, so a growth between that read and the wait is not missed. A tenant with as
-   * many polls waiting as a replica holds is woken at once.
+   * many polls waiting as a replica holds gets none: null, and its poll answers at once.
    */
-  subscribe(tenantId: string, ms: number): FeedWaiter {
+  subscribe(tenantId: string, ms: number): FeedWaiter | null {
     let waiters = this.waiting.get(tenantId);
     if (!waiters) {
       waiters = new Set();
       this.waiting.set(tenantId, waiters);
     }
-    if (waiters.size >= MAX_WAITERS_PER_TENANT) {
-      return { woken: Promise.resolve(), cancel: () => undefined };
-    }
+    if (waiters.size >= MAX_WAITERS_PER_TENANT) return null;
     const set = waiters;
     let done!: () => void;
     const woken = new Promise<void>((resolve) => {

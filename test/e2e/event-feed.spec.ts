@@ -1,6 +1,7 @@
 import { TenantDb } from '../../src/database/tenant-db';
 import { EventLogService, NewEvent } from '../../src/event-log/event-log.service';
 import { EventSequencer } from '../../src/event-log/event-sequencer';
+import { FeedSignals, MAX_WAITERS_PER_TENANT } from '../../src/event-log/feed-signals';
 import { TestApp, startTestApp } from '../helpers/app';
 import { TenantSession } from '../helpers/factories';
 
@@ -134,6 +135,24 @@ describe('the event feed', () => {
     expect(res.status).toBe(200);
     expect(res.body).toEqual({ events: [], next_after: 0, has_more: false });
     expect(Date.now() - started).toBeGreaterThanOrEqual(950);
+  });
+
+  it('answers at once, without reading again and again, a poll past the waiting polls a tenant may hold', async () => {
+    const r = await reader(t, 'Crowded');
+    const signals = t.app.get(FeedSignals);
+    const held = Array.from({ length: MAX_WAITERS_PER_TENANT }, () =>
+      signals.subscribe(r.session.tenantId, 30_000),
+    );
+    try {
+      const started = Date.now();
+      const res = await page(r, { wait: 3, after: 0 });
+      expect(res.status).toBe(200);
+      expect(res.body).toEqual({ events: [], next_after: 0, has_more: false });
+      // Before, it read the feed in a loop until its wait ended: 3 s of a core and a connection.
+      expect(Date.now() - started).toBeLessThan(1000);
+    } finally {
+      for (const waiter of held) waiter?.cancel();
+    }
   });
 
   it("shows an instance its own events and the tenant's, never another instance's or tenant's", async () => {
