@@ -3,6 +3,7 @@ import { SecretBox } from '../common/secret-box';
 import { wireJson } from '../common/wire-json';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { TenantDb } from '../database/tenant-db';
+import { TenantGate } from '../database/tenant-gate';
 import { TenantJob } from '../database/tenant-job';
 import { EventLogService } from '../event-log/event-log.service';
 import { send } from './destination';
@@ -33,6 +34,13 @@ const LEASE_MARGIN_MS = 10_000;
 const DISABLE_AFTER_MS = 5 * 86_400_000;
 /** A retry due sooner than this is woken for in-process; later ones are found by the poll. */
 const RETRY_WAKE_MAX_MS = 60_000;
+/**
+ * Connections one tenant's webhook work (claims, outcomes) holds at once in this process. Its
+ * attempts run many at a time, but each outcome locks its endpoint's row: taking a pooled
+ * connection first, 25 of them would wait on that lock with every connection of the pool, and
+ * every other tenant behind them. They take turns here instead, before taking a connection.
+ */
+const PER_TENANT_CONNECTIONS = 1;
 
 interface Attempt {
   tenantId: string;
@@ -77,6 +85,8 @@ export class WebhookDispatcher extends TenantJob {
   private readonly claiming = new Set<Promise<unknown>>();
   private readonly wakes = new Set<NodeJS.Timeout>();
   private stopped = false;
+  /** Turns at a connection, per tenant (see PER_TENANT_CONNECTIONS). */
+  private readonly turns: TenantGate;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -87,6 +97,21 @@ export class WebhookDispatcher extends TenantJob {
     private readonly box: SecretBox,
   ) {
     super(db, config.webhooks.pollMs);
+    // A turn not come within a lease is given up: the delivery is claimed again after it.
+    this.turns = new TenantGate(
+      PER_TENANT_CONNECTIONS,
+      config.webhooks.timeoutMs + LEASE_MARGIN_MS,
+    );
+  }
+
+  /** `work` in a tenant transaction of its own, once the tenant's turn at a connection comes. */
+  private async inTurn<T>(tenantId: string, work: () => Promise<T>): Promise<T> {
+    await this.turns.enter(tenantId);
+    try {
+      return await this.db.run(tenantId, work);
+    } finally {
+      this.turns.leave(tenantId);
+    }
   }
 
   override async onApplicationShutdown(): Promise<void> {
@@ -129,17 +154,22 @@ export class WebhookDispatcher extends TenantJob {
 
   /** Claims the tenant's due deliveries and starts their attempts; says how many it started. */
   async dispatch(tenantId: string): Promise<number> {
-    const room = Math.min(
-      PER_TENANT_IN_FLIGHT - (this.tenantFlight.get(tenantId) ?? 0),
-      PROCESS_IN_FLIGHT - this.inFlight.size,
-    );
-    if (this.stopped || room <= 0) return 0;
+    const room = () =>
+      Math.min(
+        PER_TENANT_IN_FLIGHT - (this.tenantFlight.get(tenantId) ?? 0),
+        PROCESS_IN_FLIGHT - this.inFlight.size,
+      );
+    if (this.stopped || room() <= 0) return 0;
+    // Kicked by its own attempts' ends, a suspended tenant's chain of claims stops here.
+    if ((await this.db.suspendedTenants()).has(tenantId)) return 0;
     const { timeoutMs } = this.config.webhooks;
-    const attempts = await this.db.run(tenantId, async () => {
+    const attempts = await this.inTurn(tenantId, async () => {
+      // Read again in the turn: a claim before it may have filled the room meanwhile.
+      if (this.stopped || room() <= 0) return [];
       const claims = await this.deliveries.claim(
         tenantId,
         PER_ENDPOINT_IN_FLIGHT,
-        room,
+        room(),
         timeoutMs + LEASE_MARGIN_MS,
       );
       return claims.length === 0 ? [] : this.prepare(tenantId, claims);
@@ -216,7 +246,7 @@ export class WebhookDispatcher extends TenantJob {
       error: result.error,
       retryInMs: succeeded ? null : this.retryDelay(a.claim.attempts),
     };
-    await this.db.run(a.tenantId, async () => {
+    await this.inTurn(a.tenantId, async () => {
       await this.endpoints.lockForOutcome(a.tenantId, a.claim.endpointId);
       if (!(await this.deliveries.finish(a.tenantId, a.claim, outcome))) return;
       const disabled = await this.endpoints.noteAttempt(

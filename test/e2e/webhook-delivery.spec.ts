@@ -1,9 +1,12 @@
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { Pool } from 'pg';
+import { DataSource } from 'typeorm';
 import { WebhookDispatcher } from '../../src/webhooks/webhook-dispatcher';
-import { TestApp, startTestApp } from '../helpers/app';
+import { TEST_PLATFORM_KEY, TestApp, startTestApp } from '../helpers/app';
 import { TenantSession } from '../helpers/factories';
 import { recordingWorld } from '../helpers/recorded';
 import { startAppOnSameDatabase } from '../helpers/same-database-app';
+import { settleWebhooks } from '../helpers/webhooks';
 import { WebhookReceiver } from '../helpers/webhook-receiver';
 
 const ENV = {
@@ -98,6 +101,76 @@ describe('webhook delivery', () => {
     expect(new Set(ids).size).toBe(events);
     expect(ids).toHaveLength(events);
   }, 120_000);
+
+  it("holds one pooled connection at a time for a tenant's failing deliveries", async () => {
+    const r = await receiver();
+    r.answer = () => ({ status: 500 }); // fails at once, as a hostile receiver may
+    const since = new Date(Date.now() - 1000).toISOString();
+    for (let n = 0; n < 40; n++) await report(n);
+    await settleWebhooks(t);
+    const endpoints = [];
+    for (let i = 0; i < 3; i++) endpoints.push(await endpoint(world.a, { url: r.url }));
+    const pool = (t.app.get(DataSource).driver as unknown as { master: Pool }).master;
+    let most = 0;
+    const sampler = setInterval(() => {
+      most = Math.max(most, pool.totalCount - pool.idleCount);
+    }, 5);
+    try {
+      // Queued by replays, not by requests: what holds connections meanwhile is the deliveries'.
+      for (const e of endpoints) {
+        await t
+          .http()
+          .post(`/v1/webhook-endpoints/${e.id}/replay`)
+          .set(world.a.admin)
+          .send({ since })
+          .expect(202);
+      }
+      await settleWebhooks(t);
+    } finally {
+      clearInterval(sampler);
+    }
+    expect(r.received.length).toBeGreaterThanOrEqual(120); // every delivery was attempted
+    // Before, each attempt's outcome took a connection and then waited on its endpoint's row:
+    // 25 at once held the whole pool of 10, and every other tenant waited behind them. Now one
+    // of them, beside the replay requests' own and the other background jobs'.
+    expect(most).toBeLessThanOrEqual(5);
+  });
+
+  it("stops a suspended tenant's deliveries, and takes them up once it is active", async () => {
+    const r = await receiver();
+    r.answer = () => ({ status: 500 });
+    const since = new Date(Date.now() - 1000).toISOString();
+    for (let n = 0; n < 30; n++) await report(n);
+    await settleWebhooks(t);
+    const e = await endpoint(world.a, { url: r.url });
+    const status = (value: string) =>
+      t
+        .http()
+        .patch(`/platform/v1/tenants/${world.a.tenantId}`)
+        .set('X-Platform-Key', TEST_PLATFORM_KEY)
+        .send({ status: value })
+        .expect(200);
+    const dispatcher = t.app.get(WebhookDispatcher);
+    await status('suspended');
+    try {
+      // Deliveries due while it is suspended: neither a kick (what an attempt's end does) nor
+      // a look across tenants attempts them.
+      await t.raw.query(
+        `INSERT INTO webhook_deliveries (tenant_id, endpoint_id, event_id, event_type, next_attempt_at)
+         SELECT tenant_id, $2, id, type, now() FROM events WHERE tenant_id = $1 AND occurred_at >= $3`,
+        [world.a.tenantId, e.id, since],
+      );
+      dispatcher.kick(world.a.tenantId);
+      await dispatcher.runOnce();
+      await dispatcher.settled();
+      expect(r.received).toHaveLength(0);
+    } finally {
+      await status('active');
+    }
+    await dispatcher.runOnce();
+    await settleWebhooks(t);
+    expect(r.received.length).toBeGreaterThanOrEqual(30);
+  });
 
   it("delivers a rule's notify as notification.requested", async () => {
     const r = await receiver();
