@@ -10,6 +10,7 @@ import {
   Min,
   MinLength,
 } from 'class-validator';
+import { PageLimit } from '../../common/list';
 import { WireField } from '../../common/wire';
 import { JSON_CAPS, KiB, MaxJsonBytes } from '../../common/json-limits';
 import { APPROVAL_STATUSES, Approval, ApprovalStatus } from '../approval.entity';
@@ -124,18 +125,7 @@ export class ResolveApprovalDto {
 
 export class PendingApprovalsQuery {
   @WireField({ format: 'uuid' }) @IsUUID() customerId!: string;
-  @WireField({
-    optional: true,
-    query: 'int',
-    type: 'integer',
-    minimum: 1,
-    maximum: APPROVAL_PAGE.maxLimit,
-    default: APPROVAL_PAGE.pendingLimit,
-    description: 'At most this many, newest first',
-  })
-  @IsInt()
-  @Min(1)
-  @Max(APPROVAL_PAGE.maxLimit)
+  @PageLimit({ defaultLimit: APPROVAL_PAGE.pendingLimit, maxLimit: APPROVAL_PAGE.maxLimit })
   limit?: number;
 }
 
@@ -144,18 +134,7 @@ export class ListApprovalsQuery {
   @WireField({ optional: true, enum: APPROVAL_STATUSES })
   @IsIn(APPROVAL_STATUSES)
   status?: ApprovalStatus;
-  @WireField({
-    optional: true,
-    query: 'int',
-    type: 'integer',
-    minimum: 1,
-    maximum: APPROVAL_PAGE.maxLimit,
-    default: APPROVAL_PAGE.defaultLimit,
-  })
-  @IsInt()
-  @Min(1)
-  @Max(APPROVAL_PAGE.maxLimit)
-  limit?: number;
+  @PageLimit(APPROVAL_PAGE) limit?: number;
   @WireField({
     optional: true,
     query: 'int',
