@@ -66,10 +66,11 @@ export abstract class TenantJob implements OnApplicationBootstrap, OnApplication
   }
 
   /**
-   * A suspended tenant is passed over. One tenant whose share of connections is full, or whose rows are held past the lock
-   * timeout, is skipped until the next pass: it must not hold up every other tenant's work. So
-   * is a tenant whose work fails for a reason of its own (a row the job cannot handle), logged
-   * as an error. A database that cannot be reached ends the pass: every tenant would fail alike.
+   * A suspended tenant is passed over. One tenant whose share of connections is full, or whose
+   * rows are held past the lock timeout, is skipped until the next pass: it must not hold up
+   * every other tenant's work. So is a tenant whose work fails for a reason of its own (a row
+   * the job cannot handle), logged as an error. A database that cannot be reached ends the
+   * pass: every tenant would fail alike.
    */
   private async pass(): Promise<number> {
     const begun = this.outage.begin();
