@@ -6,6 +6,7 @@ import { isConnectionError } from '../common/connection-errors';
 import { commitOutcomeUnknown, databaseUnavailable, tenantOverloaded } from '../common/errors';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { ResponseMemory } from './response-memory';
+import { SuspendedTenants } from './suspended-tenants';
 import { TenantGate } from './tenant-gate';
 import { TenantPace } from './tenant-pace';
 import { UUID, enterTenant, timeouts } from './tenant-sql';
@@ -274,32 +275,14 @@ export class TenantDb {
     return rows.map((r) => r.id);
   }
 
-  /**
-   * Tenants suspended, as read at most a second ago: the platform's background jobs leave them
-   * alone (a suspended tenant's data does not change until it is active again), and a second
-   * of lag on a suspension costs one read a second however many jobs ask.
-   */
-  suspendedTenants(): Promise<ReadonlySet<string>> {
-    const now = Date.now();
-    if (!this.suspended || now - this.suspended.at > SUSPENSION_READ_MS) {
-      const ids = this.asWorker<{ id: string }>(
-        `SELECT id FROM tenants WHERE status <> 'active'`,
-      ).then((rows) => new Set(rows.map((r) => r.id)));
-      const read = { at: now, ids };
-      this.suspended = read;
-      ids.catch(() => {
-        if (this.suspended === read) this.suspended = undefined; // the next caller reads again
-      });
-    }
-    return this.suspended.ids;
-  }
-
-  private suspended?: { at: number; ids: Promise<Set<string>> };
-
-  /** After a status change in this process: its jobs read the list afresh. */
-  forgetSuspensions(): void {
-    this.suspended = undefined;
-  }
+  /** Tenants suspended, as read at most a second ago: the background jobs pass them over. */
+  readonly suspensions = new SuspendedTenants(
+    () =>
+      this.asWorker<{ id: string }>(`SELECT id FROM tenants WHERE status <> 'active'`).then(
+        (rows) => rows.map((r) => r.id),
+      ),
+    SUSPENSION_READ_MS,
+  );
 
   /**
    * A read outside any tenant as hydracore_worker: the role of the platform's scans across

@@ -75,7 +75,7 @@ export abstract class TenantJob implements OnApplicationBootstrap, OnApplication
   private async pass(): Promise<number> {
     const begun = this.outage.begin();
     let handled = 0;
-    const suspended = await this.db.suspendedTenants();
+    const suspended = await this.db.suspensions.get();
     for (const tenantId of await this.tenants()) {
       if (suspended.has(tenantId)) continue; // nothing of a suspended tenant changes
       try {

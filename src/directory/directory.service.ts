@@ -72,7 +72,7 @@ export class DirectoryService {
       return after;
     });
     this.credentials.forgetTenant(id);
-    this.db.forgetSuspensions();
+    this.db.suspensions.forget();
     return tenant ?? Promise.reject(notFound('Tenant'));
   }
 

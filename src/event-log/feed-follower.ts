@@ -100,7 +100,7 @@ export abstract class FeedFollower extends TenantJob {
       let handled = 0;
       try {
         // Woken by a commit made just before a suspension: left for when it is active again.
-        if ((await this.db.suspendedTenants()).has(tenantId)) return 0;
+        if ((await this.db.suspensions.get()).has(tenantId)) return 0;
         const begun = this.outage.begin();
         for (;;) {
           pass.again = false;

@@ -161,7 +161,7 @@ export class WebhookDispatcher extends TenantJob {
       );
     if (this.stopped || room() <= 0) return 0;
     // Kicked by its own attempts' ends, a suspended tenant's chain of claims stops here.
-    if ((await this.db.suspendedTenants()).has(tenantId)) return 0;
+    if ((await this.db.suspensions.get()).has(tenantId)) return 0;
     const { timeoutMs } = this.config.webhooks;
     const attempts = await this.inTurn(tenantId, async () => {
       // Read again in the turn: a claim before it may have filled the room meanwhile.

@@ -1,10 +1,10 @@
-import { QueryRunner } from 'typeorm';
 import { LighterEventWrites1732408800000 } from '../../migrations/1732408800000-lighter-event-writes';
 import { TenantDb } from '../../src/database/tenant-db';
 import { EventLogRepository } from '../../src/event-log/event-log.repository';
 import { EventLogService } from '../../src/event-log/event-log.service';
 import { EventSequencer } from '../../src/event-log/event-sequencer';
 import { TestApp, startTestApp } from '../helpers/app';
+import { inOwnerTransaction } from '../helpers/owner-transaction';
 import { TenantSession } from '../helpers/factories';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -104,21 +104,14 @@ describe('the event sequencer woken by commits', () => {
 
     // Undoing the migration that dropped the events' key to tenants brings the key back: the
     // removed tenant's events must go first. Rolled back after.
-    const owner = await t.owner.connect(); // migrations run as the tables' owner
-    try {
-      await owner.query('BEGIN');
-      await new LighterEventWrites1732408800000().down({
-        query: (sql: string) => owner.query(sql),
-      } as unknown as QueryRunner);
+    await inOwnerTransaction(t, 'rollback', async (owner, runner) => {
+      await new LighterEventWrites1732408800000().down(runner);
       await owner.query('ALTER TABLE events NO FORCE ROW LEVEL SECURITY'); // to read them all
       const left = await owner.query(
         `SELECT tenant_id FROM events WHERE tenant_id = ANY($1) AND type = 'test.left'`,
         [[kept.tenantId, removed.tenantId]],
       );
       expect(left.rows).toEqual([{ tenant_id: kept.tenantId }]);
-    } finally {
-      await owner.query('ROLLBACK');
-      owner.release();
-    }
+    });
   });
 });

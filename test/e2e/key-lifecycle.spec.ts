@@ -1,7 +1,7 @@
 import { PoolClient } from 'pg';
-import { QueryRunner } from 'typeorm';
 import { TenantLifecycle1732408400000 } from '../../migrations/1732408400000-tenant-lifecycle';
 import { TEST_PLATFORM_KEY, TestApp, startTestApp } from '../helpers/app';
+import { inOwnerTransaction } from '../helpers/owner-transaction';
 import { TenantSession } from '../helpers/factories';
 import { holdLock, lockWaiters, until } from '../helpers/locks';
 
@@ -383,18 +383,11 @@ describe('key lifecycle', () => {
       check: (owner: PoolClient) => Promise<void>,
       before?: (owner: PoolClient) => Promise<void>,
     ): Promise<void> {
-      const owner = await t.owner.connect(); // migrations run as the tables' owner
-      try {
-        await owner.query('BEGIN');
+      await inOwnerTransaction(t, 'rollback', async (owner, runner) => {
         await before?.(owner);
-        await new TenantLifecycle1732408400000().down({
-          query: (sql: string) => owner.query(sql),
-        } as unknown as QueryRunner);
+        await new TenantLifecycle1732408400000().down(runner);
         await check(owner);
-      } finally {
-        await owner.query('ROLLBACK');
-        owner.release();
-      }
+      });
     }
 
     // Tests above leave tenants suspended; here they are active again for the down alone.

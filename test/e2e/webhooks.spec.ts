@@ -3,9 +3,9 @@ import { newSecret } from '../../src/webhooks/signing';
 import { TenantDb } from '../../src/database/tenant-db';
 import { WebhookDispatcher } from '../../src/webhooks/webhook-dispatcher';
 import { WebhookEndpointsRepository } from '../../src/webhooks/webhook-endpoints.repository';
-import { QueryRunner } from 'typeorm';
 import { WebhookTypesAllAlone1732408900000 } from '../../migrations/1732408900000-webhook-types-all-alone';
 import { TestApp, startTestApp } from '../helpers/app';
+import { inOwnerTransaction } from '../helpers/owner-transaction';
 import request from 'supertest';
 import { TenantSession } from '../helpers/factories';
 import { startAppOnSameDatabase } from '../helpers/same-database-app';
@@ -403,16 +403,9 @@ describe('webhook endpoints', () => {
       `UPDATE webhook_endpoints SET event_types = '{*,workflow.due}' WHERE id = $1`,
       [mixed],
     );
-    const owner = await t.owner.connect(); // migrations run as the tables' owner
-    try {
-      await owner.query('BEGIN');
-      await new WebhookTypesAllAlone1732408900000().up({
-        query: (sql: string) => owner.query(sql),
-      } as unknown as QueryRunner);
-      await owner.query('COMMIT');
-    } finally {
-      owner.release();
-    }
+    await inOwnerTransaction(t, 'commit', (_, runner) =>
+      new WebhookTypesAllAlone1732408900000().up(runner),
+    );
     const types = async (id: string) =>
       (await t.http().get(`/v1/webhook-endpoints/${id}`).set(a.admin).expect(200)).body.event_types;
     expect(await types(mixed)).toEqual(['*']);
