@@ -23,6 +23,7 @@ import { EventsWakeAfterCommit1732408600000 } from './1732408600000-events-wake-
 import { OutboxBacklogMetric1732408700000 } from './1732408700000-outbox-backlog-metric';
 import { LighterEventWrites1732408800000 } from './1732408800000-lighter-event-writes';
 import { WebhookTypesAllAlone1732408900000 } from './1732408900000-webhook-types-all-alone';
+import { EventSizes1732409000000 } from './1732409000000-event-sizes';
 
 /**
  * Every migration, in the order of their timestamps (the order TypeORM runs them in). Append
@@ -54,4 +55,5 @@ export const MIGRATIONS = [
   OutboxBacklogMetric1732408700000,
   LighterEventWrites1732408800000,
   WebhookTypesAllAlone1732408900000,
+  EventSizes1732409000000,
 ];

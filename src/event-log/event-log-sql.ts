@@ -66,6 +66,12 @@ const CONDITIONS: { readonly [K in keyof EventFilter]-?: (param: string) => stri
 const FILTERS = Object.entries(CONDITIONS) as [keyof EventFilter, (param: string) => string][];
 
 /**
+ * The size of an event's data as a page sends it. Rows written before sizes were kept have
+ * none, and only those are turned into text to measure them.
+ */
+const BYTES = `coalesce(data_bytes, octet_length(data::text))`;
+
+/**
  * One statement, so one snapshot, reads the page and purged_through: retention deletes a prefix
  * of the log and raises purged_through in one transaction, so a cursor at or past the
  * purged_through read here finds every retained event after it, and one before it is answered
@@ -85,9 +91,8 @@ export function pageStatement(tenantId: string, q: PageQuery): { text: string; p
                FROM event_sequences WHERE tenant_id = $1) r
        LEFT JOIN LATERAL (
          SELECT ${columns('p.')}, p.before_bytes, count(*) OVER () AS read FROM (
-           SELECT ${columns('')}, sum(octet_length(data::text)) OVER (ORDER BY sequence)
-                    - octet_length(data::text) AS before_bytes
-             FROM (SELECT ${columns('')} FROM events
+           SELECT ${columns('')}, sum(bytes) OVER (ORDER BY sequence) - bytes AS before_bytes
+             FROM (SELECT ${columns('')}, ${BYTES} AS bytes FROM events
                     WHERE tenant_id = $1
                       AND sequence > greatest($2::bigint, r.purged_through)${where}
                     ORDER BY sequence
@@ -150,9 +155,11 @@ export const SCAN = prepared(
 );
 
 export const INSERT = prepared(
-  `INSERT INTO events (tenant_id, type, instance_id, customer_id, caused_by, depth, data)
+  `INSERT INTO events (tenant_id, type, instance_id, customer_id, caused_by, depth, data,
+                       data_bytes)
    SELECT $1, x->>'type', (x->>'instance_id')::uuid, (x->>'customer_id')::uuid,
-          (x->>'caused_by')::uuid, (x->>'depth')::smallint, x->'data'
+          (x->>'caused_by')::uuid, (x->>'depth')::smallint, x->'data',
+          octet_length((x->'data')::text)
      FROM jsonb_array_elements($2::jsonb) WITH ORDINALITY AS e(x, n)
     ORDER BY n
    RETURNING id`,

@@ -236,6 +236,40 @@ describe('the event feed', () => {
     expect(rest.body.has_more).toBe(false);
   });
 
+  it("keeps each event's size from its write, and pages by it rather than measuring the data", async () => {
+    const r = await reader(t, 'Measured');
+    await commit(r.session.tenantId, [
+      { type: 'test.a', data: { note: 'é', list: [1, { x: null }] } },
+      { type: 'test.b', data: {} },
+      { type: 'test.c', data: { n: 1 } },
+    ]);
+    await t.app.get(EventSequencer).sweep();
+    const sizes = await t.raw.query(
+      `SELECT data_bytes, octet_length(data::text) AS measured FROM events
+        WHERE tenant_id = $1 ORDER BY sequence`,
+      [r.session.tenantId],
+    );
+    expect(sizes.rows.map((x) => x.data_bytes)).toEqual(sizes.rows.map((x) => x.measured));
+    // A stored size larger than the budget cuts the page after that event, small data or not.
+    await t.raw.query(
+      `UPDATE events SET data_bytes = 5 * 1024 * 1024 WHERE tenant_id = $1 AND sequence = 1`,
+      [r.session.tenantId],
+    );
+    const cut = await page(r, { limit: 10 });
+    expect(cut.body.events.map((e: { type: string }) => e.type)).toEqual(['test.a']);
+    expect(cut.body).toMatchObject({ next_after: 1, has_more: true });
+    // Rows without a size (written before sizes were kept) are measured as they are read.
+    await t.raw.query(`UPDATE events SET data_bytes = NULL WHERE tenant_id = $1`, [
+      r.session.tenantId,
+    ]);
+    const whole = await page(r, { limit: 10 });
+    expect(whole.body.events.map((e: { type: string }) => e.type)).toEqual([
+      'test.a',
+      'test.b',
+      'test.c',
+    ]);
+  });
+
   it('answers 410 for a cursor past retention', async () => {
     const r = await reader(t, 'Retained');
     await commit(r.session.tenantId, [{ type: 'test.x', data: {} }]);
