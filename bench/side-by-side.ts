@@ -45,7 +45,9 @@ const PROFILES = process.env.SIDE_CPU_PROF;
 const STATEMENTS = process.env.SIDE_STATEMENTS === '1';
 /**
  * SIDE_FLAGS='<flags of build 1>|<flags of build 2>|…': Node flags for each build's process, so
- * that one build can be measured against itself under other runtime flags.
+ * that one build can be measured against itself under other runtime flags. The baseline takes
+ * them too: `dist baseline baseline` with SIDE_FLAGS='||--require <file>' measures what a change
+ * preloaded by <file> costs the hand-written server.
  */
 const FLAGS = (process.env.SIDE_FLAGS ?? '').split('|').map((f) => f.split(/\s+/).filter(Boolean));
 const STATEMENT_SETTINGS = [
@@ -127,7 +129,7 @@ async function main(): Promise<void> {
             : [];
           const server = isBaseline
             ? await startProcess(
-                [...profile, join(builds[0], 'bench/baseline-server.js')],
+                [...(FLAGS[i] ?? []), ...profile, join(builds[0], 'bench/baseline-server.js')],
                 { ...apiEnv(url), PORT: String(port) },
                 'baseline ready',
               )
