@@ -21,8 +21,43 @@ export interface DestinationPolicy {
 /** Every IP address `hostname` resolves to. Injectable so tests can play a rebinding DNS. */
 export type Resolve = (hostname: string) => Promise<string[]>;
 
-export const resolveWithSystem: Resolve = async (hostname) =>
-  (await dns.lookup(hostname, { all: true, verbatim: true })).map((entry) => entry.address);
+export interface DnsOptions {
+  /** `host:port` of the DNS servers to ask; by default those of /etc/resolv.conf. */
+  servers?: string[];
+  /** How long the first try waits for an answer; c-ares doubles it for the second. */
+  tryMs?: number;
+}
+
+const NOT_FOUND = new Set(['ENOTFOUND', 'ENODATA']);
+
+/**
+ * Asks DNS for a host's A and AAAA records through c-ares, never through `dns.lookup`: the
+ * latter is getaddrinfo on libuv's four-thread pool, where a tenant naming hosts whose DNS
+ * servers never answer would hold every thread for as long as the system resolver waits, and
+ * stall the file, crypto and DNS work of the whole process, other tenants' deliveries among it.
+ * c-ares waits on a socket and gives up by itself (1 s, then 2 s). `localhost` and its
+ * subdomains are the loopback addresses without asking (RFC 6761), as getaddrinfo answers them
+ * from /etc/hosts; no other name in /etc/hosts is meant to receive webhooks.
+ */
+export function dnsResolver({ servers, tryMs = 1_000 }: DnsOptions = {}): Resolve {
+  return async (hostname) => {
+    const name = hostname.toLowerCase().replace(/\.$/, '');
+    if (name === 'localhost' || name.endsWith('.localhost')) return ['127.0.0.1', '::1'];
+    const resolver = new dns.Resolver({ timeout: tryMs, tries: 2 });
+    if (servers) resolver.setServers(servers);
+    const answers = await Promise.allSettled([resolver.resolve4(name), resolver.resolve6(name)]);
+    const addresses = answers.flatMap((a) => (a.status === 'fulfilled' ? a.value : []));
+    if (addresses.length > 0) return addresses;
+    // A family without records is no answer; any other failure says why the name did not resolve.
+    const failure = answers.find(
+      (a): a is PromiseRejectedResult =>
+        a.status === 'rejected' && !NOT_FOUND.has((a.reason as NodeJS.ErrnoException).code ?? ''),
+    );
+    throw failure?.reason ?? Object.assign(new Error(`${name} not found`), { code: 'ENOTFOUND' });
+  };
+}
+
+export const resolveWithSystem: Resolve = dnsResolver();
 
 export const MAX_URL_LENGTH = 2048;
 /** The write-time check answers a client, who should not wait on a DNS server that never replies. */
