@@ -24,6 +24,7 @@ import { OutboxBacklogMetric1732408700000 } from './1732408700000-outbox-backlog
 import { LighterEventWrites1732408800000 } from './1732408800000-lighter-event-writes';
 import { WebhookTypesAllAlone1732408900000 } from './1732408900000-webhook-types-all-alone';
 import { EventSizes1732409000000 } from './1732409000000-event-sizes';
+import { EventReceiptsAsSent1732409100000 } from './1732409100000-event-receipts-as-sent';
 
 /**
  * Every migration, in the order of their timestamps (the order TypeORM runs them in). Append
@@ -56,4 +57,5 @@ export const MIGRATIONS = [
   LighterEventWrites1732408800000,
   WebhookTypesAllAlone1732408900000,
   EventSizes1732409000000,
+  EventReceiptsAsSent1732409100000,
 ];

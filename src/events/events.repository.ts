@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
+import { RawJson } from '../common/raw-json';
 import { TenantDb } from '../database/tenant-db';
 
 /** Event receipts: the first answer to each idempotency key of an instance. */
@@ -22,31 +23,31 @@ export class EventsRepository {
     instanceId: string,
     key: string,
     requestHash: string,
-  ): Promise<{ requestHash: string; response: unknown } | null> {
+  ): Promise<{ requestHash: string; response: RawJson } | null> {
     const inserted = await this.m.query<unknown[]>(
       `INSERT INTO event_receipts (tenant_id, instance_id, idempotency_key, request_hash)
        VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING 1`,
       [tenantId, instanceId, key, requestHash],
     );
     if (inserted.length > 0) return null;
-    const rows = await this.m.query<{ request_hash: string; response: unknown }[]>(
-      `SELECT request_hash, response FROM event_receipts
+    const rows = await this.m.query<{ request_hash: string; response: string }[]>(
+      `SELECT request_hash, response::text AS response FROM event_receipts
         WHERE tenant_id = $1 AND instance_id = $2 AND idempotency_key = $3`,
       [tenantId, instanceId, key],
     );
-    return { requestHash: rows[0].request_hash, response: rows[0].response };
+    return { requestHash: rows[0].request_hash, response: new RawJson(rows[0].response) };
   }
 
   async storeReceipt(
     tenantId: string,
     instanceId: string,
     key: string,
-    response: unknown,
+    responseText: string,
   ): Promise<void> {
     await this.m.query(
-      `UPDATE event_receipts SET response = $4::jsonb
+      `UPDATE event_receipts SET response = $4::json
         WHERE tenant_id = $1 AND instance_id = $2 AND idempotency_key = $3`,
-      [tenantId, instanceId, key, JSON.stringify(response)],
+      [tenantId, instanceId, key, responseText],
     );
   }
 }

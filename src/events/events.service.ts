@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { canonicalJson, sha256 } from '../approvals/intent';
 import { Principal } from '../auth/principal';
 import { InvalidFields, conflict, invalidField } from '../common/errors';
-import { toWire } from '../common/wire';
+import { wireJson } from '../common/wire-json';
 import { DirectoryService } from '../directory/directory.service';
 import { EventLogService } from '../event-log/event-log.service';
 import { validatePayload } from '../rules/condition-validation';
@@ -70,7 +70,7 @@ export class EventsService {
       depth: POSTED_DEPTH,
       payload: dto.payload,
     });
-    if (key) await this.repo.storeReceipt(principal.tenantId, instanceId, key, toWire(outcome));
+    if (key) await this.repo.storeReceipt(principal.tenantId, instanceId, key, wireJson(outcome));
     return outcome;
   }
 }
