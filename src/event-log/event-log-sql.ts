@@ -66,8 +66,8 @@ const CONDITIONS: { readonly [K in keyof EventFilter]-?: (param: string) => stri
 const FILTERS = Object.entries(CONDITIONS) as [keyof EventFilter, (param: string) => string][];
 
 /**
- * The size of an event's data as a page sends it. Rows written before sizes were kept have
- * none, and only those are turned into text to measure them.
+ * The size of an event's data as a page sends it, kept by a trigger on every write. Rows
+ * written before sizes were kept have none, and only those are turned into text to measure them.
  */
 const BYTES = `coalesce(data_bytes, octet_length(data::text))`;
 
@@ -155,11 +155,9 @@ export const SCAN = prepared(
 );
 
 export const INSERT = prepared(
-  `INSERT INTO events (tenant_id, type, instance_id, customer_id, caused_by, depth, data,
-                       data_bytes)
+  `INSERT INTO events (tenant_id, type, instance_id, customer_id, caused_by, depth, data)
    SELECT $1, x->>'type', (x->>'instance_id')::uuid, (x->>'customer_id')::uuid,
-          (x->>'caused_by')::uuid, (x->>'depth')::smallint, x->'data',
-          octet_length((x->'data')::text)
+          (x->>'caused_by')::uuid, (x->>'depth')::smallint, x->'data'
      FROM jsonb_array_elements($2::jsonb) WITH ORDINALITY AS e(x, n)
     ORDER BY n
    RETURNING id`,

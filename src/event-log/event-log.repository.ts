@@ -34,16 +34,12 @@ export class EventLogRepository {
     return this.db.manager;
   }
 
-  /**
-   * Replaces `data.binding.channel_address` by `erased:<binding id>` for these bindings. The
-   * stored size goes: a page measures such a (small, rare) row itself.
-   */
+  /** Replaces `data.binding.channel_address` by `erased:<binding id>` for these bindings. */
   async scrubBindingAddresses(tenantId: string, bindingIds: readonly string[]): Promise<void> {
     await this.m.query(
       `UPDATE events
           SET data = jsonb_set(data, '{binding,channel_address}',
-                               to_jsonb('erased:' || (data->'binding'->>'id'))),
-              data_bytes = NULL
+                               to_jsonb('erased:' || (data->'binding'->>'id')))
         WHERE tenant_id = $1 AND data->'binding'->>'id' = ANY($2::text[])`,
       [tenantId, bindingIds],
     );

@@ -31,13 +31,14 @@ export class EventsRepository {
     );
     if (inserted.length > 0) return null;
     const rows = await this.m.query<{ request_hash: string; response: string }[]>(
-      `SELECT request_hash, response::text AS response FROM event_receipts
+      `SELECT request_hash, coalesce(answer::text, response::text) AS response FROM event_receipts
         WHERE tenant_id = $1 AND instance_id = $2 AND idempotency_key = $3`,
       [tenantId, instanceId, key],
     );
     return { requestHash: rows[0].request_hash, response: new RawJson(rows[0].response) };
   }
 
+  /** `answer` is what replays send; `response` (jsonb) is for replicas of the build before. */
   async storeReceipt(
     tenantId: string,
     instanceId: string,
@@ -45,7 +46,7 @@ export class EventsRepository {
     responseText: string,
   ): Promise<void> {
     await this.m.query(
-      `UPDATE event_receipts SET response = $4::json
+      `UPDATE event_receipts SET answer = $4::json, response = $4::jsonb
         WHERE tenant_id = $1 AND instance_id = $2 AND idempotency_key = $3`,
       [tenantId, instanceId, key, responseText],
     );

@@ -1,9 +1,9 @@
-import { promises as dns } from 'node:dns';
 import http, { type ClientRequest, type IncomingMessage } from 'node:http';
 import https from 'node:https';
 import { isIP, type LookupFunction } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { refuseAddress } from './addresses';
+import { NOT_FOUND, type Resolve, resolverFor } from './dns-resolver';
 
 /**
  * The network edge of webhook delivery: which URLs may receive webhooks, and one POST to such a
@@ -18,46 +18,7 @@ export interface DestinationPolicy {
   allowPrivateNetworks: boolean;
 }
 
-/** Every IP address `hostname` resolves to. Injectable so tests can play a rebinding DNS. */
-export type Resolve = (hostname: string) => Promise<string[]>;
-
-export interface DnsOptions {
-  /** `host:port` of the DNS servers to ask; by default those of /etc/resolv.conf. */
-  servers?: string[];
-  /** How long the first try waits for an answer; c-ares doubles it for the second. */
-  tryMs?: number;
-}
-
-const NOT_FOUND = new Set(['ENOTFOUND', 'ENODATA']);
-
-/**
- * Asks DNS for a host's A and AAAA records through c-ares, never through `dns.lookup`: the
- * latter is getaddrinfo on libuv's four-thread pool, where a tenant naming hosts whose DNS
- * servers never answer would hold every thread for as long as the system resolver waits, and
- * stall the file, crypto and DNS work of the whole process, other tenants' deliveries among it.
- * c-ares waits on a socket and gives up by itself (1 s, then 2 s). `localhost` and its
- * subdomains are the loopback addresses without asking (RFC 6761), as getaddrinfo answers them
- * from /etc/hosts; no other name in /etc/hosts is meant to receive webhooks.
- */
-export function dnsResolver({ servers, tryMs = 1_000 }: DnsOptions = {}): Resolve {
-  return async (hostname) => {
-    const name = hostname.toLowerCase().replace(/\.$/, '');
-    if (name === 'localhost' || name.endsWith('.localhost')) return ['127.0.0.1', '::1'];
-    const resolver = new dns.Resolver({ timeout: tryMs, tries: 2 });
-    if (servers) resolver.setServers(servers);
-    const answers = await Promise.allSettled([resolver.resolve4(name), resolver.resolve6(name)]);
-    const addresses = answers.flatMap((a) => (a.status === 'fulfilled' ? a.value : []));
-    if (addresses.length > 0) return addresses;
-    // A family without records is no answer; any other failure says why the name did not resolve.
-    const failure = answers.find(
-      (a): a is PromiseRejectedResult =>
-        a.status === 'rejected' && !NOT_FOUND.has((a.reason as NodeJS.ErrnoException).code ?? ''),
-    );
-    throw failure?.reason ?? Object.assign(new Error(`${name} not found`), { code: 'ENOTFOUND' });
-  };
-}
-
-export const resolveWithSystem: Resolve = dnsResolver();
+export type { Resolve } from './dns-resolver';
 
 export const MAX_URL_LENGTH = 2048;
 /** The write-time check answers a client, who should not wait on a DNS server that never replies. */
@@ -110,7 +71,7 @@ function refuseLiteral(host: string, allowPrivate: boolean): string | null {
 
 function unresolvable(host: string, error: unknown): string {
   const code = (error as NodeJS.ErrnoException | null)?.code;
-  return code === 'ENOTFOUND' || code === 'ENODATA'
+  return NOT_FOUND.has(code ?? '')
     ? `The host ${host} does not resolve to any address`
     : `The host ${host} could not be resolved${code ? ` (${code})` : ''}`;
 }
@@ -142,7 +103,7 @@ export async function refuseDestination(
   if (isIP(host)) return refuseLiteral(host, policy.allowPrivateNetworks);
   let addresses: string[];
   try {
-    const resolve = options.resolve ?? resolveWithSystem;
+    const resolve = options.resolve ?? resolverFor(policy);
     addresses = await withTimeout(resolve(host), options.timeoutMs ?? RESOLVE_TIMEOUT_MS);
   } catch (error) {
     return unresolvable(host, error);
@@ -279,7 +240,10 @@ export async function send(
           method: 'POST',
           headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) },
           agent: false,
-          lookup: guardedLookup(options.resolve ?? resolveWithSystem, policy.allowPrivateNetworks),
+          lookup: guardedLookup(
+            options.resolve ?? resolverFor(policy),
+            policy.allowPrivateNetworks,
+          ),
         },
         onAnswer,
       );

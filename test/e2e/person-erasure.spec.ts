@@ -127,6 +127,13 @@ describe('persons: read, update and erasure', () => {
     expect(revokedEvents).toEqual(
       [earlier, live, mail].sort().map((b) => ({ id: b, address: `erased:${b}` })),
     );
+    // The rewritten events' sizes, which end their feed pages, are those of their new data.
+    const { rows: sized } = await t.raw.query(
+      `SELECT count(*)::int AS n FROM events
+        WHERE data->'binding'->>'person_id' = $1 AND data_bytes = octet_length(data::text)`,
+      [id],
+    );
+    expect(sized).toEqual([{ n: 7 }]);
     for (const needle of [name, email, phone, '+447700900778', '447700900777']) {
       expect({ needle, tables: await tablesHolding(t, needle) }).toEqual({ needle, tables: [] });
     }

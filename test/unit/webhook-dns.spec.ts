@@ -1,7 +1,8 @@
 import { pbkdf2 } from 'node:crypto';
 import { type Socket, createSocket } from 'node:dgram';
 import { once } from 'node:events';
-import { dnsResolver, refuseDestination } from '../../src/webhooks/destination';
+import { refuseDestination } from '../../src/webhooks/destination';
+import { dnsResolver, resolverFor, systemLookup } from '../../src/webhooks/dns-resolver';
 
 /**
  * A DNS server on a local UDP port: `hooks.example.test` has one A record and no AAAA,
@@ -60,13 +61,32 @@ describe('the DNS resolver of webhook hosts', () => {
   });
 
   it('tells a name that does not exist from one whose servers do not answer', async () => {
-    const resolve = dnsResolver({ servers: dns.servers, tryMs: 100 });
-    expect(await refuseDestination('https://nx.example.test/', PUBLIC_ONLY, { resolve })).toBe(
+    // No deadline of ours within reach: the refusal comes from c-ares giving up by itself.
+    const resolve = dnsResolver({ servers: dns.servers, tryMs: 100, deadlineMs: 60_000 });
+    const slow = { resolve, timeoutMs: 60_000 };
+    expect(await refuseDestination('https://nx.example.test/', PUBLIC_ONLY, slow)).toBe(
       'The host nx.example.test does not resolve to any address',
     );
-    expect(await refuseDestination('https://silent.example.test/', PUBLIC_ONLY, { resolve })).toBe(
+    expect(await refuseDestination('https://silent.example.test/', PUBLIC_ONLY, slow)).toBe(
       'The host silent.example.test could not be resolved (ETIMEOUT)',
     );
+  });
+
+  it('cancels a lookup at its deadline, before c-ares would give up', async () => {
+    // c-ares alone: two tries of at least 5 s on the one server.
+    const resolve = dnsResolver({ servers: dns.servers, tryMs: 5_000, deadlineMs: 200 });
+    const started = Date.now();
+    const refusal = await refuseDestination('https://silent.example.test/', PUBLIC_ONLY, {
+      resolve,
+      timeoutMs: 60_000,
+    });
+    expect(refusal).toBe('The host silent.example.test could not be resolved (ETIMEOUT)');
+    expect(Date.now() - started).toBeLessThan(2_000);
+  });
+
+  it('uses getaddrinfo only where private networks are allowed', () => {
+    expect(resolverFor({ allowPrivateNetworks: true })).toBe(systemLookup);
+    expect(resolverFor({ allowPrivateNetworks: false })).not.toBe(systemLookup);
   });
 
   it('answers localhost as the loopback addresses without asking, as /etc/hosts does', async () => {
