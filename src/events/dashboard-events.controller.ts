@@ -39,7 +39,13 @@ const SKIPPED = {
   decision: null,
   actions: [],
   at: EVENT.occurred_at,
-  failed_condition: { field: 'to_stage', operator: 'eq', expected: 'won', actual: 'contacted' },
+  failed_condition: {
+    field: 'to_stage',
+    operator: 'eq',
+    expected: 'won',
+    actual: 'contacted',
+    actual_truncated: false,
+  },
 };
 
 /**

@@ -204,7 +204,13 @@ describe('rule firings', () => {
         outcome: 'skipped',
         decision: null,
         actions: [],
-        failed_condition: { field: 'amount', operator: 'gt', expected: 500, actual: 100 },
+        failed_condition: {
+          field: 'amount',
+          operator: 'gt',
+          expected: 500,
+          actual: 100,
+          actual_truncated: false,
+        },
       }),
       expect.objectContaining({
         rule_id: skippedFirst,
@@ -214,6 +220,7 @@ describe('rule firings', () => {
           operator: 'in',
           expected: ['EUR', 'USD'],
           actual: null,
+          actual_truncated: false,
         },
       }),
     ]);
@@ -235,6 +242,32 @@ describe('rule firings', () => {
     await t.app.get(EventSequencer).sweep();
     const none = await t.http().get(`/v1/events/${other}`).set(w.s.admin).expect(200);
     expect(none.body.rule_evaluations).toEqual([]);
+  });
+
+  it("shows at most 1,000 characters of a skipped rule's value, which the event's data holds whole", async () => {
+    const w = await world();
+    const rules = await Promise.all(
+      [1, 2, 3].map((n) =>
+        rule(w, { conditions: [{ field: 'requested_by', operator: 'eq', value: `agent ${n}` }] }),
+      ),
+    );
+    // 1,200 code points, each a surrogate pair: the cut falls between pairs, never inside one.
+    const long = '𝒜'.repeat(1_200);
+    const { eventId } = await post(w, { skill_slug: 'payments', requested_by: long });
+    await t.app.get(EventSequencer).sweep();
+    const detail = await t.http().get(`/v1/events/${eventId}`).set(w.s.admin).expect(200);
+    expect(detail.body.data.requested_by).toBe(long);
+    const shown = detail.body.rule_evaluations.map(
+      (e: { rule_id: string; failed_condition: object }) => [e.rule_id, e.failed_condition],
+    );
+    expect(shown).toEqual(
+      expect.arrayContaining(
+        rules.map((id) => [
+          id,
+          expect.objectContaining({ actual: '𝒜'.repeat(1_000), actual_truncated: true }),
+        ]),
+      ),
+    );
   });
 
   it('answers 409 busy to an event whose rule is deleted under it, and its retry goes through', async () => {

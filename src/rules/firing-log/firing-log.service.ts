@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { compileFirstFailure } from '../conditions';
+import { RULE_LIMITS } from '../limits';
 import { FailedCondition, Firing, FiringsQuery, FIRINGS_PAGE, RuleEvaluation } from './firings.dto';
 import { triggerType } from '../trigger-catalog';
 import {
@@ -45,10 +46,11 @@ export class FiringLogService {
       (await this.repo.ofEvent(tenantId, facts)).map((row) => [row.ruleId, row]),
     );
     const evaluations: RuleEvaluation[] = [];
+    const shown = new Map<string, Shown>();
     for (const rule of await this.repo.revisions(tenantId, facts)) {
       const row = logged.get(rule.ruleId);
       logged.delete(rule.ruleId);
-      const evaluation = row ? recorded(row) : skipped(facts, rule);
+      const evaluation = row ? recorded(row) : skipped(facts, rule, shown);
       if (evaluation) evaluations.push(evaluation);
     }
     // A rule written while the event ran may have no revision at the version it was read at.
@@ -70,11 +72,17 @@ const recorded = (row: StoredEvaluation): RuleEvaluation =>
  * payload then, with the engine's predicates: the first failing one is where the engine
  * stopped. A rule they all pass is not one the event skipped, and is left out.
  */
-function skipped(facts: StoredFacts, rule: RuleRevision): RuleEvaluation | null {
+function skipped(
+  facts: StoredFacts,
+  rule: RuleRevision,
+  shown: Map<string, Shown>,
+): RuleEvaluation | null {
   const trigger = triggerType(facts.eventType);
   if (!trigger) return null;
   const failed = compileFirstFailure(trigger, rule.conditions)(facts.payload);
   if (!failed) return null;
+  let actual = shown.get(failed.field);
+  if (!actual) shown.set(failed.field, (actual = shownOf(failed.actual)));
   return Object.assign(new RuleEvaluation(), {
     id: null,
     eventId: facts.eventId,
@@ -89,7 +97,35 @@ function skipped(facts: StoredFacts, rule: RuleRevision): RuleEvaluation | null 
       field: failed.field,
       operator: failed.operator,
       expected: failed.expected,
-      actual: failed.actual,
+      ...actual,
     }),
   });
+}
+
+interface Shown {
+  actual: unknown;
+  actualTruncated: boolean;
+}
+
+/** Past this many bytes of JSON, a value that is not a string is left out. */
+const SHOWN_BYTES = 2048;
+
+/**
+ * What a skipped rule shows of the payload's value. Whole, a 64 KiB value failing 1,000 rules
+ * made one answer of 64 MB, and a few such reads at once exhausted the heap; the event's own
+ * `data`, in the same answer, holds it once. Worked out once a field, not once a rule.
+ */
+function shownOf(actual: unknown): Shown {
+  const most = RULE_LIMITS.charactersPerValue;
+  if (typeof actual === 'string') {
+    if (actual.length <= most) return { actual, actualTruncated: false };
+    // By code points, so that no surrogate pair is cut in half.
+    const cut = Array.from(actual.slice(0, 2 * most))
+      .slice(0, most)
+      .join('');
+    return { actual: cut, actualTruncated: cut !== actual };
+  }
+  if (actual === null || typeof actual !== 'object') return { actual, actualTruncated: false };
+  const fits = Buffer.byteLength(JSON.stringify(actual)) <= SHOWN_BYTES;
+  return fits ? { actual, actualTruncated: false } : { actual: null, actualTruncated: true };
 }

@@ -88,7 +88,14 @@ export class FailedCondition {
   @WireField() field!: string;
   @WireField({ enum: OPERATORS }) operator!: Operator;
   @WireField({ ...ANY_VALUE, description: 'The value in the rule' }) expected!: unknown;
-  @WireField({ ...ANY_VALUE, description: 'The value in the payload' }) actual!: unknown;
+  @WireField({
+    ...ANY_VALUE,
+    description:
+      "The value in the payload. A string is cut to its first 1,000 characters (the longest a rule's value may be), and any other value of more than 2 KiB of JSON is null; `actual_truncated` then says so, and the whole value is in the event's `data`",
+  })
+  actual!: unknown;
+  @WireField({ description: '`actual` is cut short, or null, for its size' })
+  actualTruncated!: boolean;
 }
 
 /**
