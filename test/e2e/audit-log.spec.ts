@@ -589,6 +589,22 @@ describe('audit log', () => {
       ]);
     });
 
+    it("passes each entry's changes on as stored, never parsed and written out again", async () => {
+      const res = await t
+        .http()
+        .get(`/v1/audit-log?target_id=${customers[0]}&limit=1`)
+        .set(admin)
+        .expect(200);
+      expect(res.body.entries[0].changes).toEqual({ name: ['C0', 'C0 renamed'] });
+      const { rows } = await t.raw.query(
+        `SELECT changes::text AS text FROM audit_log WHERE id = $1`,
+        [res.body.entries[0].id],
+      );
+      // PostgreSQL's text of jsonb, spaces after commas and colons: no JSON.stringify wrote it.
+      expect(rows[0].text).toBe('{"name": ["C0", "C0 renamed"]}');
+      expect(res.text).toContain(`"changes":${rows[0].text}`);
+    });
+
     it('refuses a cursor that is not an entry of the tenant, and limits past their bounds', async () => {
       const other = await t
         .http()
