@@ -99,7 +99,7 @@ export class ChannelsService {
         instanceId,
         channelType: dto.channelType,
         provider: dto.provider,
-        externalIdentifier: storedIdentifier(dto.channelType, dto.externalIdentifier),
+        externalIdentifier: storedIdentifier(dto.channelType, dto.externalIdentifier, dto.provider),
         config: dto.config ?? {},
         connectionId: dto.connectionId ?? null,
         credentialId: dto.credentialId ?? null,
@@ -139,8 +139,13 @@ export class ChannelsService {
     ] as const) {
       if (dto[key] !== undefined) Object.assign(patch, { [key]: dto[key] });
     }
-    if (patch.externalIdentifier !== undefined) {
-      patch.externalIdentifier = storedIdentifier(endpoint.channelType, patch.externalIdentifier);
+    // A new provider may read the identifier kept from before differently (twilio: a number).
+    if (patch.externalIdentifier !== undefined || patch.provider !== undefined) {
+      patch.externalIdentifier = storedIdentifier(
+        endpoint.channelType,
+        patch.externalIdentifier ?? endpoint.externalIdentifier,
+        patch.provider ?? endpoint.provider,
+      );
     }
     const before = { ...endpoint };
     const after =
@@ -170,9 +175,9 @@ function assertProvider(channelType: ChannelType, provider: string): void {
   }
 }
 
-/** The identifier as stored; a phone-like one that is no phone number is a 422. */
-function storedIdentifier(channelType: ChannelType, raw: string): string {
-  const result = canonicalIdentifier(channelType, raw);
+/** The identifier as stored (see canonicalIdentifier); one that cannot be is a 422. */
+function storedIdentifier(channelType: ChannelType, raw: string, provider: string): string {
+  const result = canonicalIdentifier(channelType, raw, provider);
   if (!result.ok) {
     throw invalidField('externalIdentifier', `external_identifier ${result.reason}`);
   }

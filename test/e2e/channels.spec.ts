@@ -141,6 +141,69 @@ describe('channels', () => {
     }
   });
 
+  it("gives another tenant's email, Telegram name and number no second spelling", async () => {
+    const b = await TenantSession.create(t, 'Look-alikes');
+    const bPath = `/v1/instances/${await b.instance()}/channels`;
+    const held: [string, string, string, string[]][] = [
+      ['email', 'resend', 'Support@Agency-A.com', ['support@agency-a.com', 'SUPPORT@AGENCY-A.COM']],
+      ['email', 'smtp', 'info@exämple.com', ['info@xn--exmple-cua.com', 'INFO@EXÄMPLE.COM']],
+      [
+        'telegram',
+        'telegram',
+        '@AgencyABot',
+        ['@agencyabot', 'AgencyABot', 'https://t.me/AgencyABot'],
+      ],
+      ['telegram', 'telegram', '0123456789', ['123456789']],
+    ];
+    for (const [channelType, provider, original, spellings] of held) {
+      const made = await create({
+        channel_type: channelType,
+        provider,
+        external_identifier: original,
+      });
+      expect(made.status).toBe(201);
+      for (const spelling of spellings) {
+        const res = await t
+          .http()
+          .post(bPath)
+          .set(b.admin)
+          .send({ channel_type: channelType, provider, external_identifier: spelling });
+        expect({ spelling, status: res.status }).toEqual({ spelling, status: 409 });
+      }
+    }
+    const stored = await t.raw.query(
+      `SELECT external_identifier FROM channel_endpoints WHERE tenant_id = $1 ORDER BY created_at`,
+      [a.tenantId],
+    );
+    expect(stored.rows.map((r) => r.external_identifier)).toEqual(
+      expect.arrayContaining([
+        'support@agency-a.com',
+        'info@xn--exmple-cua.com',
+        '@agencyabot',
+        '123456789',
+      ]),
+    );
+    // Twilio names a number by itself: digits without their country code's + are no number.
+    const bare = await t
+      .http()
+      .post(bPath)
+      .set(b.admin)
+      .send({ channel_type: 'sms', provider: 'twilio', external_identifier: '447700900300' });
+    expect(bare.status).toBe(422);
+    expect(bare.body.detail[0].loc).toEqual(['body', 'external_identifier']);
+    // The runtime finds an endpoint by any of those spellings.
+    const { headers } = await a.proxyKey(instance);
+    const found = await t
+      .http()
+      .get(`/internal/v1/instances/${instance}/channels`)
+      .query({ external_identifier: 'HTTPS://T.ME/agencyabot' })
+      .set(headers)
+      .expect(200);
+    expect(
+      found.body.channels.map((e: { external_identifier: string }) => e.external_identifier),
+    ).toEqual(['@agencyabot']);
+  });
+
   it('requires a provider that suits the channel type, listing the allowed ones', async () => {
     const res = await create({ channel_type: 'sms', provider: 'meta_cloud' }).expect(422);
     expect(res.body.detail).toEqual([
