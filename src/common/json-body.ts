@@ -1,4 +1,6 @@
 import { isUtf8 } from 'node:buffer';
+import type { IncomingHttpHeaders } from 'node:http';
+import { UnsupportedMediaTypeException } from '@nestjs/common';
 import type { FastifyInstance } from 'fastify';
 import sjson from 'secure-json-parse';
 import { RequestValidationError } from './errors';
@@ -87,8 +89,9 @@ function parseJson(bytes: Buffer): unknown {
   }
   const body = bytes.toString('utf8');
   if (body.trim() === '') return undefined;
+  let parsed: unknown;
   try {
-    return sjson.parse(body, undefined, { protoAction: 'remove', constructorAction: 'remove' });
+    parsed = sjson.parse(body, undefined, { protoAction: 'remove', constructorAction: 'remove' });
   } catch (error) {
     const position = /position (\d+)/.exec(String((error as Error).message));
     throw RequestValidationError.at(
@@ -97,6 +100,26 @@ function parseJson(bytes: Buffer): unknown {
       'json_invalid',
     );
   }
+  // Every body is an object; `null` said so no more than `[]` does (an empty body is no fields).
+  if (parsed === null) {
+    throw RequestValidationError.at(
+      ['body'],
+      'Input should be a valid dictionary or object',
+      'model_attributes_type',
+    );
+  }
+  return parsed;
+}
+
+/**
+ * A body HydraCore could only misread: compressed (it would be read as bytes of JSON), or in a
+ * charset other than UTF-8 (JSON's only one, RFC 8259 §8.1). 415 says what to send instead.
+ */
+function unreadable(headers: IncomingHttpHeaders): boolean {
+  const encoding = headers['content-encoding']?.trim().toLowerCase();
+  if (encoding && encoding !== 'identity') return true;
+  const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(headers['content-type'] ?? '')?.[1];
+  return charset !== undefined && !/^utf-?8$/i.test(charset);
 }
 
 /**
@@ -108,7 +131,10 @@ export function registerJsonParser(fastify: FastifyInstance): void {
   fastify.addContentTypeParser(
     'application/json',
     { parseAs: 'buffer', bodyLimit: BODY_LIMIT },
-    (_request, bytes: Buffer, done) => {
+    (request, bytes: Buffer, done) => {
+      if (unreadable(request.headers)) {
+        return done(new UnsupportedMediaTypeException(), undefined);
+      }
       if (bytes.length > LARGE_BODY) return done(null, new LargeJsonBody(bytes));
       try {
         done(null, parseJson(bytes));

@@ -215,6 +215,39 @@ describe('wire format', () => {
     expect(res.body).toEqual({ detail: expect.any(String) });
   });
 
+  it('refuses JSON it could only misread, compressed or not in UTF-8, with 415; and a null body', async () => {
+    const before = (await t.raw.query('SELECT count(*)::int AS n FROM customers')).rows[0].n;
+    const body = JSON.stringify({ name: 'Unreadable' });
+    for (const headers of [
+      { 'Content-Type': 'application/json', 'Content-Encoding': 'gzip' },
+      { 'Content-Type': 'application/json; charset=utf-16' },
+      { 'Content-Type': 'application/json; charset="latin1"' },
+    ]) {
+      const res = await t.http().post('/v1/customers').set(a.admin).set(headers).send(body);
+      expect({ headers, status: res.status }).toEqual({ headers, status: 415 });
+      expect(res.body).toEqual({ detail: expect.any(String) });
+    }
+    for (const charset of ['utf-8', 'UTF8']) {
+      await t
+        .http()
+        .post('/v1/customers')
+        .set(a.admin)
+        .set('Content-Type', `application/json; charset=${charset}`)
+        .send(body)
+        .expect(201);
+    }
+    const nothing = await t
+      .http()
+      .post('/v1/customers')
+      .set(a.admin)
+      .set('Content-Type', 'application/json')
+      .send('null');
+    expect(nothing.status).toBe(422);
+    expect(nothing.body.detail[0].loc).toEqual(['body']);
+    const after = (await t.raw.query('SELECT count(*)::int AS n FROM customers')).rows[0].n;
+    expect(after).toBe(before + 2);
+  });
+
   it('answers unknown routes with 404 in the wire format', async () => {
     const res = await t.http().get('/v1/nothing-here').set(a.admin).expect(404);
     expect(res.body).toEqual({ detail: expect.any(String) });
