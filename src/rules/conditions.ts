@@ -53,18 +53,40 @@ export interface ConditionResult {
 type Normalised = string | number | boolean;
 type Test = (actual: Normalised) => boolean;
 
+/** Invisible format characters (zero-width, bidi controls, soft hyphen, variation selectors). */
+const INVISIBLE = /[\p{Cf}\p{Default_Ignorable_Code_Point}]/gu;
+const PLAIN_ASCII = /^[\x20-\x7e]*$/;
+let lastString: string | undefined;
+let lastRead = '';
+
 /**
- * How payload values are read. Strings compare case-insensitively (agents relay text people
- * typed); enums compare exactly; numeric strings count as numbers; datetimes compare as
- * instants. A missing or null field matches only `not_exists`: for every other operator,
- * negative ones included, an unknown value is not a match.
+ * A string as a person reads it, for comparing: NFKC (full-width letters, `ſ`), invisible
+ * characters dropped, trimmed, lower-cased. A guard rule on `skill_slug eq "payments"` must not
+ * be passed by `payments\u200b`, ` payments` or `ｐａｙｍｅｎｔｓ`. Dropped rather than refused:
+ * payloads carry what people wrote, and an emoji's zero-width joiner is no attack. An event
+ * reads one value against every rule in turn, so the last one read is remembered.
+ */
+function readString(s: string): string {
+  if (s === lastString) return lastRead;
+  lastRead = PLAIN_ASCII.test(s)
+    ? s.trim().toLowerCase()
+    : s.normalize('NFKC').replace(INVISIBLE, '').trim().toLowerCase();
+  lastString = s;
+  return lastRead;
+}
+
+/**
+ * How payload values are read. Strings compare as people read them, case-insensitively (agents
+ * relay text people typed; see readString); enums compare exactly; numeric strings count as
+ * numbers; datetimes compare as instants. A missing or null field matches only `not_exists`:
+ * for every other operator, negative ones included, an unknown value is not a match.
  */
 function normalise(type: FieldType, v: unknown): Normalised | undefined {
   if (v === undefined || v === null) return undefined;
   switch (type) {
     case 'string':
       return typeof v === 'string'
-        ? v.toLowerCase()
+        ? readString(v)
         : typeof v === 'number' || typeof v === 'boolean'
           ? String(v).toLowerCase()
           : undefined;

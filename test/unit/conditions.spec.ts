@@ -82,6 +82,38 @@ describe('condition evaluation', () => {
     expect(run({ field, operator, value } as Condition, payload)).toBe(expected);
   });
 
+  it.each([
+    ['payments ', true],
+    [' payments', true],
+    ['ｐａｙｍｅｎｔｓ', true],
+    ['payments\u200b', true],
+    ['pay\u00adments', true],
+    ['\u202epayments', true],
+    ['paymentſ', true],
+    ['PAYMENTS', true],
+    ['payment s', false],
+    ['paymentz', false],
+  ])('reads %j as a person does when a rule compares it with "payments"', (actual, expected) => {
+    for (const operator of ['eq', 'in', 'starts_with', 'contains'] as const) {
+      const value = operator === 'in' ? ['payments'] : 'payments';
+      expect([operator, run({ field: 's', operator, value }, { s: actual })]).toEqual([
+        operator,
+        expected,
+      ]);
+    }
+    expect(run({ field: 's', operator: 'neq', value: 'payments' }, { s: actual })).toBe(!expected);
+  });
+
+  it('keeps what is visible: an emoji joined by zero-width joiners is the same emoji', () => {
+    const family = '\u{1F468}\u200D\u{1F469}\u200D\u{1F467}';
+    expect(run({ field: 's', operator: 'contains', value: family }, { s: `hi ${family}` })).toBe(
+      true,
+    );
+    expect(
+      run({ field: 's', operator: 'contains', value: 'line two' }, { s: 'one\nline two' }),
+    ).toBe(true);
+  });
+
   it('covers every operator allowed for every type', () => {
     for (const type of FIELD_TYPES) {
       const field = trigger.payloadFields.find((f) => f.type === type)!.name;
