@@ -94,7 +94,7 @@ export class DirectoryRepository {
    * turn to create one: creations in one scope are serialised, so none passes a cap unseen.
    */
   async countForCreate(
-    table: 'customers' | 'instances' | 'persons',
+    table: 'customers' | 'instances' | 'persons' | 'api_keys',
     scopeId: string,
     tenantId: string,
   ): Promise<number> {
@@ -106,6 +106,8 @@ export class DirectoryRepository {
       customers: 'tenant_id = $1',
       instances: 'tenant_id = $1 AND deleted_at IS NULL',
       persons: 'tenant_id = $1 AND customer_id = $2 AND erased_at IS NULL',
+      api_keys:
+        'tenant_id = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())',
     }[table];
     const params = table === 'persons' ? [tenantId, scopeId] : [tenantId];
     const [row] = await this.m.query<{ n: number }[]>(

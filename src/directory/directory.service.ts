@@ -33,7 +33,22 @@ const PERSON_FIELDS = ['customerId', 'name', 'email', 'phone'] as const;
 const PERSONAL_DATA = ['name', 'email', 'phone'] as const;
 
 /** How many a tenant (or, for persons, a customer) may hold: their lists are read whole. */
-export const DIRECTORY_CAPS = { customers: 10_000, instances: 1_000, persons: 10_000 } as const;
+/**
+ * Live API keys are capped too: each has a rate limit of its own, so keys minted without end
+ * would multiply a tenant's. (An instance's proxy keys share the instance's.)
+ */
+export const DIRECTORY_CAPS = {
+  customers: 10_000,
+  instances: 1_000,
+  persons: 10_000,
+  api_keys: 100,
+} as const;
+const CAPPED = {
+  customers: 'customers',
+  instances: 'instances',
+  persons: 'persons',
+  api_keys: 'live API keys',
+};
 
 @Injectable()
 export class DirectoryService {
@@ -241,7 +256,8 @@ export class DirectoryService {
   ): Promise<void> {
     if ((await this.repo.countForCreate(table, scopeId, tenantId)) >= DIRECTORY_CAPS[table]) {
       const scope = table === 'persons' ? 'A customer' : 'A tenant';
-      throw conflict(`${scope} has at most ${DIRECTORY_CAPS[table].toLocaleString('en')} ${table}`);
+      const most = DIRECTORY_CAPS[table].toLocaleString('en');
+      throw conflict(`${scope} has at most ${most} ${CAPPED[table]}`);
     }
   }
 
@@ -317,6 +333,7 @@ export class DirectoryService {
     if (expiresAt && expiresAt.getTime() <= Date.now()) {
       throw invalidField('expiresAt', 'expires_at must be in the future');
     }
+    await this.assertRoom('api_keys', tenantId, tenantId);
     const { key, hash, hint } = issueKey('api', tenantId);
     const row = await this.repo.insertApiKey(tenantId, {
       name: dto.name,

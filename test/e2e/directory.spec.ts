@@ -104,6 +104,30 @@ describe('directory', () => {
     await t.http().post('/v1/customers').set(a.admin).send({ name: 'Elsewhere' }).expect(201);
   });
 
+  it('keeps a tenant to 100 live API keys, each of which has a rate limit of its own', async () => {
+    const keyed = await TenantSession.create(t, 'Keyed');
+    // 99 live, and two that no longer count: one revoked, one expired.
+    await t.raw.query(
+      `INSERT INTO api_keys (tenant_id, name, role, key_hash, key_hint, revoked_at, expires_at)
+       SELECT $1, 'k' || g, 'member', decode(md5(g::text), 'hex'), 'hint',
+              CASE WHEN g = 100 THEN now() END,
+              CASE WHEN g = 101 THEN now() - interval '1 second' END
+         FROM generate_series(1, 101) g`,
+      [keyed.tenantId],
+    );
+    const mint = () =>
+      t.http().post('/v1/api-keys').set(keyed.admin).send({ name: 'One more', role: 'member' });
+    const [first, second] = await Promise.all([mint(), mint()]);
+    expect([first.status, second.status].sort()).toEqual([201, 409]);
+    const refused = first.status === 409 ? first : second;
+    expect(refused.body.detail).toContain('at most 100 live API keys');
+    const { rows } = await t.raw.query(
+      `SELECT count(*)::int AS n FROM api_keys WHERE tenant_id = $1 AND revoked_at IS NULL`,
+      [keyed.tenantId],
+    );
+    expect(rows[0].n).toBe(101); // 99 + the one minted + the expired one
+  });
+
   it('lists at most the newest 1,000 of what revoked rows grow: keys and bindings', async () => {
     const many = await TenantSession.create(t, 'Many');
     const customer = await many.customer();
