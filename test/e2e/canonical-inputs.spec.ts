@@ -207,13 +207,19 @@ describe('canonical inputs', () => {
       },
     );
 
-    it('leaves identifiers of other channel types as they are written', async () => {
-      const res = await create({
+    it('stores a Telegram name as Telegram reads it, and a web chat id as written', async () => {
+      const bot = await create({
         channel_type: 'telegram',
         provider: 'telegram',
         external_identifier: '@Harbour_Bot',
       }).expect(201);
-      expect(await stored(res.body.id)).toBe('@Harbour_Bot');
+      expect(await stored(bot.body.id)).toBe('@harbour_bot');
+      const widget = await create({
+        channel_type: 'web_chat',
+        provider: 'web_chat',
+        external_identifier: 'Widget_Main',
+      }).expect(201);
+      expect(await stored(widget.body.id)).toBe('Widget_Main');
     });
   });
 
