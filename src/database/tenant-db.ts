@@ -26,6 +26,10 @@ const DOCUMENT_BURST_BYTES = 32 * 1024 * 1024;
 /** How old the list of suspended tenants the background jobs skip may be. */
 const SUSPENSION_READ_MS = 1000;
 
+const AS_WORKER = `SELECT set_config('role', 'hydracore_worker', true)`;
+const AS_WORKER_OVER_INDEXES = `SELECT set_config('role', 'hydracore_worker', true),
+  set_config('enable_seqscan', 'off', true), set_config('max_parallel_workers_per_gather', '0', true)`;
+
 /** The raw HTTP response: whether it has closed, and the event when it does. */
 export interface ClosingResponse {
   closed: boolean;
@@ -288,13 +292,23 @@ export class TenantDb {
    * A read outside any tenant as hydracore_worker: the role of the platform's scans across
    * tenants, which sees only what a policy of its own shows (tenant ids; events waiting for a
    * feed position) and nothing of any tenant's data.
+   *
+   * `overIndexes` is for a look whose policies match partial indexes of the rows with work,
+   * which the planner cannot see is cheap: tenant_isolation applies to every role, so its
+   * `tenant_id = <no tenant>` is OR'd into the worker's policies and estimated at a whole
+   * tenant's rows, and a policy comparing two columns (due_announced_for IS DISTINCT FROM
+   * next_action_at) is estimated true for 99.5% of rows whatever the data. With enough rows
+   * whose time came and was dealt with, it then reads the whole table (in parallel) every
+   * second. Without sequential scans it reads the partial indexes, and the primary key for
+   * the tenant arm, which holds nothing outside a tenant; parallel workers would take longer
+   * to start than such a look takes.
    */
-  async asWorker<T>(sql: string): Promise<T[]> {
+  async asWorker<T>(sql: string, { overIndexes = false } = {}): Promise<T[]> {
     const runner = this.dataSource.createQueryRunner();
     try {
       await runner.connect();
       await runner.startTransaction();
-      await runner.query(`SELECT set_config('role', 'hydracore_worker', true)`);
+      await runner.query(overIndexes ? AS_WORKER_OVER_INDEXES : AS_WORKER);
       const rows = (await runner.query(sql)) as T[];
       await runner.commitTransaction();
       return rows;

@@ -7,6 +7,7 @@ import { WorkflowsRepository } from '../../src/workflows/workflows.repository';
 import { TestApp } from '../helpers/app';
 import { TenantSession } from '../helpers/factories';
 import { startAppOnSameDatabase } from '../helpers/same-database-app';
+import { workerPlans } from '../helpers/worker-plans';
 import { WorkflowWorld, workflowCalls, workflowWorld } from '../helpers/workflow-world';
 
 const at = (fromNowMs: number) => new Date(Date.now() + fromNowMs).toISOString();
@@ -374,6 +375,39 @@ describe('workflow timers', () => {
           schema: expect.objectContaining({ format: 'date-time' }),
         }),
       );
+    }
+  });
+
+  it('finds the tenants with timers due from the partial indexes, however many workflows wait', async () => {
+    const hostile = await TenantSession.create(t, 'Hostile');
+    const [customer, instance] = [await hostile.customer(), await hostile.instance()];
+    // Open workflows whose time came and was announced, expiring in a week: none is due, yet
+    // the planner counts them all as due.
+    await t.raw.query(
+      `INSERT INTO workflows (tenant_id, instance_id, customer_id, workflow_type,
+                              next_action_at, due_announced_for, expires_at)
+       SELECT $1, $2, $3, 'lead', now() - interval '1 day', now() - interval '1 day',
+              now() + interval '7 days'
+         FROM generate_series(1, 100000)`,
+      [hostile.tenantId, instance, customer],
+    );
+    await t.raw.query('ANALYZE workflows');
+    try {
+      const due = await tenant(t, 'Due');
+      await due.create({ next_action_at: at(-1000) });
+      const [plan, ...others] = await workerPlans(t, 'workflows', () =>
+        t.app.get(WorkflowsRepository).tenantsWithTimersDue(),
+      );
+      expect(others).toEqual([]);
+      expect(plan).not.toContain('Seq Scan');
+      expect(plan).not.toContain('Gather');
+      expect(plan).toContain('"Index Name":"workflows_due"');
+      expect(plan).toContain('"Index Name":"workflows_expiry"');
+      const tenants = await t.app.get(WorkflowsRepository).tenantsWithTimersDue();
+      expect(tenants).toContain(due.session.tenantId);
+      expect(tenants).not.toContain(hostile.tenantId);
+    } finally {
+      await t.raw.query('DELETE FROM workflows WHERE tenant_id = $1', [hostile.tenantId]);
     }
   });
 
