@@ -25,6 +25,7 @@ import { LighterEventWrites1732408800000 } from './1732408800000-lighter-event-w
 import { WebhookTypesAllAlone1732408900000 } from './1732408900000-webhook-types-all-alone';
 import { EventSizes1732409000000 } from './1732409000000-event-sizes';
 import { EventReceiptsAsSent1732409100000 } from './1732409100000-event-receipts-as-sent';
+import { ApprovalExpiryByTime1732409500000 } from './1732409500000-approval-expiry-by-time';
 
 /**
  * Every migration, in the order of their timestamps (the order TypeORM runs them in). Append
@@ -58,4 +59,5 @@ export const MIGRATIONS = [
   WebhookTypesAllAlone1732408900000,
   EventSizes1732409000000,
   EventReceiptsAsSent1732409100000,
+  ApprovalExpiryByTime1732409500000,
 ];

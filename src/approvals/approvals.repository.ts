@@ -209,11 +209,13 @@ export class ApprovalsRepository {
   /**
    * Tenants with pending approvals past expires_at, read across tenants as hydracore_worker.
    * The role's policy on approvals shows it exactly those rows, and only their tenant id, so
-   * the condition is the policy's (read from the partial index approvals_expiry).
+   * the condition is the policy's, read from the partial index approvals_expired. It runs every
+   * second, and left to its estimates the planner reads every approval (see `asWorker`).
    */
   async tenantsWithExpired(): Promise<string[]> {
     const rows = await this.db.asWorker<{ tenant_id: string }>(
       'SELECT DISTINCT tenant_id FROM approvals',
+      { overIndexes: true },
     );
     return rows.map((r) => r.tenant_id);
   }

@@ -5,6 +5,7 @@ import { ApprovalsRepository } from '../../src/approvals/approvals.repository';
 import { TestApp, startTestApp } from '../helpers/app';
 import { TenantSession } from '../helpers/factories';
 import { FeedEvent, allEvents, feedOf } from '../helpers/recorded';
+import { workerPlans } from '../helpers/worker-plans';
 
 const INTENT = { contractor_id: 'C-42', amount: 750, currency: 'GBP' };
 
@@ -139,6 +140,42 @@ describe('approval expiry', () => {
     expect((await allEvents(t, notYet.a.tenantId)).map((e) => e.type)).toEqual([
       'approval.requested',
     ]);
+  });
+});
+
+describe('the look for expired approvals', () => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await startTestApp();
+  });
+  afterAll(() => t.close());
+
+  it('reads only approvals past their time, however many others a tenant keeps', async () => {
+    const hostile = await world(t, 'Hostile');
+    // Resolved approvals whose time has passed, and pending ones a week away: none expired.
+    await t.raw.query(
+      `INSERT INTO approvals (tenant_id, approval_ref, customer_id, skill_slug, action,
+                              serialized_intent, intent_hash, approver_role, request_hash,
+                              status, expires_at)
+       SELECT $1, 'APR-' || translate(lpad(g::text, 8, 'Z'), '01', 'AB'), $2, 'payments',
+              'pay_contractor', '{}', 'hash', 'owner', 'hash',
+              CASE WHEN g % 2 = 0 THEN 'pending' ELSE 'approved' END,
+              now() + CASE WHEN g % 2 = 0 THEN interval '7 days' ELSE interval '-7 days' END
+         FROM generate_series(1, 100000) g`,
+      [hostile.a.tenantId, hostile.customer],
+    );
+    await t.raw.query('ANALYZE approvals');
+    const due = await world(t, 'Due');
+    await approvals(t, due, 1, `-1 second`);
+    const repo = t.app.get(ApprovalsRepository);
+
+    const [plan, ...others] = await workerPlans(t, 'approvals', () => repo.tenantsWithExpired());
+    expect(others).toEqual([]);
+    expect(plan).not.toContain('Seq Scan');
+    expect(plan).not.toContain('Gather');
+    expect(plan).toContain('"Index Name":"approvals_expired"');
+    expect(await repo.tenantsWithExpired()).toEqual([due.a.tenantId]);
   });
 });
 
