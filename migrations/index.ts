@@ -25,6 +25,7 @@ import { LighterEventWrites1732408800000 } from './1732408800000-lighter-event-w
 import { WebhookTypesAllAlone1732408900000 } from './1732408900000-webhook-types-all-alone';
 import { EventSizes1732409000000 } from './1732409000000-event-sizes';
 import { EventReceiptsAsSent1732409100000 } from './1732409100000-event-receipts-as-sent';
+import { WebhookBacklogIndexes1732409200000 } from './1732409200000-webhook-backlog-indexes';
 import { ApprovalExpiryByTime1732409500000 } from './1732409500000-approval-expiry-by-time';
 
 /**
@@ -59,5 +60,6 @@ export const MIGRATIONS = [
   WebhookTypesAllAlone1732408900000,
   EventSizes1732409000000,
   EventReceiptsAsSent1732409100000,
+  WebhookBacklogIndexes1732409200000,
   ApprovalExpiryByTime1732409500000,
 ];

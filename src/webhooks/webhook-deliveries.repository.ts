@@ -47,8 +47,13 @@ const FAN_OUT = `
  * delivery until it passes. NO KEY UPDATE, not UPDATE: inserting a delivery checks its foreign
  * key with a KEY SHARE lock on the endpoint, which UPDATE would block, so a replay that had
  * already requeued a delivery this claim wants would wait on the claim that waits on it.
+ *
+ * Its cost must not grow with the tenant's backlog, which a replay can make hundreds of
+ * thousands of rows: the count reads only leased rows (`webhook_deliveries_leased`), and the
+ * pick reads the rows it takes in index order (`webhook_deliveries_claimable`, which holds
+ * `created_at` too, so a replay's rows, which share one timestamp, need no sort).
  */
-const CLAIM = `
+export const CLAIM = `
   WITH endpoints AS (
     SELECT id FROM webhook_endpoints
      WHERE tenant_id = $1 AND status = 'enabled'
@@ -74,13 +79,36 @@ const CLAIM = `
          -- Milliseconds, as JavaScript holds it: the attempt names its lease when it records.
          leased_until = date_trunc('milliseconds',
                                    now() + make_interval(secs => $4::double precision / 1000))
-    FROM picked
-   WHERE d.tenant_id = $1 AND d.id = picked.id
+   -- By key, not joined to picked: on a join the planner may estimate more picked rows than
+   -- there are and hash-join them with a scan of the whole backlog.
+   WHERE d.tenant_id = $1 AND d.id = ANY (ARRAY(SELECT id FROM picked))
      -- Again here: the statement's snapshot may predate a claim that committed while it waited
      -- for the endpoint rows, and an UPDATE re-checks only its own conditions on the row as
      -- that claim left it.
      AND d.status = 'pending' AND (d.leased_until IS NULL OR d.leased_until <= now())
   RETURNING d.id, d.endpoint_id, d.event_id, d.attempts, d.leased_until`;
+
+/**
+ * Tenants with deliveries due. DISTINCT over the due rows would read every one of them, the
+ * whole backlog; this hops from tenant to tenant with one index probe each, then probes each
+ * tenant for its earliest due row that is not under way (`webhook_deliveries_due_tenants`).
+ * Its cost follows the number of tenants with pending deliveries and the attempts under way.
+ */
+export const TENANTS_DUE = `
+  WITH RECURSIVE pending AS (
+    (SELECT tenant_id FROM webhook_deliveries WHERE status = 'pending'
+      ORDER BY tenant_id LIMIT 1)
+    UNION ALL
+    SELECT (SELECT d.tenant_id FROM webhook_deliveries d
+             WHERE d.status = 'pending' AND d.tenant_id > p.tenant_id
+             ORDER BY d.tenant_id LIMIT 1)
+      FROM pending p WHERE p.tenant_id IS NOT NULL
+  )
+  SELECT p.tenant_id FROM pending p
+   WHERE p.tenant_id IS NOT NULL AND EXISTS (
+     SELECT 1 FROM webhook_deliveries d
+      WHERE d.tenant_id = p.tenant_id AND d.status = 'pending' AND d.next_attempt_at <= now()
+        AND (d.leased_until IS NULL OR d.leased_until <= now()))`;
 
 /** A claimed attempt: the lease it holds is what lets it record its outcome. */
 export interface ClaimedDelivery {
@@ -271,11 +299,7 @@ export class WebhookDeliveriesRepository {
    * and times and nothing else.
    */
   async tenantsDue(): Promise<string[]> {
-    const rows = await this.db.asWorker<{ tenant_id: string }>(
-      `SELECT DISTINCT tenant_id FROM webhook_deliveries
-        WHERE status = 'pending' AND next_attempt_at <= now()
-          AND (leased_until IS NULL OR leased_until <= now())`,
-    );
+    const rows = await this.db.asWorker<{ tenant_id: string }>(TENANTS_DUE);
     return rows.map((r) => r.tenant_id);
   }
 

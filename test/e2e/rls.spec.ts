@@ -190,13 +190,7 @@ describe('row-level security', () => {
       // before any tenant is known, so that key is unique across the platform (inbound webhooks are routed by it).
       // The workflow timers find what is due across all tenants once a second: an index led by
       // the time reads only the rows due now, where one led by the tenant would be read whole.
-      // The webhook dispatchers look across tenants for due deliveries the same way.
-      const exceptions = [
-        'channel_endpoints_routing_key',
-        'webhook_deliveries_due',
-        'workflows_due',
-        'workflows_expiry',
-      ];
+      const exceptions = ['channel_endpoints_routing_key', 'workflows_due', 'workflows_expiry'];
       expect(
         indexes.rows
           .filter((r) => r.first !== 'tenant_id')

@@ -1,0 +1,192 @@
+import { PoolClient } from 'pg';
+import { WebhookBacklogIndexes1732409200000 } from '../../migrations/1732409200000-webhook-backlog-indexes';
+import { CLAIM, TENANTS_DUE } from '../../src/webhooks/webhook-deliveries.repository';
+import { PER_ENDPOINT_IN_FLIGHT } from '../../src/webhooks/webhook-dispatcher';
+import { TestApp, asRuntimeRole, startTestApp } from '../helpers/app';
+import { TenantSession } from '../helpers/factories';
+import { inOwnerTransaction } from '../helpers/owner-transaction';
+import { QUIET_WEBHOOK_ENV, REFUSING_WEBHOOK_URL } from '../helpers/webhooks';
+
+/**
+ * What a tenant can do to the webhook machinery with its own credentials: a backlog queued by
+ * replays must not make every claim and every look across tenants read it whole.
+ */
+describe('webhook limits', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp(QUIET_WEBHOOK_ENV);
+  });
+  afterAll(() => t.close());
+
+  /**
+   * `count` events of the tenant, numbered after whatever it has (so the sequencer and the
+   * fan-out go on from their end, never over them); `occurredAt` is SQL of the i-th's time.
+   */
+  const seedEvents = async (
+    tenantId: string,
+    count: number,
+    occurredAt = `now() - interval '1 hour' + i * interval '1 ms'`,
+  ): Promise<void> => {
+    const { rows } = await t.raw.query<{ last: string }>(
+      `SELECT coalesce(max(sequence), 0) AS last FROM events WHERE tenant_id = $1`,
+      [tenantId],
+    );
+    const last = Number(rows[0].last);
+    await t.raw.query(
+      `INSERT INTO events (tenant_id, type, data, sequence, occurred_at)
+       SELECT $1, 'message.received', '{}', $2::bigint + i, ${occurredAt}
+         FROM generate_series(1, $3::int) i`,
+      [tenantId, last, count],
+    );
+    await t.raw.query(
+      `INSERT INTO event_sequences (tenant_id, last) VALUES ($1, $2)
+       ON CONFLICT (tenant_id) DO UPDATE SET last = excluded.last`,
+      [tenantId, last + count],
+    );
+    await t.raw.query(
+      `INSERT INTO webhook_fanout_cursors (tenant_id, fanned_out_through) VALUES ($1, $2)
+       ON CONFLICT (tenant_id) DO UPDATE SET fanned_out_through = excluded.fanned_out_through`,
+      [tenantId, last + count],
+    );
+  };
+  const seedEndpoints = async (tenantId: string, count: number, status = 'enabled') =>
+    (
+      await t.raw.query<{ id: string }>(
+        `INSERT INTO webhook_endpoints (tenant_id, url, event_types, sealed_secret, status)
+         SELECT $1, $2, '{*}', '\\x00', $4 FROM generate_series(1, $3::int)
+         RETURNING id`,
+        [tenantId, REFUSING_WEBHOOK_URL, count, status],
+      )
+    ).rows.map((r) => r.id);
+  /** A delivery of every event of the tenant to each of its endpoints, due as a replay's are. */
+  const seedBacklog = (tenantId: string, due = 'now()') =>
+    t.raw.query(
+      `INSERT INTO webhook_deliveries (tenant_id, endpoint_id, event_id, event_type, next_attempt_at)
+       SELECT e.tenant_id, w.id, e.id, e.type, ${due}
+         FROM events e JOIN webhook_endpoints w ON w.tenant_id = e.tenant_id
+        WHERE e.tenant_id = $1`,
+      [tenantId],
+    );
+  /** Leases `perEndpoint` of each endpoint's deliveries, as attempts under way hold them. */
+  const lease = (tenantId: string, perEndpoint: number) =>
+    t.raw.query(
+      `UPDATE webhook_deliveries d SET leased_until = now() + interval '1 hour'
+         FROM (SELECT id, row_number() OVER (PARTITION BY endpoint_id ORDER BY id) AS n
+                 FROM webhook_deliveries WHERE tenant_id = $1) x
+        WHERE d.tenant_id = $1 AND d.id = x.id AND x.n <= $2`,
+      [tenantId, perEndpoint],
+    );
+
+  interface PlanNode {
+    'Node Type': string;
+    'Relation Name'?: string;
+    'Actual Rows': number;
+    'Actual Loops': number;
+    'Rows Removed by Filter'?: number;
+    'Rows Removed by Index Recheck'?: number;
+    Plans?: PlanNode[];
+  }
+  /** Rows of webhook_deliveries the statement read (returned or filtered out), and its scans. */
+  const explained = async (client: PoolClient, sql: string, params: unknown[] = []) => {
+    const { rows } = await client.query(`EXPLAIN (ANALYZE, FORMAT JSON) ${sql}`, params);
+    const scans: string[] = [];
+    let read = 0;
+    const walk = (node: PlanNode) => {
+      if (node['Relation Name'] === 'webhook_deliveries') {
+        scans.push(node['Node Type']);
+        read +=
+          (node['Actual Rows'] +
+            (node['Rows Removed by Filter'] ?? 0) +
+            (node['Rows Removed by Index Recheck'] ?? 0)) *
+          node['Actual Loops'];
+      }
+      node.Plans?.forEach(walk);
+    };
+    walk((rows[0]['QUERY PLAN'] as { Plan: PlanNode }[])[0].Plan);
+    return { read, scans };
+  };
+
+  describe('a backlog of 10,000 deliveries', () => {
+    let b: TenantSession;
+    let later: TenantSession;
+    let underWay: TenantSession;
+    beforeAll(async () => {
+      b = await TenantSession.create(t, 'B');
+      await seedEndpoints(b.tenantId, 4);
+      await seedEvents(b.tenantId, 2_500);
+      await seedBacklog(b.tenantId);
+      await lease(b.tenantId, 3);
+      // Tenants with deliveries pending but none to make now: retries due later, and
+      // deliveries under way.
+      later = await TenantSession.create(t, 'Later');
+      await seedEndpoints(later.tenantId, 1);
+      await seedEvents(later.tenantId, 5);
+      await seedBacklog(later.tenantId, `now() + interval '1 hour'`);
+      underWay = await TenantSession.create(t, 'Under way');
+      await seedEndpoints(underWay.tenantId, 1);
+      await seedEvents(underWay.tenantId, 5);
+      await seedBacklog(underWay.tenantId);
+      await lease(underWay.tenantId, 5);
+      await t.raw.query('VACUUM ANALYZE webhook_deliveries');
+    });
+
+    it('claims reading the rows it takes and those under way, not the backlog', async () => {
+      const { read, scans, claimed } = await asRuntimeRole(t, b.tenantId, async (c) => {
+        // As the dispatcher claims: eight an endpoint, 25 of a tenant in a process.
+        const plan = await explained(c, CLAIM, [b.tenantId, PER_ENDPOINT_IN_FLIGHT, 25, 20_000]);
+        const { rows } = await c.query(
+          `SELECT count(*)::int AS n FROM webhook_deliveries WHERE leased_until > now()`,
+        );
+        return { ...plan, claimed: rows[0].n - 4 * 3 };
+      });
+      // Five more for each of the four endpoints, eight under way then.
+      expect(claimed).toBe(20);
+      expect(scans).not.toContain('Seq Scan');
+      // Before, each endpoint's count of its leased rows read all 2,500 of its pending rows,
+      // and the pick sorted all of them (they share one next_attempt_at): 20,000 rows.
+      expect(read).toBeLessThan(200);
+    });
+
+    it('finds the tenants with deliveries due as hydracore_worker, reading a row or two each', async () => {
+      const client = await t.owner.connect();
+      try {
+        await client.query('BEGIN');
+        await client.query(`SELECT set_config('role', 'hydracore_worker', true)`);
+        const { rows } = await client.query<{ tenant_id: string }>(TENANTS_DUE);
+        const ids = rows.map((r) => r.tenant_id);
+        expect(ids).toContain(b.tenantId);
+        expect(ids).not.toContain(later.tenantId);
+        expect(ids).not.toContain(underWay.tenantId);
+        const { read, scans } = await explained(client, TENANTS_DUE);
+        expect(scans).not.toContain('Seq Scan');
+        // Before, DISTINCT read every due row: B's 10,000.
+        expect(read).toBeLessThan(100);
+      } finally {
+        await client.query('ROLLBACK');
+        client.release();
+      }
+    });
+
+    it('undoes and redoes its indexes (migration 1732409200000)', async () => {
+      await inOwnerTransaction(t, 'rollback', async (owner, runner) => {
+        const indexes = async () =>
+          (
+            await owner.query<{ name: string }>(
+              `SELECT indexname AS name FROM pg_indexes
+                WHERE tablename = 'webhook_deliveries' AND indexname ~ '_(due|pending|leased|claimable|due_tenants)$'
+                ORDER BY 1`,
+            )
+          ).rows.map((r) => r.name);
+        const migration = new WebhookBacklogIndexes1732409200000();
+        await migration.down(runner);
+        expect(await indexes()).toEqual(['webhook_deliveries_due', 'webhook_deliveries_pending']);
+        await migration.up(runner);
+        expect(await indexes()).toEqual([
+          'webhook_deliveries_claimable',
+          'webhook_deliveries_due_tenants',
+          'webhook_deliveries_leased',
+        ]);
+      });
+    });
+  });
+});
