@@ -85,6 +85,12 @@ export const ROUTE_ERRORS: Record<string, RouteErrors> = {
       'A tenant may have at most 50 webhook endpoints',
     ],
   },
+  WebhookEndpointsController_replay: {
+    409: [
+      'the tenant has as many webhook deliveries pending as replays may leave',
+      'The tenant has 50,000 webhook deliveries pending or more: replay once fewer are',
+    ],
+  },
 };
 
 for (const [controller, methods] of [

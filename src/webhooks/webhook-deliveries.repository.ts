@@ -110,6 +110,9 @@ export const TENANTS_DUE = `
       WHERE d.tenant_id = p.tenant_id AND d.status = 'pending' AND d.next_attempt_at <= now()
         AND (d.leased_until IS NULL OR d.leased_until <= now()))`;
 
+/** Class of the advisory lock that makes a tenant's replays take turns ('WHRP'). */
+const REPLAY_LOCK = 0x57485250;
+
 /** A claimed attempt: the lease it holds is what lets it record its outcome. */
 export interface ClaimedDelivery {
   id: string;
@@ -179,6 +182,21 @@ export class WebhookDeliveriesRepository {
       events.map((e) => e.occurredAt),
     ]);
     return queued.length;
+  }
+
+  /**
+   * The tenant's pending deliveries, counted up to `cap`, once it is this transaction's turn to
+   * replay: two replays of a tenant cannot both see room below the cap. The count is a
+   * statement of its own, after the lock, so its snapshot holds what the previous replay queued.
+   */
+  async pendingForReplay(tenantId: string, cap: number): Promise<number> {
+    await this.m.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [REPLAY_LOCK, tenantId]);
+    const [row] = await this.m.query<{ n: number }[]>(
+      `SELECT count(*)::int AS n FROM (
+         SELECT 1 FROM webhook_deliveries WHERE tenant_id = $1 AND status = 'pending' LIMIT $2) p`,
+      [tenantId, cap],
+    );
+    return row.n;
   }
 
   /** Queues these events for one endpoint again: a delivery done already is due once more. */

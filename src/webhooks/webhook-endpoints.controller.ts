@@ -17,7 +17,11 @@ import {
 } from './dto/webhook-endpoints.dto';
 import { WebhookDelivery } from './webhook-delivery.entity';
 import { WebhookEndpoint } from './webhook-endpoint.entity';
-import { REPLAY_LIMIT, WebhookEndpointsService } from './webhook-endpoints.service';
+import {
+  REPLAY_LIMIT,
+  REPLAY_MAX_PENDING,
+  WebhookEndpointsService,
+} from './webhook-endpoints.service';
 
 const SIGNING =
   'Deliveries follow Standard Webhooks 1.0: a POST of the event (as the feed shows it) with `webhook-id` (the event id, the same on every attempt), `webhook-timestamp` and `webhook-signature` (`v1,` and the base64 HMAC-SHA256 of `id.timestamp.body` under the secret; two, space-separated, for 24 hours after a rotation). Any Standard Webhooks library verifies them. A 2xx within the timeout is success; anything else is retried on the schedule with jitter, then the delivery is failed. An endpoint whose every attempt has failed for five days is disabled.';
@@ -149,7 +153,7 @@ export class WebhookEndpointsController {
   @DashboardAuth('tenant-admin')
   @ApiOperation({
     summary: 'Replay Webhook Events',
-    description: `Delivers again every retained event of the endpoint's types (and instance) that occurred since \`since\`, whether delivered before or not; receivers tell a repeat by its \`webhook-id\`. At most ${REPLAY_LIMIT} events a call: when it stops there, \`next_since\` says where to replay from next.`,
+    description: `Delivers again every retained event of the endpoint's types (and instance) that occurred since \`since\`, whether delivered before or not; receivers tell a repeat by its \`webhook-id\`. At most ${REPLAY_LIMIT} events a call: when it stops there, \`next_since\` says where to replay from next. Refused (409) while the tenant has ${REPLAY_MAX_PENDING} deliveries pending or more, counting those of every endpoint.`,
   })
   @ApiResponse({ status: 202, type: ReplayQueued })
   replay(

@@ -29,6 +29,12 @@ import { EndpointPatch, WebhookEndpointsRepository } from './webhook-endpoints.r
 const ROTATION_OVERLAP_MS = 24 * 3_600_000;
 /** Events one replay queues at most; it says where to go on from when it stops there. */
 export const REPLAY_LIMIT = 10_000;
+/**
+ * Pending deliveries past which a tenant's replays are refused. Replays are the one way a
+ * tenant queues deliveries faster than its events occur; the dispatcher drains any backlog at
+ * the same cost per claim, but a backlog of millions is rows, index and vacuum for everyone.
+ */
+export const REPLAY_MAX_PENDING = 50_000;
 
 /** What the audit log shows of an endpoint's changes; its secrets only as rotated. */
 const ENDPOINT_FIELDS = ['url', 'eventTypes', 'instanceId', 'description', 'status'] as const;
@@ -156,6 +162,12 @@ export class WebhookEndpointsService {
    */
   async replay(tenantId: string, endpointId: string, since: string): Promise<ReplayQueued> {
     const endpoint = await this.get(tenantId, endpointId);
+    const pending = await this.deliveries.pendingForReplay(tenantId, REPLAY_MAX_PENDING);
+    if (pending >= REPLAY_MAX_PENDING) {
+      throw conflict(
+        `The tenant has ${REPLAY_MAX_PENDING.toLocaleString('en')} webhook deliveries pending or more: replay once fewer are`,
+      );
+    }
     const heads = await this.log.headsSince(tenantId, new Date(since), REPLAY_LIMIT + 1);
     const nextSince = heads.length > REPLAY_LIMIT ? heads.pop()!.occurredAt : null;
     const all = endpoint.eventTypes.includes('*');

@@ -2,6 +2,7 @@ import { PoolClient } from 'pg';
 import { WebhookBacklogIndexes1732409200000 } from '../../migrations/1732409200000-webhook-backlog-indexes';
 import { CLAIM, TENANTS_DUE } from '../../src/webhooks/webhook-deliveries.repository';
 import { PER_ENDPOINT_IN_FLIGHT } from '../../src/webhooks/webhook-dispatcher';
+import { REPLAY_MAX_PENDING } from '../../src/webhooks/webhook-endpoints.service';
 import { TestApp, asRuntimeRole, startTestApp } from '../helpers/app';
 import { TenantSession } from '../helpers/factories';
 import { inOwnerTransaction } from '../helpers/owner-transaction';
@@ -187,6 +188,50 @@ describe('webhook limits', () => {
           'webhook_deliveries_leased',
         ]);
       });
+    });
+  });
+
+  describe('replays', () => {
+    const replay = (session: TenantSession, endpointId: string, body: object) =>
+      t.http().post(`/v1/webhook-endpoints/${endpointId}/replay`).set(session.admin).send(body);
+    const pending = async (tenantId: string) =>
+      (
+        await t.raw.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM webhook_deliveries WHERE tenant_id = $1 AND status = 'pending'`,
+          [tenantId],
+        )
+      ).rows[0].n;
+
+    it('are refused once the tenant has 50,000 deliveries pending, however many run at once', async () => {
+      const e = await TenantSession.create(t, 'E');
+      // Disabled: nothing is attempted, so what is pending stays so.
+      const endpoints = await seedEndpoints(e.tenantId, 10, 'disabled');
+      await seedEvents(e.tenantId, 5_001);
+      const { rows } = await t.raw.query<{ id: string; occurred_at: Date }>(
+        `SELECT id, occurred_at FROM events WHERE tenant_id = $1 ORDER BY sequence DESC LIMIT 1`,
+        [e.tenantId],
+      );
+      const targets = endpoints.slice(0, 5);
+      // One short of the cap, none of the targets having the last event.
+      await t.raw.query(
+        `INSERT INTO webhook_deliveries (tenant_id, endpoint_id, event_id, event_type, next_attempt_at)
+         SELECT e.tenant_id, w.id, e.id, e.type, now()
+           FROM events e JOIN webhook_endpoints w ON w.tenant_id = e.tenant_id
+          WHERE e.tenant_id = $1 AND NOT (e.id = $2 AND w.id = ANY ($3::uuid[]))
+          ORDER BY e.sequence, w.id LIMIT $4`,
+        [e.tenantId, rows[0].id, targets, REPLAY_MAX_PENDING - 1],
+      );
+      expect(await pending(e.tenantId)).toBe(REPLAY_MAX_PENDING - 1);
+      const since = rows[0].occurred_at.toISOString();
+      const answers = await Promise.all(targets.map((id) => replay(e, id, { since })));
+      // Each saw room for its one event before; now the first takes it and the others wait
+      // for it, then count what it queued.
+      expect(answers.map((r) => r.status).sort()).toEqual([202, 409, 409, 409, 409]);
+      const refused = answers.find((r) => r.status === 409)!;
+      expect(refused.body).toEqual({
+        detail: 'The tenant has 50,000 webhook deliveries pending or more: replay once fewer are',
+      });
+      expect(await pending(e.tenantId)).toBe(REPLAY_MAX_PENDING);
     });
   });
 });
