@@ -197,13 +197,22 @@ export class EventLogRepository {
     return { heads, through, end };
   }
 
-  /** The heads of the events that occurred at or after `since`, oldest first, at most `limit`. */
-  async headsSince(tenantId: string, since: Date, limit: number): Promise<EventHead[]> {
+  /**
+   * The heads of the events that occurred at or after `since` and come after the position
+   * `after`, in feed order, at most `limit`. A caller pages by position: a page's last
+   * occurred_at would skip an event that took its time before a later-numbered one.
+   */
+  async headsSince(
+    tenantId: string,
+    since: Date,
+    after: number,
+    limit: number,
+  ): Promise<EventHead[]> {
     const rows = await this.m.query<HeadRecord[]>(
       `SELECT id, type, instance_id, sequence, occurred_at FROM events
-        WHERE tenant_id = $1 AND sequence IS NOT NULL AND occurred_at >= $2
-        ORDER BY sequence LIMIT $3`,
-      [tenantId, since, limit],
+        WHERE tenant_id = $1 AND sequence > $3 AND occurred_at >= $2
+        ORDER BY sequence LIMIT $4`,
+      [tenantId, since, after, limit],
     );
     return rows.map(head);
   }

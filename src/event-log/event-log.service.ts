@@ -93,9 +93,9 @@ export class EventLogService {
     return this.repo.heads(tenantId, after, limit);
   }
 
-  /** The heads of the events that occurred at or after `since`, oldest first. */
-  headsSince(tenantId: string, since: Date, limit: number): Promise<EventHead[]> {
-    return this.repo.headsSince(tenantId, since, limit);
+  /** The heads of the events that occurred at or after `since`, after `after`, in feed order. */
+  headsSince(tenantId: string, since: Date, after: number, limit: number): Promise<EventHead[]> {
+    return this.repo.headsSince(tenantId, since, after, limit);
   }
 
   /** These events as the feed shows them, in the caller's transaction. */

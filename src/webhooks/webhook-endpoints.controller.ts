@@ -153,7 +153,7 @@ export class WebhookEndpointsController {
   @DashboardAuth('tenant-admin')
   @ApiOperation({
     summary: 'Replay Webhook Events',
-    description: `Delivers again every retained event of the endpoint's types (and instance) that occurred since \`since\`, whether delivered before or not; receivers tell a repeat by its \`webhook-id\`. At most ${REPLAY_LIMIT} events a call: when it stops there, \`next_since\` says where to replay from next. Refused (409) while the tenant has ${REPLAY_MAX_PENDING} deliveries pending or more, counting those of every endpoint.`,
+    description: `Delivers again every retained event of the endpoint's types (and instance) that occurred since \`since\`, whether delivered before or not; receivers tell a repeat by its \`webhook-id\`. At most ${REPLAY_LIMIT} events a call, in feed order: when it stops there, \`next_after\` says where to go on from (send the same \`since\` and it as \`after\`), until it is null. (\`next_since\`, kept for older clients, misses an event that took an earlier time than one before it in the feed.) Refused (409) while the tenant has ${REPLAY_MAX_PENDING} deliveries pending or more, counting those of every endpoint.`,
   })
   @ApiResponse({ status: 202, type: ReplayQueued })
   replay(
@@ -161,6 +161,6 @@ export class WebhookEndpointsController {
     @UuidParam('endpoint_id') id: string,
     @Body() dto: ReplayDto,
   ): Promise<ReplayQueued> {
-    return this.endpoints.replay(p.tenantId, id, dto.since);
+    return this.endpoints.replay(p.tenantId, id, dto);
   }
 }

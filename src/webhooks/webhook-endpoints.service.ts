@@ -13,6 +13,7 @@ import {
   CreateWebhookEndpointDto,
   CreatedWebhookEndpoint,
   ENDPOINT_LIMITS,
+  ReplayDto,
   ReplayQueued,
   RotatedSecret,
   UpdateWebhookEndpointDto,
@@ -157,10 +158,10 @@ export class WebhookEndpointsService {
 
   /**
    * Queues again every event of the endpoint's types (and instance) that occurred since `since`,
-   * delivered before or not, at most REPLAY_LIMIT events; receivers tell a repeat by its
-   * `webhook-id`.
+   * delivered before or not, at most REPLAY_LIMIT events a call, in feed order from after the
+   * position `after`; receivers tell a repeat by its `webhook-id`.
    */
-  async replay(tenantId: string, endpointId: string, since: string): Promise<ReplayQueued> {
+  async replay(tenantId: string, endpointId: string, dto: ReplayDto): Promise<ReplayQueued> {
     const endpoint = await this.get(tenantId, endpointId);
     const pending = await this.deliveries.pendingForReplay(tenantId, REPLAY_MAX_PENDING);
     if (pending >= REPLAY_MAX_PENDING) {
@@ -168,8 +169,16 @@ export class WebhookEndpointsService {
         `The tenant has ${REPLAY_MAX_PENDING.toLocaleString('en')} webhook deliveries pending or more: replay once fewer are`,
       );
     }
-    const heads = await this.log.headsSince(tenantId, new Date(since), REPLAY_LIMIT + 1);
-    const nextSince = heads.length > REPLAY_LIMIT ? heads.pop()!.occurredAt : null;
+    const heads = await this.log.headsSince(
+      tenantId,
+      new Date(dto.since),
+      dto.after ?? 0,
+      REPLAY_LIMIT + 1,
+    );
+    const left = heads.length > REPLAY_LIMIT ? heads.pop()! : null;
+    const nextAfter = left ? heads[heads.length - 1].sequence : null;
+    // Kept for clients written before next_after; see ReplayQueued.
+    const nextSince = left?.occurredAt ?? null;
     const all = endpoint.eventTypes.includes('*');
     const matching = heads.filter(
       (e) =>
@@ -181,7 +190,7 @@ export class WebhookEndpointsService {
     const queued = await this.deliveries.requeue(tenantId, endpointId, matching);
     await this.recordOn(endpointId, 'webhook_endpoint.replayed');
     if (queued > 0) this.db.afterCommit(() => this.dispatcher.kick(tenantId));
-    return Object.assign(new ReplayQueued(), { queued, nextSince });
+    return Object.assign(new ReplayQueued(), { queued, nextAfter, nextSince });
   }
 
   private recordOn(endpointId: string, action: string): Promise<void> {

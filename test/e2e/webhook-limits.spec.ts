@@ -2,7 +2,7 @@ import { PoolClient } from 'pg';
 import { WebhookBacklogIndexes1732409200000 } from '../../migrations/1732409200000-webhook-backlog-indexes';
 import { CLAIM, TENANTS_DUE } from '../../src/webhooks/webhook-deliveries.repository';
 import { PER_ENDPOINT_IN_FLIGHT } from '../../src/webhooks/webhook-dispatcher';
-import { REPLAY_MAX_PENDING } from '../../src/webhooks/webhook-endpoints.service';
+import { REPLAY_LIMIT, REPLAY_MAX_PENDING } from '../../src/webhooks/webhook-endpoints.service';
 import { TestApp, asRuntimeRole, startTestApp } from '../helpers/app';
 import { TenantSession } from '../helpers/factories';
 import { inOwnerTransaction } from '../helpers/owner-transaction';
@@ -232,6 +232,43 @@ describe('webhook limits', () => {
         detail: 'The tenant has 50,000 webhook deliveries pending or more: replay once fewer are',
       });
       expect(await pending(e.tenantId)).toBe(REPLAY_MAX_PENDING);
+    });
+
+    it('page by position, so an event numbered after one of a later time is not skipped', async () => {
+      const f = await TenantSession.create(t, 'F');
+      const [endpoint] = await seedEndpoints(f.tenantId, 1, 'disabled');
+      // The feed's last event took its time before the one numbered just before it (whose
+      // transaction committed first): sequence and occurred_at in opposite orders, across the
+      // boundary of the first page.
+      const count = REPLAY_LIMIT + 2;
+      await seedEvents(
+        f.tenantId,
+        count,
+        `now() - interval '1 hour' + (CASE WHEN i = ${count} THEN 1 ELSE i END) * interval '1 ms'`,
+      );
+      const { rows } = await t.raw.query<{ since: Date }>(
+        `SELECT min(occurred_at) AS since FROM events WHERE tenant_id = $1`,
+        [f.tenantId],
+      );
+      const since = rows[0].since.toISOString();
+      const pages = [];
+      let after: number | undefined;
+      do {
+        const res = await replay(f, endpoint, after === undefined ? { since } : { since, after });
+        expect(res.status).toBe(202);
+        pages.push(res.body);
+        after = res.body.next_after ?? undefined;
+      } while (after !== undefined && pages.length < 5);
+      expect(pages.map((p) => p.queued)).toEqual([REPLAY_LIMIT, 2]);
+      // Still there for the clients that page by it.
+      expect(pages[0].next_since).toEqual(expect.any(String));
+      const { rows: missing } = await t.raw.query(
+        `SELECT e.sequence FROM events e
+          WHERE e.tenant_id = $1 AND NOT EXISTS (
+            SELECT 1 FROM webhook_deliveries d WHERE d.endpoint_id = $2 AND d.event_id = e.id)`,
+        [f.tenantId, endpoint],
+      );
+      expect(missing).toEqual([]);
     });
   });
 });

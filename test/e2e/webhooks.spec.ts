@@ -240,7 +240,7 @@ describe('webhook endpoints', () => {
       .set(a.admin)
       .send({ since })
       .expect(202);
-    expect(replay.body).toEqual({ queued: 1, next_since: null });
+    expect(replay.body).toEqual({ queued: 1, next_after: null, next_since: null });
     await r.waitFor(3);
     await quiet();
     const ids = r.received.map((x) => x.headers['webhook-id']);
@@ -284,7 +284,10 @@ describe('webhook endpoints', () => {
       .set(a.admin)
       .send({ since });
     await outcome;
-    expect([replay.status, replay.body]).toEqual([202, { queued: 2, next_since: null }]);
+    expect([replay.status, replay.body]).toEqual([
+      202,
+      { queued: 2, next_after: null, next_since: null },
+    ]);
     await quiet();
     await r.waitFor(4);
   });

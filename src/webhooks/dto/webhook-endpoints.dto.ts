@@ -5,10 +5,13 @@ import {
   ArrayUnique,
   IsArray,
   IsIn,
+  IsInt,
   IsString,
   IsUUID,
   Matches,
+  Max,
   MaxLength,
+  Min,
   MinLength,
   ValidateBy,
 } from 'class-validator';
@@ -136,15 +139,36 @@ export class ReplayDto {
     description: 'Deliver again every event of the endpoint’s types since this time',
   })
   since!: string;
+
+  @WireField({
+    optional: true,
+    type: 'integer',
+    minimum: 0,
+    maximum: Number.MAX_SAFE_INTEGER,
+    description:
+      'Only events after this `sequence`: the `next_after` of the previous call, sent with the same `since`. Absent: from the first event since `since`.',
+  })
+  @IsInt()
+  @Min(0)
+  @Max(Number.MAX_SAFE_INTEGER)
+  after?: number;
 }
 
 export class ReplayQueued {
   @WireField({ type: 'integer', minimum: 0, description: 'Deliveries queued' }) queued!: number;
   @WireField({
+    type: 'integer',
+    minimum: 0,
+    nullable: true,
+    description:
+      'Set when the replay stopped at its limit: the `sequence` of the last event it went through. Replay again with the same `since` and this as `after` for the rest',
+  })
+  nextAfter!: number | null;
+  @WireField({
     format: 'date-time',
     nullable: true,
     description:
-      'Set when the replay stopped at its limit: replay again from this time for the rest',
+      'Set when the replay stopped at its limit: the time of the first event it left. Deprecated: replaying from it misses an event that took an earlier time than one before it in the feed; use `next_after`',
   })
   nextSince!: Date | null;
 }
