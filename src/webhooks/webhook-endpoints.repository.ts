@@ -7,6 +7,9 @@ export type EndpointPatch = Partial<
   Pick<WebhookEndpoint, 'url' | 'eventTypes' | 'description' | 'status' | 'failingSince'>
 >;
 
+/** Class of the advisory lock that makes a tenant's endpoint creations take turns ('WHEP'). */
+const ENDPOINT_COUNT_LOCK = 0x57484550;
+
 /** The `webhook_endpoints` table. */
 @Injectable()
 export class WebhookEndpointsRepository {
@@ -16,8 +19,21 @@ export class WebhookEndpointsRepository {
     return this.db.manager;
   }
 
-  count(tenantId: string): Promise<number> {
-    return this.m.count(WebhookEndpoint, { where: { tenantId } });
+  /**
+   * The tenant's endpoints, counted after taking its turn to create one, so two creates cannot
+   * both see room for one more. The count is a statement of its own, after the lock: a
+   * statement's snapshot is taken when it starts, and would miss what the previous holder made.
+   */
+  async countForCreate(tenantId: string): Promise<number> {
+    await this.m.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [
+      ENDPOINT_COUNT_LOCK,
+      tenantId,
+    ]);
+    const [row] = await this.m.query<{ n: number }[]>(
+      'SELECT count(*)::int AS n FROM webhook_endpoints WHERE tenant_id = $1',
+      [tenantId],
+    );
+    return row.n;
   }
 
   async insert(endpoint: WebhookEndpoint): Promise<WebhookEndpoint> {

@@ -58,7 +58,7 @@ export class WebhookEndpointsService {
   async create(tenantId: string, dto: CreateWebhookEndpointDto): Promise<CreatedWebhookEndpoint> {
     await this.checkUrl(dto.url);
     if (dto.instanceId) await this.directory.getInstance(tenantId, dto.instanceId);
-    if ((await this.endpoints.count(tenantId)) >= ENDPOINT_LIMITS.perTenant) {
+    if ((await this.endpoints.countForCreate(tenantId)) >= ENDPOINT_LIMITS.perTenant) {
       throw conflict(`A tenant may have at most ${ENDPOINT_LIMITS.perTenant} webhook endpoints`);
     }
     const id = randomUUID();

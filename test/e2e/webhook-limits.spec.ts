@@ -2,6 +2,7 @@ import { PoolClient } from 'pg';
 import { WebhookBacklogIndexes1732409200000 } from '../../migrations/1732409200000-webhook-backlog-indexes';
 import { CLAIM, TENANTS_DUE } from '../../src/webhooks/webhook-deliveries.repository';
 import { PER_ENDPOINT_IN_FLIGHT } from '../../src/webhooks/webhook-dispatcher';
+import { ENDPOINT_LIMITS } from '../../src/webhooks/dto/webhook-endpoints.dto';
 import { REPLAY_LIMIT, REPLAY_MAX_PENDING } from '../../src/webhooks/webhook-endpoints.service';
 import { TestApp, asRuntimeRole, startTestApp } from '../helpers/app';
 import { TenantSession } from '../helpers/factories';
@@ -270,5 +271,37 @@ describe('webhook limits', () => {
       );
       expect(missing).toEqual([]);
     });
+  });
+
+  it('keeps a tenant to 50 endpoints under 30 concurrent creates', async () => {
+    const g = await TenantSession.create(t, 'G');
+    await seedEndpoints(g.tenantId, ENDPOINT_LIMITS.perTenant - 2);
+    // Each insert checks its key to the tenant's row (KEY SHARE), which this holds FOR UPDATE
+    // for a moment: every create that has counted waits at its insert, as a slow one would,
+    // so that creates counting at once is not left to the scheduler.
+    const holder = await t.raw.connect();
+    let answers;
+    try {
+      await holder.query('BEGIN');
+      await holder.query('SELECT 1 FROM tenants WHERE id = $1 FOR UPDATE', [g.tenantId]);
+      const creating = Promise.all(
+        Array.from({ length: 30 }, () =>
+          t.http().post('/v1/webhook-endpoints').set(g.admin).send({ url: REFUSING_WEBHOOK_URL }),
+        ),
+      );
+      await new Promise((done) => setTimeout(done, 500));
+      await holder.query('COMMIT');
+      answers = await creating;
+    } finally {
+      holder.release();
+    }
+    // Before, the creates that counted at once each saw room: 53 or 54 endpoints from 48.
+    expect(answers.filter((r) => r.status === 201)).toHaveLength(2);
+    expect(answers.filter((r) => r.status === 409)).toHaveLength(28);
+    const { rows } = await t.raw.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM webhook_endpoints WHERE tenant_id = $1',
+      [g.tenantId],
+    );
+    expect(rows[0].n).toBe(ENDPOINT_LIMITS.perTenant);
   });
 });
