@@ -41,6 +41,18 @@ export const ROUTE_ERRORS: Record<string, RouteErrors> = {
       'Event not found',
     ],
   },
+  CustomersController_create: {
+    409: ['the tenant holds 10,000 customers', 'A tenant has at most 10,000 customers'],
+  },
+  CustomersController_createPerson: {
+    409: ['the customer holds 10,000 persons', 'A customer has at most 10,000 persons'],
+  },
+  InstancesController_create: {
+    409: ['the tenant holds 1,000 live instances', 'A tenant has at most 1,000 instances'],
+  },
+  ApiKeysController_create: {
+    409: ['the tenant holds 100 live API keys', 'A tenant has at most 100 live API keys'],
+  },
   ChannelsController_create: {
     409: [CHANNEL_TAKEN, 'A sms endpoint on twilio for +447700900123 already exists'],
   },
