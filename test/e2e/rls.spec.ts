@@ -188,9 +188,15 @@ describe('row-level security', () => {
            AND EXISTS (SELECT 1 FROM pg_attribute t WHERE t.attrelid = c.oid AND t.attname = 'tenant_id')`);
       // Inbound webhooks find their endpoint by (channel_type, provider, external_identifier)
       // before any tenant is known, so that key is unique across the platform (inbound webhooks are routed by it).
-      // The workflow timers find what is due across all tenants once a second: an index led by
-      // the time reads only the rows due now, where one led by the tenant would be read whole.
-      const exceptions = ['channel_endpoints_routing_key', 'workflows_due', 'workflows_expiry'];
+      // The workflow timers and approval expiry find what is due across all tenants once a
+      // second: an index led by the time reads only the rows due now, where one led by the
+      // tenant would be read whole.
+      const exceptions = [
+        'approvals_expired',
+        'channel_endpoints_routing_key',
+        'workflows_due',
+        'workflows_expiry',
+      ];
       expect(
         indexes.rows
           .filter((r) => r.first !== 'tenant_id')
