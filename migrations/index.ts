@@ -27,6 +27,7 @@ import { EventSizes1732409000000 } from './1732409000000-event-sizes';
 import { EventReceiptsAsSent1732409100000 } from './1732409100000-event-receipts-as-sent';
 import { WebhookBacklogIndexes1732409200000 } from './1732409200000-webhook-backlog-indexes';
 import { ApprovalExpiryByTime1732409500000 } from './1732409500000-approval-expiry-by-time';
+import { WorkflowFilterIndexes1732409600000 } from './1732409600000-workflow-filter-indexes';
 
 /**
  * Every migration, in the order of their timestamps (the order TypeORM runs them in). Append
@@ -62,4 +63,5 @@ export const MIGRATIONS = [
   EventReceiptsAsSent1732409100000,
   WebhookBacklogIndexes1732409200000,
   ApprovalExpiryByTime1732409500000,
+  WorkflowFilterIndexes1732409600000,
 ];

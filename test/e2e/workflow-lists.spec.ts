@@ -1,6 +1,7 @@
 import { TenantDb } from '../../src/database/tenant-db';
 import { WorkflowChangesService } from '../../src/workflows/workflow-changes.service';
 import { WorkflowCountCompactor } from '../../src/workflows/workflow-count-compactor';
+import { WorkflowListsRepository } from '../../src/workflows/workflow-lists.repository';
 import { WorkflowSweeper } from '../../src/workflows/workflow-sweeper';
 import { WorkflowsRepository } from '../../src/workflows/workflows.repository';
 import { workflowCounts } from '../helpers/invariants';
@@ -115,6 +116,49 @@ describe('workflows', () => {
       expect(
         (await t.http().get(`/v1/workflows/${one.id}`).set(listed.admin).expect(200)).body.id,
       ).toBe(one.id);
+    });
+
+    it('reads a status or type filter by index, not by walking every workflow of the tenant', async () => {
+      const many = await TenantSession.create(t, 'Many');
+      const [customer, instance] = [await many.customer(), await many.instance()];
+      await t.raw.query(
+        `INSERT INTO workflows (tenant_id, instance_id, customer_id, workflow_type)
+         SELECT $1, $2, $3, 'lead' FROM generate_series(1, 50000)`,
+        [many.tenantId, instance, customer],
+      );
+      await t.raw.query('ANALYZE workflows');
+      const db = t.app.get(TenantDb);
+      const lists = t.app.get(WorkflowListsRepository);
+      try {
+        for (const [filter, index] of [
+          [{ status: 'completed' }, 'workflows_status_recent'],
+          [{ workflowType: 'quote' }, 'workflows_type_recent'],
+        ] as const) {
+          // The list's own statement, explained in the tenant's transaction as the list runs it.
+          const plan = await db.run(many.tenantId, async (m) => {
+            const made: [string, unknown[]][] = [];
+            const query = m.query.bind(m);
+            const spy = jest.spyOn(m, 'query').mockImplementation((sql: string, params) => {
+              made.push([String(sql), params as unknown[]]);
+              return query(sql, params);
+            });
+            try {
+              await lists.page(many.tenantId, filter, 1, 20);
+            } finally {
+              spy.mockRestore();
+            }
+            const [sql, params] = made.find(([text]) => text.includes('WITH page'))!;
+            const [row] = await m.query(`EXPLAIN (FORMAT JSON) ${sql}`, params);
+            return JSON.stringify(row['QUERY PLAN']);
+          });
+          expect({ filter, uses: plan.includes(`"Index Name":"${index}"`) }).toEqual({
+            filter,
+            uses: true,
+          });
+        }
+      } finally {
+        await t.raw.query('DELETE FROM workflows WHERE tenant_id = $1', [many.tenantId]);
+      }
     });
   });
 
