@@ -4,6 +4,7 @@ import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialE
 import { conflict } from '../common/errors';
 import { isUniqueViolation } from '../database/rows';
 import { TenantDb } from '../database/tenant-db';
+import { takeTurn } from '../database/turns';
 import { ChannelEndpoint } from './channel-endpoint.entity';
 import { ChannelType } from './providers';
 
@@ -39,10 +40,7 @@ export class ChannelsRepository {
 
   /** The instance's endpoints, counted after taking its turn to create one. */
   async countForCreate(tenantId: string, instanceId: string): Promise<number> {
-    await this.m.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [
-      CHANNEL_COUNT_LOCK,
-      instanceId,
-    ]);
+    await takeTurn(this.m, CHANNEL_COUNT_LOCK, instanceId);
     const [row] = await this.m.query<{ n: number }[]>(
       'SELECT count(*)::int AS n FROM channel_endpoints WHERE tenant_id = $1 AND instance_id = $2',
       [tenantId, instanceId],

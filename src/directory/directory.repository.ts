@@ -4,6 +4,7 @@ import { EntityManager, IsNull, MoreThan } from 'typeorm';
 import { prepared } from '../database/prepared';
 import { LIST_MOST } from '../common/list';
 import { TenantDb } from '../database/tenant-db';
+import { takeTurn } from '../database/turns';
 import { sqlLiteral } from '../database/tenant-sql';
 import {
   ApiKey,
@@ -98,10 +99,7 @@ export class DirectoryRepository {
     scopeId: string,
     tenantId: string,
   ): Promise<number> {
-    await this.m.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [
-      DIRECTORY_COUNT_LOCK,
-      `${table}:${scopeId}`,
-    ]);
+    await takeTurn(this.m, DIRECTORY_COUNT_LOCK, `${table}:${scopeId}`);
     const where = {
       customers: 'tenant_id = $1',
       instances: 'tenant_id = $1 AND deleted_at IS NULL',

@@ -5,6 +5,7 @@ import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialE
 import { RawJson } from '../common/raw-json';
 import { hydrate } from '../database/rows';
 import { TenantDb } from '../database/tenant-db';
+import { takeTurn } from '../database/turns';
 import { Rule } from './rule.entity';
 
 export type RuleValues = Pick<
@@ -120,10 +121,7 @@ export class RulesRepository {
    * that waited for the lock would not see the rule its predecessor committed.
    */
   async countForCreate(tenantId: string): Promise<number> {
-    await this.m.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [
-      RULE_COUNT_LOCK,
-      tenantId,
-    ]);
+    await takeTurn(this.m, RULE_COUNT_LOCK, tenantId);
     const [row] = await this.m.query<{ n: number }[]>(
       'SELECT count(*)::int AS n FROM rules WHERE tenant_id = $1',
       [tenantId],

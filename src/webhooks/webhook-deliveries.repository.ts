@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { hydrate } from '../database/rows';
 import { TenantDb } from '../database/tenant-db';
+import { takeTurn } from '../database/turns';
 import type { EventHead } from '../event-log/event-log.types';
 import { DeliveriesQuery, DELIVERIES_PAGE } from './dto/webhook-deliveries.dto';
 import { WebhookDelivery } from './webhook-delivery.entity';
@@ -190,7 +191,7 @@ export class WebhookDeliveriesRepository {
    * statement of its own, after the lock, so its snapshot holds what the previous replay queued.
    */
   async pendingForReplay(tenantId: string, cap: number): Promise<number> {
-    await this.m.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [REPLAY_LOCK, tenantId]);
+    await takeTurn(this.m, REPLAY_LOCK, tenantId);
     const [row] = await this.m.query<{ n: number }[]>(
       `SELECT count(*)::int AS n FROM (
          SELECT 1 FROM webhook_deliveries WHERE tenant_id = $1 AND status = 'pending' LIMIT $2) p`,

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { TenantDb } from '../database/tenant-db';
+import { takeTurn } from '../database/turns';
 import { WebhookEndpoint } from './webhook-endpoint.entity';
 
 export type EndpointPatch = Partial<
@@ -25,10 +26,7 @@ export class WebhookEndpointsRepository {
    * statement's snapshot is taken when it starts, and would miss what the previous holder made.
    */
   async countForCreate(tenantId: string): Promise<number> {
-    await this.m.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [
-      ENDPOINT_COUNT_LOCK,
-      tenantId,
-    ]);
+    await takeTurn(this.m, ENDPOINT_COUNT_LOCK, tenantId);
     const [row] = await this.m.query<{ n: number }[]>(
       'SELECT count(*)::int AS n FROM webhook_endpoints WHERE tenant_id = $1',
       [tenantId],
