@@ -3,6 +3,7 @@ import { forbidden, unauthorized } from '../common/errors';
 import { TenantDb } from '../database/tenant-db';
 import { sqlLiteral } from '../database/tenant-sql';
 import { KeyKind, hashKey, keyTenant } from './keys';
+import { KnownKeys } from './known-keys';
 import { Principal } from './principal';
 import type { Role } from './roles';
 
@@ -18,6 +19,8 @@ const workingKey = (table: string, columns: string, tenantId: string, key: strin
 
 /** How often a key's last_used_at is written at most. */
 const LAST_USED_RESOLUTION = `interval '1 minute'`;
+/** Whether an API key's last use is due to be stamped (see stampApiKeyUse). */
+const STALE = `(k.last_used_at IS NULL OR k.last_used_at <= now() - ${LAST_USED_RESOLUTION}) AS stale`;
 
 export const TENANT_SUSPENDED = 'Tenant suspended';
 
@@ -52,6 +55,7 @@ const KNOWN_TENANTS_MAX = 10_000;
 @Injectable()
 export class CredentialStore {
   private readonly knownTenants = new Map<string, { status: TenantStatus; until: number }>();
+  private readonly knownKeys = new KnownKeys();
   /** Counts forgetTenant calls: a read that began before one may hold the old status. */
   private forgotten = 0;
 
@@ -92,21 +96,52 @@ export class CredentialStore {
   async apiKeyPrincipal(key: string): Promise<Principal> {
     const tenantId = keyTenant('api', key);
     if (!tenantId) throw unauthorized(INVALID_KEY.api);
-    const columns = `k.id, k.customer_id, k.role,
-      (k.last_used_at IS NULL OR k.last_used_at <= now() - ${LAST_USED_RESOLUTION}) AS stale`;
+    const digest = hashKey(key).toString('hex');
+    const known = this.knownKeys.get(digest);
+    if (known) return this.rechecked('api', digest, known, STALE);
     const [row] = await this.db.readOnce<
       { id: string; customer_id: string | null; role: Role; stale: boolean } & WithTenantStatus
-    >(tenantId, workingKey('api_keys', columns, tenantId, key));
+    >(tenantId, workingKey('api_keys', `k.id, k.customer_id, k.role, ${STALE}`, tenantId, key));
     if (!row) throw unauthorized(INVALID_KEY.api);
     refuseSuspended(row);
-    return {
+    const principal: Principal = {
       kind: 'api_key',
       tenantId,
       customerId: row.customer_id,
       role: row.role,
       subject: row.id,
-      ...(row.stale ? { lastUseStale: true } : {}),
     };
+    this.knownKeys.remember(digest, principal);
+    return { ...principal, ...(row.stale ? { lastUseStale: true } : {}) };
+  }
+
+  /**
+   * A key this replica has seen authenticate, with what may have changed since (revoked, past
+   * its expiry, its tenant suspended or removed) left to the request's transaction to read, in
+   * the round trip of its BEGIN. The lookup's own transaction is spared: for the runtime, whose
+   * every call carries its instance's key, a pool checkout and a round trip fewer a request.
+   * A key found no longer working is forgotten and refused as any wrong key is.
+   */
+  private rechecked(kind: KeyKind, digest: string, known: Principal, columns = ''): Principal {
+    const principal: Principal = { ...known };
+    const table = kind === 'api' ? 'api_keys' : 'proxy_keys';
+    principal.check = {
+      sql: `SELECT t.status AS tenant_status${columns ? `, ${columns}` : ''}
+        FROM ${table} k JOIN tenants t ON t.id = k.tenant_id
+       WHERE k.tenant_id = ${sqlLiteral(known.tenantId, 'uuid')}
+         AND k.id = ${sqlLiteral(known.subject, 'uuid')}
+         AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > now())`,
+      judge: (rows) => {
+        const row = rows[0] as (WithTenantStatus & { stale?: boolean }) | undefined;
+        if (!row) {
+          this.knownKeys.forget(digest);
+          throw unauthorized(INVALID_KEY[kind]);
+        }
+        refuseSuspended(row);
+        if (row.stale) principal.lastUseStale = true;
+      },
+    };
+    return principal;
   }
 
   /**
@@ -128,13 +163,16 @@ export class CredentialStore {
   async proxyKeyPrincipal(key: string): Promise<Principal> {
     const tenantId = keyTenant('proxy', key);
     if (!tenantId) throw unauthorized(INVALID_KEY.proxy);
+    const digest = hashKey(key).toString('hex');
+    const known = this.knownKeys.get(digest);
+    if (known) return this.rechecked('proxy', digest, known);
     const [row] = await this.db.readOnce<{ id: string; instance_id: string } & WithTenantStatus>(
       tenantId,
       workingKey('proxy_keys', 'k.id, k.instance_id', tenantId, key),
     );
     if (!row) throw unauthorized(INVALID_KEY.proxy);
     refuseSuspended(row);
-    return {
+    const principal: Principal = {
       kind: 'instance',
       tenantId,
       customerId: null,
@@ -142,5 +180,7 @@ export class CredentialStore {
       subject: row.id,
       instanceId: row.instance_id,
     };
+    this.knownKeys.remember(digest, principal);
+    return { ...principal };
   }
 }

@@ -1,5 +1,6 @@
 import { ExecutionContext, createParamDecorator } from '@nestjs/common';
 import { forbidden } from '../common/errors';
+import type { CallerCheck } from '../database/tenant-db';
 import type { Role } from './roles';
 
 /** Who is calling, resolved from the credential: a user, an API key or an instance. */
@@ -13,6 +14,8 @@ export interface Principal {
   instanceId?: string;
   /** An API key whose last_used_at is a minute old or more: the request stamps it. */
   lastUseStale?: true;
+  /** A remembered key's check, which the request's transaction runs (see CredentialStore). */
+  check?: CallerCheck;
 }
 
 export const isTenantAdmin = (p: Principal) => p.role === 'admin' && p.customerId === null;

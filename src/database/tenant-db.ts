@@ -36,6 +36,19 @@ export interface ClosingResponse {
   once(event: 'close', listener: () => void): unknown;
 }
 
+/**
+ * A statement about the caller that the request's transaction runs with its BEGIN, in the same
+ * round trip, and what to make of its rows: `judge` throws to refuse the request (its
+ * transaction then rolls back before anything else runs). For a credential this replica has
+ * already looked up once: what may have changed since (revoked, expired, the tenant
+ * suspended) is read again in the transaction the request works in.
+ */
+export interface CallerCheck {
+  /** Simple protocol: no parameters, values inlined through `sqlLiteral`. */
+  sql: string;
+  judge(rows: unknown[]): void;
+}
+
 /** PostgresQueryRunner: `releasePostgresConnection(error)` hands a client back to pg's pool with
  * an error, which makes the pool destroy it rather than lend it to the next request. */
 type Runner = QueryRunner & {
@@ -158,7 +171,7 @@ export class TenantDb {
    * tenant (background jobs, one connection at a time) is not, so one tenant's load never
    * holds up every tenant's expiries and deliveries.
    */
-  async begin(tenantId: string, admitted = true): Promise<QueryRunner> {
+  async begin(tenantId: string, admitted = true, check?: CallerCheck): Promise<QueryRunner> {
     if (!UUID.test(tenantId)) throw new Error('tenant id is not a lower-case UUID');
     if (admitted) {
       await this.gate.enter(tenantId);
@@ -166,9 +179,15 @@ export class TenantDb {
     }
     const runner = this.dataSource.createQueryRunner() as Runner;
     if (admitted) this.tenantOf.set(runner, tenantId);
+    let checked: unknown[] = [];
     try {
       await runner.connect();
-      await runner.query(enterTenant(tenantId, this.limits));
+      if (check) {
+        const results = await runner.databaseConnection.query(
+          `${enterTenant(tenantId, this.limits)}; ${check.sql}`,
+        );
+        checked = results[results.length - 1].rows;
+      } else await runner.query(enterTenant(tenantId, this.limits));
       // TypeORM must know it is inside a transaction, or an operation could open its own; at
       // depth 1 a nested manager.transaction() takes a savepoint instead of committing ours.
       runner.isTransactionActive = true;
@@ -178,7 +197,20 @@ export class TenantDb {
       await this.release(runner, error);
       throw error;
     }
+    if (check) {
+      try {
+        check.judge(checked);
+      } catch (error) {
+        await this.end(runner, false);
+        throw error;
+      }
+    }
     return runner;
+  }
+
+  /** `check` on its own, for a request that works in transactions of its own (`read`). */
+  async checkCaller(tenantId: string, check: CallerCheck): Promise<void> {
+    check.judge(await this.readOnce(tenantId, check.sql));
   }
 
   private readonly tenantOf = new WeakMap<QueryRunner, string>();

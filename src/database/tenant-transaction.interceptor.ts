@@ -1,11 +1,11 @@
 import { CallHandler, ExecutionContext, Injectable, NestInterceptor } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { Observable, lastValueFrom } from 'rxjs';
+import { Observable, from, lastValueFrom, switchMap } from 'rxjs';
 import { DomainError } from '../common/errors';
 import { LargeJsonBody, readLargeBody } from '../common/json-body';
 import { rawBytes } from '../common/raw-json';
 import { OWN_TRANSACTIONS } from './own-transactions';
-import { ClosingResponse, TenantDb } from './tenant-db';
+import { CallerCheck, ClosingResponse, TenantDb } from './tenant-db';
 
 /** Methods that change nothing (RFC 9110 §9.2.1). */
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -17,6 +17,8 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
  */
 interface TenantCaller {
   tenantId: string;
+  /** What the guard left to be read in the request's transaction (see CallerCheck). */
+  check?: CallerCheck;
 }
 
 /**
@@ -37,7 +39,11 @@ export class TenantTransactionInterceptor implements NestInterceptor {
     const { method, user: principal } = request;
     if (!principal || this.reflector.get<boolean>(OWN_TRANSACTIONS, context.getHandler())) {
       readLargeBody(request);
-      return next.handle();
+      const check = principal?.check;
+      if (!check) return next.handle();
+      return from(this.db.checkCaller(principal.tenantId, check)).pipe(
+        switchMap(() => next.handle()),
+      );
     }
     const { raw: response } = http.getResponse<{ raw: ClosingResponse & NodeJS.EventEmitter }>();
     const changes = !SAFE_METHODS.has(method);
@@ -48,7 +54,7 @@ export class TenantTransactionInterceptor implements NestInterceptor {
           await this.db.holdForLargeBody(principal.tenantId, response);
           readLargeBody(request);
         }
-        const runner = await this.db.begin(principal.tenantId);
+        const runner = await this.db.begin(principal.tenantId, true, principal.check);
         let ok = false;
         try {
           const result = await this.db.bind(
