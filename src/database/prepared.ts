@@ -25,13 +25,15 @@ export function prepared(text: string): string {
   if (!statement) {
     if (/(?<!\()\*/.test(text)) throw new Error('a prepared statement names its columns');
     const name = `hc_${createHash('sha256').update(text).digest('hex').slice(0, 24)}`;
-    statement = {
+    // Its fields on a prototype of its own: pg copies a config's own properties, descriptors
+    // and all, into a new object for every query (4 µs each, 0.4 µs with nothing to copy).
+    statement = Object.create({
       get name() {
         return named ? name : undefined;
       },
       text,
       toString: () => text,
-    } as unknown as string;
+    }) as string;
     byText.set(text, statement);
   }
   return statement;
