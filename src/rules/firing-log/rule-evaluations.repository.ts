@@ -5,7 +5,7 @@ import { TenantDb } from '../../database/tenant-db';
 import { Meters } from '../../observability/meters/meters';
 import { Condition } from '../conditions';
 import { ActionTaken, Decision, EvaluationRecord, RecordedOutcome } from './evaluation';
-import { timeOrderedId } from './time-ordered-id';
+import { timeOrderedIds } from './time-ordered-id';
 
 /**
  * An event's facts and its rules' rows in one statement, whatever the number of rules: the
@@ -106,7 +106,7 @@ export class RuleEvaluationsRepository {
     ruleVersion: number,
     records: readonly EvaluationRecord[],
   ): Promise<void> {
-    const ids = records.map(() => timeOrderedId());
+    const { ids, at } = timeOrderedIds(records.length);
     await this.m.query(RECORD, [
       tenantId,
       event.eventId,
@@ -115,9 +115,9 @@ export class RuleEvaluationsRepository {
       event.customerId,
       ruleVersion,
       JSON.stringify(event.payload),
-      ids[0]?.at ?? new Date(),
+      at,
       records.map((r) => r.ruleId),
-      ids.map((i) => i.id),
+      ids,
       records.map((r) => r.outcome),
       records.map((r) => r.decision),
       records.map((r) => JSON.stringify(r.actions)),

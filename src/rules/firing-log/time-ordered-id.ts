@@ -2,14 +2,17 @@ import { randomBytes } from 'node:crypto';
 
 let lastMs = 0;
 let counter = 0;
+let prefixMs = -1;
+let prefix = '';
 
-/**
- * A UUID of version 7: the first 48 bits are the time in milliseconds, so ids sort by when they
- * were made. Within one millisecond a counter keeps the ids of this process in order; ids of
- * two replicas in the same millisecond sort by their random bits. Returns the time it encodes
- * too, for a row that shows it beside the id.
- */
-export function timeOrderedId(): { id: string; at: Date } {
+/** The counter as written: three hex digits. */
+const COUNTER = Array.from({ length: 0x1000 }, (_, n) => n.toString(16).padStart(3, '0'));
+/** The variant nibble (10xx) keeping a random hex digit's two low bits. */
+const VARIANT: Record<string, string> = {};
+for (let d = 0; d < 16; d++) VARIANT[d.toString(16)] = (0x8 | (d & 0x3)).toString(16);
+
+/** The next id's millisecond and counter: see timeOrderedIds. */
+function tick(): number {
   let ms = Date.now();
   if (ms <= lastMs) {
     ms = lastMs;
@@ -22,12 +25,33 @@ export function timeOrderedId(): { id: string; at: Date } {
     lastMs = ms;
     counter = 0;
   }
-  const b = randomBytes(16);
-  b.writeUIntBE(ms, 0, 6);
-  b[6] = 0x70 | (counter >> 8);
-  b[7] = counter & 0xff;
-  b[8] = 0x80 | (b[8] & 0x3f);
-  const hex = b.toString('hex');
-  const id = `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
-  return { id, at: new Date(ms) };
+  return ms;
+}
+
+/**
+ * `count` UUIDs of version 7: the first 48 bits are the time in milliseconds, so ids sort by
+ * when they were made. Within one millisecond a counter keeps the ids of this process in order;
+ * ids of two replicas in the same millisecond sort by their 62 random bits. Returns the time of
+ * the first too, for the rows that show it beside the ids.
+ *
+ * Made as a batch, from one draw of random bytes: an event evaluated against 500 rules makes 500
+ * ids, and `randomBytes(16)` costs about 3.7 µs a call on this platform, 1.9 ms an event (the
+ * batch: 0.1–0.2 ms, measured in process).
+ */
+export function timeOrderedIds(count: number): { ids: string[]; at: Date } {
+  const random = count > 0 ? randomBytes(count * 8).toString('hex') : '';
+  const ids = new Array<string>(count);
+  let first = -1;
+  for (let i = 0; i < count; i++) {
+    const ms = tick();
+    if (first < 0) first = ms;
+    if (ms !== prefixMs) {
+      const time = ms.toString(16).padStart(12, '0');
+      prefix = `${time.slice(0, 8)}-${time.slice(8)}-7`;
+      prefixMs = ms;
+    }
+    const r = random.slice(i * 16, i * 16 + 16);
+    ids[i] = `${prefix}${COUNTER[counter]}-${VARIANT[r[0]]}${r.slice(1, 4)}-${r.slice(4)}`;
+  }
+  return { ids, at: new Date(first < 0 ? Date.now() : first) };
 }
