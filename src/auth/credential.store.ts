@@ -130,18 +130,32 @@ export class CredentialStore {
         FROM ${table} k JOIN tenants t ON t.id = k.tenant_id
        WHERE k.tenant_id = ${sqlLiteral(known.tenantId, 'uuid')}
          AND k.id = ${sqlLiteral(known.subject, 'uuid')}
+         AND k.key_hash = ${sqlLiteral(digest, 'bytea')}
          AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > now())`,
       judge: (rows) => {
         const row = rows[0] as (WithTenantStatus & { stale?: boolean }) | undefined;
-        if (!row) {
-          this.knownKeys.forget(digest);
-          throw unauthorized(INVALID_KEY[kind]);
-        }
+        // Forgotten when refused, so that its next request is refused by the guard, as a key
+        // never seen is, before its body is read or a connection taken.
+        if (!row || row.tenant_status !== 'active') this.knownKeys.forget(digest);
+        if (!row) throw unauthorized(INVALID_KEY[kind]);
         refuseSuspended(row);
         if (row.stale) principal.lastUseStale = true;
       },
     };
     return principal;
+  }
+
+  /**
+   * Runs a remembered key's check now, in a transaction of its own, rather than with the
+   * request's BEGIN: for a guard about to refuse the request on what the key names (its role,
+   * its instance), whose answer must be the one a key that no longer works gets (401), or its
+   * suspended tenant (403), as if the key had been looked up.
+   */
+  async confirm(principal: Principal): Promise<void> {
+    const check = principal.check;
+    if (!check) return;
+    await this.db.checkCaller(principal.tenantId, check);
+    delete principal.check;
   }
 
   /**

@@ -100,6 +100,7 @@ export class InternalProxyKeyGuard implements CanActivate {
       this.credentials.proxyKeyPrincipal(key),
     );
     if (principal.instanceId !== request.params.instance_id?.toLowerCase()) {
+      await this.credentials.confirm(principal);
       throw forbidden('This proxy key belongs to another instance');
     }
     request.user = principal;
@@ -114,20 +115,30 @@ export const AllowCustomerAdmins = () => SetMetadata(CUSTOMER_ADMINS, true);
 /** Role admin. Customer admins only where the route allows them, confined to their customer. */
 @Injectable()
 export class TenantAdminGuard implements CanActivate {
-  constructor(private readonly reflector: Reflector) {}
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly credentials: CredentialStore,
+  ) {}
 
-  canActivate(context: ExecutionContext): boolean {
+  async canActivate(context: ExecutionContext): Promise<boolean> {
     const principal = requestPrincipal(context);
     if (!principal) throw unauthorized();
+    const refusal = this.refusal(principal, context);
+    if (!refusal) return true;
+    await this.credentials.confirm(principal); // a key that no longer works: 401, not this
+    throw refusal;
+  }
+
+  private refusal(principal: Principal, context: ExecutionContext): DomainError | null {
     if (principal.kind === 'instance' || principal.role !== 'admin')
-      throw forbidden('Admin role required');
+      return forbidden('Admin role required');
     const customerAdmins = this.reflector.getAllAndOverride<boolean>(CUSTOMER_ADMINS, [
       context.getHandler(),
       context.getClass(),
     ]);
     if (principal.customerId !== null && !customerAdmins)
-      throw forbidden('Tenant admin role required');
-    return true;
+      return forbidden('Tenant admin role required');
+    return null;
   }
 }
 

@@ -1,6 +1,6 @@
 import type { Principal } from './principal';
 
-/** Keys remembered at most (a few hundred bytes each); past it the oldest sighting goes first. */
+/** Keys remembered at most (a few hundred bytes each); past it the longest remembered goes. */
 const CAPACITY = 10_000;
 
 /**

@@ -49,12 +49,17 @@ export class TenantTransactionInterceptor implements NestInterceptor {
     const changes = !SAFE_METHODS.has(method);
     return new Observable((subscriber) => {
       const work = async () => {
-        // Its tenant's turn first (see holdForLargeBody), and before a connection is taken.
+        let check = principal.check;
+        // Its tenant's turn first (see holdForLargeBody), and before a connection is taken. A
+        // remembered key is checked before a large body is read: parsing a megabyte is no work
+        // to do for a key that no longer works.
         if (request.body instanceof LargeJsonBody) {
+          if (check) await this.db.checkCaller(principal.tenantId, check);
+          check = undefined;
           await this.db.holdForLargeBody(principal.tenantId, response);
           readLargeBody(request);
         }
-        const runner = await this.db.begin(principal.tenantId, true, principal.check);
+        const runner = await this.db.begin(principal.tenantId, true, check);
         let ok = false;
         try {
           const result = await this.db.bind(

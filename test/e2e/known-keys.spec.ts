@@ -88,8 +88,10 @@ describe('remembered keys', () => {
     const instance = await b.instance();
     const { headers } = await b.proxyKey(instance);
     const api = await b.apiKey();
+    const memberKey = await b.apiKey('member');
     const bCustomer = await b.customer();
     await t.http().get('/v1/customers').set(api.headers).expect(200);
+    await t.http().get('/v1/rules').set(memberKey.headers).expect(200);
     const event = () =>
       t
         .http()
@@ -100,11 +102,48 @@ describe('remembered keys', () => {
     await t.raw.query(`UPDATE tenants SET status = 'suspended' WHERE id = $1`, [b.tenantId]);
     expect((await event().expect(403)).body).toEqual({ detail: 'Tenant suspended' });
     await t.http().post('/v1/customers').set(api.headers).send({ name: 'x' }).expect(403);
+    const member = await t.http().get('/v1/audit-log').set(memberKey.headers).expect(403);
+    expect(member.body).toEqual({ detail: 'Tenant suspended' }); // not "Admin role required"
+    await event().expect(403); // forgotten: refused by the lookup now
     expect(await recordedEvents(instance)).toBe(1);
     const customers = await t.raw.query(`SELECT count(*) FROM customers WHERE tenant_id = $1`, [
       b.tenantId,
     ]);
     expect(Number(customers.rows[0].count)).toBe(1);
+  });
+
+  it('get 401, not the 403 of what they name, once revoked', async () => {
+    const member = await a.apiKey('member');
+    await t.http().get('/v1/rules').set(member.headers).expect(200);
+    await t.http().get('/v1/audit-log').set(member.headers).expect(403); // still working
+    await t.raw.query(`UPDATE api_keys SET revoked_at = now() WHERE id = $1`, [member.id]);
+    const refused = await t.http().get('/v1/audit-log').set(member.headers).expect(401);
+    expect(refused.body).toEqual({ detail: 'Invalid API key' });
+    expect(refused.headers['www-authenticate']).toBe('Bearer');
+
+    const instance = await a.instance();
+    const other = await a.instance('Other');
+    const proxy = await a.proxyKey(instance);
+    await postEvent(instance, proxy.headers).expect(200);
+    await postEvent(other, proxy.headers).expect(403); // still working, another instance
+    await t.raw.query(`UPDATE proxy_keys SET revoked_at = now() WHERE id = $1`, [proxy.id]);
+    const elsewhere = await postEvent(other, proxy.headers).expect(401);
+    expect(elsewhere.body).toEqual({ detail: 'Invalid proxy key' });
+  });
+
+  it('are refused before a large body is read', async () => {
+    const instance = await a.instance();
+    const { id, headers } = await a.proxyKey(instance);
+    await postEvent(instance, headers).expect(200);
+    await t.raw.query(`UPDATE proxy_keys SET revoked_at = now() WHERE id = $1`, [id]);
+    const malformed = `{"event": "skill.invoked", "payload": "${'x'.repeat(100_000)}"`;
+    const res = await t
+      .http()
+      .post(`/internal/v1/instances/${instance}/events`)
+      .set(headers)
+      .set('content-type', 'application/json')
+      .send(malformed);
+    expect(res.status).toBe(401); // the malformed body would be a 422
   });
 
   it('stamp an API key last use as a looked-up key does', async () => {
