@@ -208,7 +208,11 @@ export class TenantDb {
     return runner;
   }
 
-  /** `check` on its own, for a request that works in transactions of its own (`read`). */
+  /**
+   * `check` on its own, in a transaction of its own: for a request that has no transaction for
+   * the whole of it (`read`), or that is to be refused, or to read a large body, before it
+   * takes one.
+   */
   async checkCaller(tenantId: string, check: CallerCheck): Promise<void> {
     check.judge(await this.readOnce(tenantId, check.sql));
   }
