@@ -21,6 +21,9 @@ const HEAVY_CONNECTIONS = 4;
 /** Empty objects per heavy state: 256 KiB as stored ("{}, " four bytes each), the cap. */
 const HEAVY_ITEMS = 65_500;
 const HEAVY_WORKFLOWS = 70;
+/** `deep`: B's small workflows, and how many connections ask for a page past the last. */
+const DEEP_WORKFLOWS = 133_000;
+const DEEP_CONNECTIONS = 8;
 
 export interface NoisyNeighbour {
   alone: Side;
@@ -67,6 +70,21 @@ export async function seedNoisyTenant(db: Client): Promise<NoisyTenant> {
   return { ...b, workflowId: rows[0].id, quietWorkflowId: b.workflowId };
 }
 
+/**
+ * For `deep`: DEEP_WORKFLOWS more small workflows of B, so that a page past its last walks them
+ * all, as a tenant paging without end (or asking for page 100,000) makes the database do.
+ */
+export async function seedDeepPages(db: Client, b: NoisyTenant): Promise<void> {
+  await db.query('BEGIN');
+  await db.query(`SELECT set_config('app.tenant_id', $1, true)`, [b.tenantId]);
+  await db.query(
+    `INSERT INTO workflows (tenant_id, instance_id, customer_id, workflow_type, history)
+     SELECT $1, $2, $3, 'lead', '[]' FROM generate_series(1, $4)`,
+    [b.tenantId, b.instanceId, b.customerIds[0], DEEP_WORKFLOWS],
+  );
+  await db.query('COMMIT');
+}
+
 const side = (r: Result): Side => ({
   rps: Math.round(r.requests.average),
   p50: r.latency.p50,
@@ -78,9 +96,10 @@ const side = (r: Result): Side => ({
 /**
  * What B runs beside A: both hostile loads in `npm run bench`; one of them, to tell which hurts;
  * or `reads`, a control that is not hostile at all: B's reads of one small workflow, flat out from
- * the storm's sixty connections, to compare the attacks with a neighbour that is merely busy.
+ * the storm's sixty connections, to compare the attacks with a neighbour that is merely busy;
+ * or `deep`, B asking for a page past the last of its DEEP_WORKFLOWS (seeded by seedDeepPages).
  */
-export type BLoad = 'both' | 'storm' | 'heavy' | 'reads';
+export type BLoad = 'both' | 'storm' | 'heavy' | 'reads' | 'deep';
 
 const IDLE: Side = { rps: 0, p50: 0, p99: 0, errors: 0, non2xx: 0 };
 
@@ -112,17 +131,20 @@ export async function noisyNeighbour(
     connections: STORM_CONNECTIONS,
     duration,
   };
+  const deep = load === 'deep';
   const heavy: Options = {
-    url: `${api}/v1/workflows?status=paused&per_page=${HEAVY_WORKFLOWS}`,
+    url: deep
+      ? `${api}/v1/workflows?page=100000&per_page=100`
+      : `${api}/v1/workflows?status=paused&per_page=${HEAVY_WORKFLOWS}`,
     headers: { authorization: token(b) },
-    connections: HEAVY_CONNECTIONS,
+    connections: deep ? DEEP_CONNECTIONS : HEAVY_CONNECTIONS,
     duration,
   };
   const run = (options: Options, on: boolean) => (on ? autocannon(options) : null);
   const [beside, stormed, heavied] = await Promise.all([
     autocannon(aList),
-    run(storm, load !== 'heavy'),
-    run(heavy, load === 'both' || load === 'heavy'),
+    run(storm, load !== 'heavy' && !deep),
+    run(heavy, load !== 'storm' && load !== 'reads'),
   ]);
   const result = {
     alone,
@@ -135,6 +157,7 @@ export async function noisyNeighbour(
   log(`  N. tenant A alone: ${line(result.alone)}`);
   log(`  N. tenant A beside B: ${line(result.beside)}`);
   const first = load === 'reads' ? "B's reads" : "B's row-lock storm";
-  log(`     ${first}: ${line(result.storm)}; B's heavy pages: ${line(result.heavy)}`);
+  const pages = deep ? "B's pages past its last" : "B's heavy pages";
+  log(`     ${first}: ${line(result.storm)}; ${pages}: ${line(result.heavy)}`);
   return result;
 }

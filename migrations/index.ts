@@ -28,6 +28,7 @@ import { EventReceiptsAsSent1732409100000 } from './1732409100000-event-receipts
 import { WebhookBacklogIndexes1732409200000 } from './1732409200000-webhook-backlog-indexes';
 import { ApprovalExpiryByTime1732409500000 } from './1732409500000-approval-expiry-by-time';
 import { WorkflowFilterIndexes1732409600000 } from './1732409600000-workflow-filter-indexes';
+import { WorkflowDueListIndex1732409700000 } from './1732409700000-workflow-due-list-index';
 
 /**
  * Every migration, in the order of their timestamps (the order TypeORM runs them in). Append
@@ -64,4 +65,5 @@ export const MIGRATIONS = [
   WebhookBacklogIndexes1732409200000,
   ApprovalExpiryByTime1732409500000,
   WorkflowFilterIndexes1732409600000,
+  WorkflowDueListIndex1732409700000,
 ];

@@ -185,7 +185,10 @@ export class ApprovalsRepository {
       ),
       this.m.query<{ count: string }[]>(`SELECT count(*) FROM approvals WHERE ${where}`, params),
     ]);
-    return [rows.map((r) => this.readListed(r)), Number(count[0].count)];
+    const total = Number(count[0].count);
+    // The count reads every matching row, and the walk to a deep page every row before it.
+    this.db.chargeWalk(tenantId, total + Math.min(offset, total));
+    return [rows.map((r) => this.readListed(r)), total];
   }
 
   /**

@@ -55,3 +55,15 @@ export const AfterId = (options: Pick<WireFieldOptions, 'description' | 'normali
  * revoked, bindings rebound): every list is bounded, and history past it is the audit log's.
  */
 export const LIST_MOST = 1000;
+
+/**
+ * What a row a statement steps over without returning (a deep page's OFFSET, a count without
+ * counters) is charged, in document bytes: the database's time for one, in the time it takes
+ * to turn that many bytes of jsonb into text (about 5.5 ns a byte). Measured at 133,000
+ * workflows of one tenant: the walk to the last page added 50-65 ms to the request (0.4 µs a
+ * row, 70 bytes), a count of them all took 17 ms (0.13 µs, 24 bytes).
+ */
+export const WALKED_ROW_BYTES = 64;
+
+/** Said of the parameters that make a list read rows it does not send. */
+export const WALK_CHARGED = `The rows read to reach the page, and to count a total the counters do not keep, are charged to the tenant's document pace at ${WALKED_ROW_BYTES} bytes each.`;

@@ -3,6 +3,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { ClsService } from 'nestjs-cls';
 import { DataSource, EntityManager, QueryRunner } from 'typeorm';
 import { isConnectionError } from '../common/connection-errors';
+import { WALKED_ROW_BYTES } from '../common/list';
 import { commitOutcomeUnknown, databaseUnavailable, tenantOverloaded } from '../common/errors';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { ResponseMemory } from './response-memory';
@@ -163,6 +164,14 @@ export class TenantDb {
   /** Charges a request's documents to its tenant's pace (see TenantPace). */
   chargeDocuments(tenantId: string, bytes: number): void {
     if (bytes > 0) this.pace.charge(tenantId, bytes);
+  }
+
+  /**
+   * Charges rows a request's statements walked without returning them to its tenant's pace: a
+   * page deep in a list costs the database every row before it, whatever the page holds.
+   */
+  chargeWalk(tenantId: string, rows: number): void {
+    this.chargeDocuments(tenantId, rows * WALKED_ROW_BYTES);
   }
 
   /**

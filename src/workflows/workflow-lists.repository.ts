@@ -47,9 +47,13 @@ export class WorkflowListsRepository {
     const total = countable(filter)
       ? `SELECT COALESCE(sum(n), 0) AS total FROM workflow_counts WHERE ${sql}`
       : `SELECT count(*) AS total FROM workflows WHERE ${sql}`;
-    const read = await this.bounded(sql, params, perPage, (page - 1) * perPage, total);
+    const offset = (page - 1) * perPage;
+    const read = await this.bounded(sql, params, perPage, offset, total);
+    // The walk to the page, and a count without counters, read rows nobody is sent.
+    const counted = read instanceof PageTooLarge ? offset : Number(read.total);
+    this.db.chargeWalk(tenantId, Math.min(offset, counted) + (countable(filter) ? 0 : counted));
     if (read instanceof PageTooLarge) return read;
-    return [read.rows, Number(read.total)];
+    return [read.rows, counted];
   }
 
   suspended(

@@ -181,7 +181,8 @@ export function filterSql(
     if (value !== undefined) sql += ` AND ${column} = $${params.push(value)}`;
   }
   if (filter.dueBefore !== undefined) {
-    sql += ` AND ${OPEN_SQL} AND next_action_at <= $${params.push(filter.dueBefore)}`;
+    // `> '-infinity'` is the predicate of the index workflows_due_list (see its migration).
+    sql += ` AND ${OPEN_SQL} AND next_action_at > '-infinity' AND next_action_at <= $${params.push(filter.dueBefore)}`;
   }
   return { sql, params };
 }

@@ -10,7 +10,7 @@ import {
   Min,
   MinLength,
 } from 'class-validator';
-import { PageLimit } from '../../common/list';
+import { PageLimit, WALK_CHARGED } from '../../common/list';
 import { WireField } from '../../common/wire';
 import { JSON_CAPS, KiB, MaxJsonBytes } from '../../common/json-limits';
 import { APPROVAL_STATUSES, Approval, ApprovalStatus } from '../approval.entity';
@@ -142,6 +142,7 @@ export class ListApprovalsQuery {
     minimum: 0,
     maximum: APPROVAL_PAGE.maxOffset,
     default: APPROVAL_PAGE.defaultOffset,
+    description: WALK_CHARGED,
   })
   @IsInt()
   @Min(0)

@@ -11,6 +11,7 @@ import {
 } from 'class-validator';
 import { Rfc3339 } from '../../common/time';
 import { JSON_CAPS, KiB, MaxJsonBytes } from '../../common/json-limits';
+import { WALK_CHARGED } from '../../common/list';
 import { WireField } from '../../common/wire';
 import { WORKFLOW_STATUSES, WORKFLOW_TYPES, WorkflowStatus, WorkflowType } from '../state-machine';
 import { Workflow } from '../workflow.entity';
@@ -129,7 +130,7 @@ export class ListWorkflowsQuery {
   status?: WorkflowStatus;
   @Rfc3339({
     nullable: false,
-    description: 'Only open workflows whose next_action_at is at or before this time',
+    description: `Only open workflows whose next_action_at is at or before this time. ${WALK_CHARGED}`,
   })
   dueBefore?: string;
   @WireField({
@@ -139,6 +140,7 @@ export class ListWorkflowsQuery {
     minimum: 1,
     maximum: 100000,
     default: LIST_DEFAULTS.page,
+    description: WALK_CHARGED,
   })
   @IsInt()
   @Min(1)

@@ -1,0 +1,140 @@
+import { TenantDb } from '../../src/database/tenant-db';
+import { WALKED_ROW_BYTES } from '../../src/common/list';
+import { WorkflowListsRepository } from '../../src/workflows/workflow-lists.repository';
+import { WorkflowsRepository } from '../../src/workflows/workflows.repository';
+import { startTestApp, TestApp } from '../helpers/app';
+import { TenantSession } from '../helpers/factories';
+
+/**
+ * A page deep in a list, or a count without counters, makes the database read every row before
+ * it, whatever the page holds. Those rows are charged to the tenant's pace, as documents are:
+ * a tenant paging without end slows itself, not the others.
+ */
+describe('rows a list walks are charged to its tenant', () => {
+  let t: TestApp;
+  let a: TenantSession;
+  const ROWS = 30_000;
+
+  beforeAll(async () => {
+    // The slowest pace allowed (1 MiB/s, 32 MiB from rest), and a wait of a second before a
+    // tenant in debt is told to retry: a walk over ROWS rows is charged 1.83 MiB, so about 17
+    // of them spend a rested tenant's burst.
+    t = await startTestApp({
+      TENANT_DOCUMENT_BYTES_PER_SECOND: String(1024 * 1024),
+      DB_STATEMENT_TIMEOUT_MS: '1000',
+    });
+    a = await TenantSession.create(t, 'A');
+    await a.customer();
+  });
+  afterAll(() => t.close());
+
+  /** A tenant of its own (a rested pace) holding ROWS workflows or approvals. */
+  async function walker(rows: 'workflows' | 'approvals'): Promise<TenantSession> {
+    const b = await TenantSession.create(t, 'B');
+    const [customer, instance] = [await b.customer(), await b.instance()];
+    if (rows === 'workflows') {
+      await t.raw.query(
+        `INSERT INTO workflows (tenant_id, instance_id, customer_id, workflow_type, next_action_at)
+         SELECT $1, $2, $3, 'lead', now() + interval '1 day' FROM generate_series(1, $4)`,
+        [b.tenantId, instance, customer, ROWS],
+      );
+    } else {
+      await t.raw.query(
+        `INSERT INTO approvals (tenant_id, customer_id, approval_ref, skill_slug, action,
+           serialized_intent, intent_hash, approver_role, request_hash, expires_at)
+         SELECT $1, $2, 'APR-' || translate(lpad(g::text, 6, '0'), '01', 'AB'), 'pay', 'send',
+                '{}', 'h', 'owner', 'h', now() + interval '1 day'
+           FROM generate_series(1, $3) g`,
+        [b.tenantId, customer, ROWS],
+      );
+    }
+    await t.raw.query(`ANALYZE ${rows}`);
+    return b;
+  }
+
+  /** `b`'s requests to `path` one after another, until one is refused or `max` have been sent. */
+  async function untilRefused(b: TenantSession, path: string, max = 40): Promise<number[]> {
+    const statuses: number[] = [];
+    while (statuses.length < max && statuses.at(-1) !== 429) {
+      statuses.push((await t.http().get(path).set(b.admin)).status);
+    }
+    return statuses;
+  }
+
+  // [case, rows, path, rows walked per ROWS rows held: the walk to the page and the count]
+  const cases = [
+    ['a workflow page past the last', 'workflows', '/v1/workflows?page=1000&per_page=100', 1],
+    ['a deep workflow page', 'workflows', `/v1/workflows?page=${ROWS / 100}&per_page=100`, 1],
+    ['due_before, counted', 'workflows', '/v1/workflows?due_before=2999-01-01T00:00:00Z', 1],
+    ['an approval page past the last, counted', 'approvals', `/v1/approvals?offset=${ROWS}`, 2],
+    ['an approval page, counted', 'approvals', '/v1/approvals?limit=100', 1],
+  ] as const;
+
+  it.each(cases)(
+    '%s: B spends its burst, then waits; A does not',
+    async (_, rows, path, walks) => {
+      const b = await walker(rows);
+      const statuses = await untilRefused(b, path);
+      expect(statuses.at(-1)).toBe(429);
+      // Answered until the burst was spent, and a few more for the pace refilled meanwhile.
+      const burst = Math.floor((32 * 1024 * 1024) / (ROWS * walks * WALKED_ROW_BYTES));
+      const answered = statuses.filter((status) => status === 200).length;
+      expect({ answered, inRange: answered >= burst && answered <= burst * 1.6 }).toEqual({
+        answered,
+        inRange: true,
+      });
+      expect((await t.http().get('/v1/workflows').set(a.admin)).status).toBe(200);
+    },
+    60_000,
+  );
+
+  it('charges nothing for the first page of a list the counters total', async () => {
+    const b = await walker('workflows');
+    expect(await untilRefused(b, '/v1/workflows?per_page=100')).toEqual(Array(40).fill(200));
+  }, 60_000);
+
+  /** The plan of the statement `call` makes whose text includes `marker`, as `call` ran it. */
+  async function planOf(tenantId: string, marker: string, call: () => Promise<unknown>) {
+    return t.app.get(TenantDb).run(tenantId, async (m) => {
+      const made: [string, unknown[]][] = [];
+      const query = m.query.bind(m);
+      const spy = jest.spyOn(m, 'query').mockImplementation((sql: string, params) => {
+        made.push([String(sql), params as unknown[]]);
+        return query(sql, params);
+      });
+      try {
+        await call();
+      } finally {
+        spy.mockRestore();
+      }
+      const [sql, params] = made.find(([text]) => text.includes(marker))!;
+      const [row] = await m.query(`EXPLAIN (FORMAT JSON) ${sql}`, params);
+      return JSON.stringify(row['QUERY PLAN']);
+    });
+  }
+
+  it('reads due_before from its index, not by walking the tenant', async () => {
+    const b = await walker('workflows');
+    const lists = t.app.get(WorkflowListsRepository);
+    const plan = await planOf(b.tenantId, 'WITH page', () =>
+      lists.page(b.tenantId, { dueBefore: new Date('2000-01-01') }, 1, 20),
+    );
+    expect(plan).toContain('"Index Name":"workflows_due_list"');
+    expect(plan).not.toContain('"Index Name":"workflows_tenant_recent"');
+  });
+
+  it("leaves the timer pass's claim on workflows_due, past every announced time", async () => {
+    // Every workflow's time has come and been announced: an index led by the tenant and the
+    // time would read them all for a claim that finds nothing.
+    const b = await walker('workflows');
+    await t.raw.query(
+      `UPDATE workflows SET next_action_at = now() - interval '1 hour',
+         due_announced_for = now() - interval '1 hour' WHERE tenant_id = $1`,
+      [b.tenantId],
+    );
+    await t.raw.query('ANALYZE workflows');
+    const workflows = t.app.get(WorkflowsRepository);
+    const plan = await planOf(b.tenantId, 'WITH due', () => workflows.claimDue(b.tenantId, 100));
+    expect(plan).toContain('"Index Name":"workflows_due"');
+  });
+});
