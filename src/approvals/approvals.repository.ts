@@ -187,7 +187,7 @@ export class ApprovalsRepository {
     ]);
     const total = Number(count[0].count);
     // The count reads every matching row, and the walk to a deep page every row before it.
-    this.db.chargeWalk(tenantId, total + Math.min(offset, total));
+    this.db.admission.chargeWalk(tenantId, total + Math.min(offset, total));
     return [rows.map((r) => this.readListed(r)), total];
   }
 

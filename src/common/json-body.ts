@@ -48,8 +48,8 @@ export const LARGE_BODY = 64 * 1024;
 /**
  * A JSON body too large to parse before knowing who sent it: at a megabyte, JSON.parse alone
  * holds the event loop for 25-150 ms (measured), so it waits for authentication (a stranger's
- * is never parsed) and for the tenant's turn (TenantDb.holdForLargeBody), then `parse` gives
- * the value, or throws the 422 the parser would have.
+ * is never parsed) and for the tenant's turn (TenantAdmission.holdForLargeBody), then `parse`
+ * gives the value, or throws the 422 the parser would have.
  */
 export class LargeJsonBody {
   constructor(readonly bytes: Buffer) {}

@@ -1,41 +1,23 @@
-import { getHeapStatistics } from 'node:v8';
 import { Inject, Injectable } from '@nestjs/common';
 import { ClsService } from 'nestjs-cls';
 import { DataSource, EntityManager, QueryRunner } from 'typeorm';
 import { isConnectionError } from '../common/connection-errors';
-import { WALKED_ROW_BYTES } from '../common/list';
-import { commitOutcomeUnknown, databaseUnavailable, tenantOverloaded } from '../common/errors';
+import { commitOutcomeUnknown, databaseUnavailable } from '../common/errors';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
-import { ResponseMemory } from './response-memory';
 import { SuspendedTenants } from './suspended-tenants';
-import { TenantGate } from './tenant-gate';
-import { TenantPace } from './tenant-pace';
+import { ClosingResponse, TenantAdmission } from './tenant-admission';
 import { UUID, enterTenant, timeouts } from './tenant-sql';
 
 const MANAGER = 'hydracore:tenant-manager';
 const RESPONSE = 'hydracore:response';
 const TENANT = 'hydracore:tenant';
 
-/**
- * Large documents in flight at once: a fifth of this process's heap limit (about 100 MiB under
- * start:prod's 512 MB), since one costs two to three times its size while it is read, spliced
- * and sent.
- */
-const RESPONSE_MEMORY_BYTES = Math.floor(getHeapStatistics().heap_size_limit / 5);
-/** A tenant at rest may draw this much at once, the largest page allowed included. */
-const DOCUMENT_BURST_BYTES = 32 * 1024 * 1024;
 /** How old the list of suspended tenants the background jobs skip may be. */
 const SUSPENSION_READ_MS = 1000;
 
 const AS_WORKER = `SELECT set_config('role', 'hydracore_worker', true)`;
 const AS_WORKER_OVER_INDEXES = `SELECT set_config('role', 'hydracore_worker', true),
   set_config('enable_seqscan', 'off', true), set_config('max_parallel_workers_per_gather', '0', true)`;
-
-/** The raw HTTP response: whether it has closed, and the event when it does. */
-export interface ClosingResponse {
-  closed: boolean;
-  once(event: 'close', listener: () => void): unknown;
-}
 
 /**
  * A statement about the caller that the request's transaction runs with its BEGIN, in the same
@@ -66,16 +48,8 @@ type Runner = QueryRunner & {
 @Injectable()
 export class TenantDb {
   private readonly limits: string;
-  /** Each tenant's share of the pool: one tenant's burst queues behind itself. */
-  readonly gate: TenantGate;
-  /** The process's room for large responses: see holdForResponse. */
-  readonly responseMemory: ResponseMemory;
-  /** One large response of a tenant at a time. */
-  private readonly largeResponses: TenantGate;
-  /** One request with a large body of a tenant at a time. */
-  private readonly largeBodies: TenantGate;
-  private readonly pace: TenantPace;
-  private readonly maxWaitMs: number;
+  /** Each tenant's share of the pool, pace and turns: see TenantAdmission. */
+  readonly admission: TenantAdmission;
 
   constructor(
     private readonly cls: ClsService,
@@ -83,57 +57,18 @@ export class TenantDb {
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
     this.limits = timeouts(config);
-    // A queued request waits about as long as one statement may run, then is told to retry.
-    this.gate = new TenantGate(config.dbTenantMaxConnections, config.dbStatementTimeoutMs);
-    this.responseMemory = new ResponseMemory(RESPONSE_MEMORY_BYTES, config.dbStatementTimeoutMs);
-    this.largeResponses = new TenantGate(1, config.dbStatementTimeoutMs);
-    this.largeBodies = new TenantGate(1, config.dbStatementTimeoutMs);
-    this.pace = new TenantPace(config.tenantDocumentBytesPerSecond, DOCUMENT_BURST_BYTES);
-    this.maxWaitMs = config.dbStatementTimeoutMs;
+    this.admission = new TenantAdmission(config);
   }
 
   /**
-   * Waits until the tenant has no other large response under way and `bytes` of large documents
-   * fit in the process's budget, and holds both until the current request's response is closed
-   * (sent, failed or abandoned). A large response costs the process far more than a small one
-   * (reading, sending and collecting megabytes), so a tenant's large reads take turns: they slow
-   * that tenant, not everyone. Outside a request there is no response to wait for, and nothing is
-   * held.
+   * TenantAdmission.holdForResponse for the current request's tenant and response. Outside a
+   * request there is no response to wait for, and nothing is held.
    */
   async holdForResponse(bytes: number): Promise<void> {
     const active = this.cls.isActive();
     const response = active ? this.cls.get<ClosingResponse | undefined>(RESPONSE) : undefined;
     const tenantId = active ? this.cls.get<string | undefined>(TENANT) : undefined;
-    if (!response || !tenantId) return;
-    await this.largeResponses.enter(tenantId);
-    let release: () => void;
-    try {
-      release = await this.responseMemory.reserve(bytes);
-    } catch (error) {
-      this.largeResponses.leave(tenantId);
-      throw error;
-    }
-    this.whenClosed(response, () => {
-      release();
-      this.largeResponses.leave(tenantId);
-    });
-  }
-
-  /**
-   * Waits until the tenant has no other request with a large body under way, and holds its
-   * turn until `response` is closed. Parsing and checking a body of a megabyte holds the event
-   * loop for tens of milliseconds, so a tenant sending many at once would hold every other
-   * tenant's requests behind them; taking turns, it holds them behind one at most.
-   */
-  async holdForLargeBody(tenantId: string, response: ClosingResponse): Promise<void> {
-    await this.largeBodies.enter(tenantId);
-    this.whenClosed(response, () => this.largeBodies.leave(tenantId));
-  }
-
-  private whenClosed(response: ClosingResponse, done: () => void): void {
-    // A client gone while this waited has closed its response already: no 'close' is to come.
-    if (response.closed) done();
-    else response.once('close', done);
+    if (response && tenantId) await this.admission.holdForResponse(tenantId, response, bytes);
   }
 
   get manager(): EntityManager {
@@ -146,35 +81,6 @@ export class TenantDb {
   }
 
   /**
-   * A tenant past its pace waits, inside its share so that its requests pay their debt one
-   * after another rather than all at once, and before taking a connection. One too far past it
-   * is still held as long as a request may wait before being told to retry: answered at once,
-   * a refusal would be retried at once, and a flood of refusals costs the process as much.
-   */
-  private async awaitPace(tenantId: string): Promise<void> {
-    const debt = this.pace.debtMs(tenantId);
-    if (debt === 0) return;
-    await new Promise((resolve) => setTimeout(resolve, Math.min(debt, this.maxWaitMs)));
-    if (debt > this.maxWaitMs) {
-      this.gate.leave(tenantId);
-      throw tenantOverloaded();
-    }
-  }
-
-  /** Charges a request's documents to its tenant's pace (see TenantPace). */
-  chargeDocuments(tenantId: string, bytes: number): void {
-    if (bytes > 0) this.pace.charge(tenantId, bytes);
-  }
-
-  /**
-   * Charges rows a request's statements walked without returning them to its tenant's pace: a
-   * page deep in a list costs the database every row before it, whatever the page holds.
-   */
-  chargeWalk(tenantId: string, rows: number): void {
-    this.chargeDocuments(tenantId, rows * WALKED_ROW_BYTES);
-  }
-
-  /**
    * Opens a transaction bound to `tenantId`; the caller must finish it with `end`. A request's
    * transaction is `admitted` within its tenant's share and pace; the platform's own work for a
    * tenant (background jobs, one connection at a time) is not, so one tenant's load never
@@ -182,10 +88,7 @@ export class TenantDb {
    */
   async begin(tenantId: string, admitted = true, check?: CallerCheck): Promise<QueryRunner> {
     if (!UUID.test(tenantId)) throw new Error('tenant id is not a lower-case UUID');
-    if (admitted) {
-      await this.gate.enter(tenantId);
-      await this.awaitPace(tenantId);
-    }
+    if (admitted) await this.admission.enter(tenantId);
     const runner = this.dataSource.createQueryRunner() as Runner;
     if (admitted) this.tenantOf.set(runner, tenantId);
     let checked: unknown[] = [];
@@ -235,7 +138,7 @@ export class TenantDb {
     try {
       await runner.releasePostgresConnection(error);
     } finally {
-      if (tenantId) this.gate.leave(tenantId);
+      if (tenantId) this.admission.leave(tenantId);
     }
   }
 
@@ -406,7 +309,7 @@ export class TenantDb {
    */
   async readOnce<T>(tenantId: string, sql: string): Promise<T[]> {
     if (!UUID.test(tenantId)) throw new Error('tenant id is not a lower-case UUID');
-    await this.gate.enter(tenantId);
+    await this.admission.gate.enter(tenantId);
     const runner = this.dataSource.createQueryRunner() as Runner;
     this.tenantOf.set(runner, tenantId);
     let results: { rows: unknown[] }[];

@@ -5,7 +5,8 @@ import { DomainError } from '../common/errors';
 import { LargeJsonBody, readLargeBody } from '../common/json-body';
 import { rawBytes } from '../common/raw-json';
 import { OWN_TRANSACTIONS } from './own-transactions';
-import { CallerCheck, ClosingResponse, TenantDb } from './tenant-db';
+import { ClosingResponse } from './tenant-admission';
+import { CallerCheck, TenantDb } from './tenant-db';
 
 /** Methods that change nothing (RFC 9110 §9.2.1). */
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -56,7 +57,7 @@ export class TenantTransactionInterceptor implements NestInterceptor {
         if (request.body instanceof LargeJsonBody) {
           if (check) await this.db.checkCaller(principal.tenantId, check);
           check = undefined;
-          await this.db.holdForLargeBody(principal.tenantId, response);
+          await this.db.admission.holdForLargeBody(principal.tenantId, response);
           readLargeBody(request);
         }
         const runner = await this.db.begin(principal.tenantId, true, check);
@@ -68,7 +69,7 @@ export class TenantTransactionInterceptor implements NestInterceptor {
             response,
           );
           ok = true;
-          this.db.chargeDocuments(principal.tenantId, rawBytes(result));
+          this.db.admission.chargeDocuments(principal.tenantId, rawBytes(result));
           return result;
         } catch (error) {
           ok = error instanceof DomainError && error.keepChanges;

@@ -50,7 +50,7 @@ export class Collectors {
       help: "Requests waiting for their tenant's share of the pool",
       registers,
       collect() {
-        this.set(db.gate.waiting());
+        this.set(db.admission.gate.waiting());
       },
     });
     backlogGauge('hydracore_outbox_backlog', 'Outbox messages still to deliver', () =>

@@ -51,7 +51,10 @@ export class WorkflowListsRepository {
     const read = await this.bounded(sql, params, perPage, offset, total);
     // The walk to the page, and a count without counters, read rows nobody is sent.
     const counted = read instanceof PageTooLarge ? offset : Number(read.total);
-    this.db.chargeWalk(tenantId, Math.min(offset, counted) + (countable(filter) ? 0 : counted));
+    this.db.admission.chargeWalk(
+      tenantId,
+      Math.min(offset, counted) + (countable(filter) ? 0 : counted),
+    );
     if (read instanceof PageTooLarge) return read;
     return [read.rows, counted];
   }

@@ -105,7 +105,7 @@ describe('one tenant holds at most its share of the pool', () => {
       // Twelve changes of one held row: without a share, four of them take the whole pool.
       const storm = Array.from({ length: 12 }, () => patch().then((res) => res)); // sent now
       // The storm fills its share as soon as its first two requests are authenticated.
-      const gate = t.app.get(TenantDb).gate;
+      const gate = t.app.get(TenantDb).admission.gate;
       for (let waited = 0; gate.load(a.tenantId).held < 2 && waited < 2000; waited += 20) {
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
@@ -142,7 +142,7 @@ describe('one tenant holds at most its share of the pool', () => {
       await release();
     }
     expect(await historyLength(t, workflowId)).toBe(1);
-    expect(t.app.get(TenantDb).gate.load(a.tenantId)).toEqual({ held: 0, waiting: 0 });
+    expect(t.app.get(TenantDb).admission.gate.load(a.tenantId)).toEqual({ held: 0, waiting: 0 });
   });
 
   it("keeps background jobs serving every tenant, at once, while one tenant's share is full", async () => {

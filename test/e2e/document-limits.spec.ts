@@ -324,7 +324,7 @@ describe('a heavy read whose client is gone', () => {
     first.drain();
     await new Promise((resolve) => setTimeout(resolve, 500));
     // Both gone: nothing is held, and a third heavy read is served without waiting its turn out.
-    expect(w.t.app.get(TenantDb).responseMemory.inUse).toBe(0);
+    expect(w.t.app.get(TenantDb).admission.responseMemory.inUse).toBe(0);
     const started = Date.now();
     const third = await w.t.http().get(path).set(w.a.admin);
     expect(third.status).toBe(200);

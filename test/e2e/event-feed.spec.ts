@@ -125,7 +125,7 @@ describe('the event feed', () => {
     expect(at - started).toBeGreaterThanOrEqual(300);
     expect(at - committed).toBeLessThan(200);
     // The wait held no connection of the tenant's share.
-    expect(db.gate.load(r.session.tenantId)).toEqual({ held: 0, waiting: 0 });
+    expect(db.admission.gate.load(r.session.tenantId)).toEqual({ held: 0, waiting: 0 });
   });
 
   it('ends a long poll with an empty page when nothing comes', async () => {
