@@ -178,6 +178,7 @@ export class ApprovalsRepository {
     let where = 'tenant_id = $1';
     if (filter.customerId) where += ` AND customer_id = $${params.push(filter.customerId)}`;
     if (filter.status) where += ` AND status = $${params.push(filter.status)}`;
+    await this.db.holdForWalk(offset);
     const [rows, count] = await Promise.all([
       this.m.query<Record<string, unknown>[]>(
         `SELECT ${this.listed} FROM approvals WHERE ${where} ORDER BY created_at DESC, id DESC LIMIT $${params.length + 1} OFFSET $${params.length + 2}`,

@@ -36,6 +36,8 @@ export class TenantAdmission {
   private readonly largeResponses: TenantGate;
   /** One request with a large body of a tenant at a time. */
   private readonly largeBodies: TenantGate;
+  /** One deep walk of a tenant at a time. */
+  private readonly walks: TenantGate;
   private readonly pace: TenantPace;
   private readonly maxWaitMs: number;
 
@@ -46,6 +48,7 @@ export class TenantAdmission {
     this.responseMemory = new ResponseMemory(RESPONSE_MEMORY_BYTES, this.maxWaitMs);
     this.largeResponses = new TenantGate(1, this.maxWaitMs);
     this.largeBodies = new TenantGate(1, this.maxWaitMs);
+    this.walks = new TenantGate(1, this.maxWaitMs);
     this.pace = new TenantPace(config.tenantDocumentBytesPerSecond, DOCUMENT_BURST_BYTES);
   }
 
@@ -104,6 +107,16 @@ export class TenantAdmission {
       release();
       this.largeResponses.leave(tenantId);
     });
+  }
+
+  /**
+   * Waits until the tenant has no other deep walk under way (a list statement reading tens of
+   * thousands of rows past its page), and holds its turn until `response` is closed. Admitted
+   * together within its burst, a tenant's walks would take every core the database has at once.
+   */
+  async holdForWalk(tenantId: string, response: ClosingResponse): Promise<void> {
+    await this.walks.enter(tenantId);
+    whenClosed(response, () => this.walks.leave(tenantId));
   }
 
   /**

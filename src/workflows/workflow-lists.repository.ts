@@ -48,6 +48,7 @@ export class WorkflowListsRepository {
       ? `SELECT COALESCE(sum(n), 0) AS total FROM workflow_counts WHERE ${sql}`
       : `SELECT count(*) AS total FROM workflows WHERE ${sql}`;
     const offset = (page - 1) * perPage;
+    await this.db.holdForWalk(offset);
     const read = await this.bounded(sql, params, perPage, offset, total);
     // The walk to the page, and a count without counters, read rows nobody is sent.
     const counted = read instanceof PageTooLarge ? offset : Number(read.total);

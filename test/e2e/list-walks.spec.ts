@@ -88,6 +88,23 @@ describe('rows a list walks are charged to its tenant', () => {
     60_000,
   );
 
+  it("takes the tenant's walk turn for a page past 10,000 rows, and not for the first", async () => {
+    const b = await walker('workflows');
+    const turns = jest.spyOn(t.app.get(TenantDb).admission, 'holdForWalk');
+    try {
+      for (const path of ['/v1/workflows?per_page=100', '/v1/approvals?offset=9999']) {
+        await t.http().get(path).set(b.admin).expect(200);
+      }
+      expect(turns).not.toHaveBeenCalled();
+      for (const path of ['/v1/workflows?page=101&per_page=100', '/v1/approvals?offset=10000']) {
+        await t.http().get(path).set(b.admin).expect(200);
+      }
+      expect(turns.mock.calls.map(([tenantId]) => tenantId)).toEqual([b.tenantId, b.tenantId]);
+    } finally {
+      turns.mockRestore();
+    }
+  });
+
   it('charges nothing for the first page of a list the counters total', async () => {
     const b = await walker('workflows');
     expect(await untilRefused(b, '/v1/workflows?per_page=100')).toEqual(Array(40).fill(200));
