@@ -11,6 +11,10 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  * it took that one for the claim over workflows_due, and read every announced row whose time
  * had passed (118 ms against 0.03 ms at 133,000 workflows). No stored time is -infinity: times
  * are accepted only in the years 0001-9999.
+ *
+ * The build holds workflow writes for as long as it takes (not CONCURRENTLY: TypeORM runs each
+ * migration in a transaction); the lock timeout makes it give up rather than queue every
+ * write behind a long statement that already uses the table.
  */
 export class WorkflowDueListIndex1732409700000 implements MigrationInterface {
   name = 'WorkflowDueListIndex1732409700000';

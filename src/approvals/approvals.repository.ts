@@ -178,17 +178,19 @@ export class ApprovalsRepository {
     let where = 'tenant_id = $1';
     if (filter.customerId) where += ` AND customer_id = $${params.push(filter.customerId)}`;
     if (filter.status) where += ` AND status = $${params.push(filter.status)}`;
-    await this.db.holdForWalk(offset);
-    const [rows, count] = await Promise.all([
-      this.m.query<Record<string, unknown>[]>(
-        `SELECT ${this.listed} FROM approvals WHERE ${where} ORDER BY created_at DESC, id DESC LIMIT $${params.length + 1} OFFSET $${params.length + 2}`,
-        [...params, limit, offset],
-      ),
-      this.m.query<{ count: string }[]>(`SELECT count(*) FROM approvals WHERE ${where}`, params),
-    ]);
+    const admission = this.db.admission;
+    const [rows, count] = await admission.walk(tenantId, offset, () =>
+      Promise.all([
+        this.m.query<Record<string, unknown>[]>(
+          `SELECT ${this.listed} FROM approvals WHERE ${where} ORDER BY created_at DESC, id DESC LIMIT $${params.length + 1} OFFSET $${params.length + 2}`,
+          [...params, limit, offset],
+        ),
+        this.m.query<{ count: string }[]>(`SELECT count(*) FROM approvals WHERE ${where}`, params),
+      ]),
+    );
     const total = Number(count[0].count);
-    // The count reads every matching row, and the walk to a deep page every row before it.
-    this.db.admission.chargeWalk(tenantId, total + Math.min(offset, total));
+    admission.chargeWalk(tenantId, Math.min(offset, total));
+    admission.chargeCount(tenantId, total);
     return [rows.map((r) => this.readListed(r)), total];
   }
 

@@ -1,5 +1,5 @@
 import { getHeapStatistics } from 'node:v8';
-import { WALKED_ROW_BYTES } from '../common/list';
+import { COUNTED_ROW_BYTES, DEEP_WALK_ROWS, WALKED_ROW_BYTES } from '../common/list';
 import { tenantOverloaded } from '../common/errors';
 import { AppConfig } from '../config/app-config';
 import { ResponseMemory } from './response-memory';
@@ -36,7 +36,7 @@ export class TenantAdmission {
   private readonly largeResponses: TenantGate;
   /** One request with a large body of a tenant at a time. */
   private readonly largeBodies: TenantGate;
-  /** One deep walk of a tenant at a time. */
+  /** One deep page of a tenant at a time: see walk. */
   private readonly walks: TenantGate;
   private readonly pace: TenantPace;
   private readonly maxWaitMs: number;
@@ -80,11 +80,36 @@ export class TenantAdmission {
   }
 
   /**
-   * Charges rows a request's statements walked without returning them to its tenant's pace: a
-   * page deep in a list costs the database every row before it, whatever the page holds.
+   * Charges rows a list read to reach its page to its tenant's pace: a page deep in a list
+   * costs the database every row before it, whatever the page holds.
    */
   chargeWalk(tenantId: string, rows: number): void {
     this.chargeDocuments(tenantId, rows * WALKED_ROW_BYTES);
+  }
+
+  /** Charges rows counted for a list's total, where no counter keeps it. */
+  chargeCount(tenantId: string, rows: number): void {
+    this.chargeDocuments(tenantId, rows * COUNTED_ROW_BYTES);
+  }
+
+  /**
+   * `work`, the statements of a list page `offset` rows in. Past DEEP_WALK_ROWS it waits for
+   * the tenant's other such pages, and holds its turn while the statements run: admitted
+   * together within the tenant's burst, deep pages took every core the database has at once.
+   * One that fails (cut short by its statement timeout) is charged its offset, since it may
+   * have read that far; one that succeeds is charged by its caller, who knows the total.
+   */
+  async walk<T>(tenantId: string, offset: number, work: () => Promise<T>): Promise<T> {
+    const deep = offset >= DEEP_WALK_ROWS;
+    if (deep) await this.walks.enter(tenantId);
+    try {
+      return await work();
+    } catch (error) {
+      this.chargeWalk(tenantId, offset);
+      throw error;
+    } finally {
+      if (deep) this.walks.leave(tenantId);
+    }
   }
 
   /**
@@ -107,16 +132,6 @@ export class TenantAdmission {
       release();
       this.largeResponses.leave(tenantId);
     });
-  }
-
-  /**
-   * Waits until the tenant has no other deep walk under way (a list statement reading tens of
-   * thousands of rows past its page), and holds its turn until `response` is closed. Admitted
-   * together within its burst, a tenant's walks would take every core the database has at once.
-   */
-  async holdForWalk(tenantId: string, response: ClosingResponse): Promise<void> {
-    await this.walks.enter(tenantId);
-    whenClosed(response, () => this.walks.leave(tenantId));
   }
 
   /**

@@ -11,8 +11,6 @@ import { UUID, enterTenant, timeouts } from './tenant-sql';
 const MANAGER = 'hydracore:tenant-manager';
 const RESPONSE = 'hydracore:response';
 const TENANT = 'hydracore:tenant';
-/** A walk past this many rows takes the tenant's turn (about 4 ms of the database's time). */
-const DEEP_WALK_ROWS = 10_000;
 
 /** How old the list of suspended tenants the background jobs skip may be. */
 const SUSPENSION_READ_MS = 1000;
@@ -71,15 +69,6 @@ export class TenantDb {
     const response = active ? this.cls.get<ClosingResponse | undefined>(RESPONSE) : undefined;
     const tenantId = active ? this.cls.get<string | undefined>(TENANT) : undefined;
     if (response && tenantId) await this.admission.holdForResponse(tenantId, response, bytes);
-  }
-
-  /** TenantAdmission.holdForWalk for the current request, when it is to walk `rows` rows. */
-  async holdForWalk(rows: number): Promise<void> {
-    if (rows < DEEP_WALK_ROWS) return;
-    const active = this.cls.isActive();
-    const response = active ? this.cls.get<ClosingResponse | undefined>(RESPONSE) : undefined;
-    const tenantId = active ? this.cls.get<string | undefined>(TENANT) : undefined;
-    if (response && tenantId) await this.admission.holdForWalk(tenantId, response);
   }
 
   get manager(): EntityManager {

@@ -48,16 +48,14 @@ export class WorkflowListsRepository {
       ? `SELECT COALESCE(sum(n), 0) AS total FROM workflow_counts WHERE ${sql}`
       : `SELECT count(*) AS total FROM workflows WHERE ${sql}`;
     const offset = (page - 1) * perPage;
-    await this.db.holdForWalk(offset);
-    const read = await this.bounded(sql, params, perPage, offset, total);
-    // The walk to the page, and a count without counters, read rows nobody is sent.
-    const counted = read instanceof PageTooLarge ? offset : Number(read.total);
-    this.db.admission.chargeWalk(
-      tenantId,
-      Math.min(offset, counted) + (countable(filter) ? 0 : counted),
+    const admission = this.db.admission;
+    const read = await admission.walk(tenantId, offset, () =>
+      this.bounded(sql, params, perPage, offset, total),
     );
-    if (read instanceof PageTooLarge) return read;
-    return [read.rows, counted];
+    const counted = Number(read.total);
+    admission.chargeWalk(tenantId, Math.min(offset, counted) * read.walks);
+    if (!countable(filter)) admission.chargeCount(tenantId, counted);
+    return read.page instanceof PageTooLarge ? read.page : [read.page, counted];
   }
 
   suspended(
@@ -68,9 +66,7 @@ export class WorkflowListsRepository {
     const params: unknown[] = [tenantId];
     const ofCustomer = customerId ? ` AND customer_id = $${params.push(customerId)}` : '';
     const where = `tenant_id = $1 AND status = 'suspended'${ofCustomer}`;
-    return this.bounded(where, params, limit, 0).then((read) =>
-      read instanceof PageTooLarge ? read : read.rows,
-    );
+    return this.bounded(where, params, limit, 0).then((read) => read.page);
   }
 
   /**
@@ -79,7 +75,8 @@ export class WorkflowListsRepository {
    * SMALL_PAGE_BYTES. A heavier page waits for room in the process's response memory and is read
    * again; one over PAGE_BUDGET_BYTES is refused without reading a document. `total`, a
    * statement over the same parameters answering one `total`, is read in the same statement.
-   * Prepared: the text depends only on which filters are set, never on their values.
+   * Prepared: the text depends only on which filters are set, never on their values. `walks`
+   * says how many times the rows before the page were read (a heavy page reads them again).
    *
    * The page is read once: its materialised rows hold large documents as TOAST pointers, which
    * are followed only for the rows the final SELECT emits (a refused page of 20 documents of
@@ -92,7 +89,7 @@ export class WorkflowListsRepository {
     limit: number,
     offset: number,
     total = 'SELECT NULL AS total',
-  ): Promise<{ rows: Workflow[]; total: unknown } | PageTooLarge> {
+  ): Promise<{ page: Workflow[] | PageTooLarge; total: unknown; walks: number }> {
     const rows = await this.m.query<Record<string, unknown>[]>(
       prepared(`WITH page AS MATERIALIZED (
            SELECT ${STORED_COLUMNS} FROM workflows WHERE ${where}
@@ -109,12 +106,14 @@ export class WorkflowListsRepository {
     const counted = rows[0]?.total;
     if (bytes <= SMALL_PAGE_BYTES) {
       const page = rows.filter((row) => row.id !== null).map((row) => toWorkflow(this.m, row));
-      return { rows: page, total: counted };
+      return { page, total: counted, walks: 1 };
     }
-    if (bytes > PAGE_BUDGET_BYTES) return new PageTooLarge(bytes);
+    if (bytes > PAGE_BUDGET_BYTES) {
+      return { page: new PageTooLarge(bytes), total: counted, walks: 1 };
+    }
     await this.db.holdForResponse(bytes);
     const page = await this.inBatches(where, params, limit, offset);
-    return page instanceof PageTooLarge ? page : { rows: page, total: counted };
+    return { page, total: counted, walks: 2 };
   }
 
   /**

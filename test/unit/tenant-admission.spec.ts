@@ -1,11 +1,8 @@
-import { EventEmitter } from 'node:events';
 import { loadConfig } from '../../src/config/app-config';
+import { DEEP_WALK_ROWS } from '../../src/common/list';
 import { TenantAdmission } from '../../src/database/tenant-admission';
 
-/** A response that closes when told to. */
-const response = () => Object.assign(new EventEmitter(), { closed: false });
-
-describe('TenantAdmission, walks', () => {
+describe('TenantAdmission.walk', () => {
   const admission = new TenantAdmission(
     loadConfig({
       DATABASE_URL: 'postgres://u:p@localhost:5432/db',
@@ -13,27 +10,44 @@ describe('TenantAdmission, walks', () => {
       ENCRYPTION_KEY: 'ab'.repeat(32),
     }),
   );
-  const settled = (promise: Promise<void>) => {
-    let done = false;
-    void promise.then(() => (done = true));
-    return () => new Promise((resolve) => setImmediate(() => resolve(done)));
-  };
+  const deep = DEEP_WALK_ROWS;
 
-  it("takes a tenant's deep walks one at a time, each until its response closes", async () => {
-    const first = response();
-    await admission.holdForWalk('b', first);
-    const second = settled(admission.holdForWalk('b', response()));
-    expect(await second()).toBe(false);
-    // Another tenant's walk does not wait behind b's.
-    expect(await settled(admission.holdForWalk('a', response()))()).toBe(true);
-    first.closed = true;
-    first.emit('close');
-    expect(await second()).toBe(true);
+  /** A walk whose work runs until `finish` is called; `started` says whether it has begun. */
+  function held(tenantId: string, offset: number) {
+    let started = false;
+    let finish!: () => void;
+    const done = admission.walk(tenantId, offset, () => {
+      started = true;
+      return new Promise<void>((resolve) => (finish = resolve));
+    });
+    const tick = () => new Promise((resolve) => setImmediate(resolve));
+    return { done, started: () => tick().then(() => started), finish: () => finish() };
+  }
+
+  it("runs a tenant's deep pages one at a time, while their statements run", async () => {
+    const first = held('b', deep);
+    const second = held('b', deep);
+    expect(await first.started()).toBe(true);
+    expect(await second.started()).toBe(false);
+    // Another tenant's deep page, and this tenant's shallow one, do not wait.
+    const other = held('a', deep);
+    const shallow = held('b', deep - 1);
+    expect([await other.started(), await shallow.started()]).toEqual([true, true]);
+    first.finish();
+    await first.done;
+    expect(await second.started()).toBe(true);
+    for (const walk of [second, other, shallow]) walk.finish();
+    await Promise.all([second.done, other.done, shallow.done]);
   });
 
-  it('gives the turn back at once for a response closed while it waited', async () => {
-    const gone = Object.assign(response(), { closed: true });
-    await admission.holdForWalk('c', gone);
-    expect(await settled(admission.holdForWalk('c', response()))()).toBe(true);
+  it('charges a page that fails its offset, and gives its turn back', async () => {
+    const charged = jest.spyOn(admission, 'chargeWalk');
+    const failure = new Error('statement timeout');
+    await expect(admission.walk('c', deep, () => Promise.reject(failure))).rejects.toBe(failure);
+    expect(charged).toHaveBeenCalledWith('c', deep);
+    const next = held('c', deep);
+    expect(await next.started()).toBe(true);
+    next.finish();
+    await next.done;
   });
 });
