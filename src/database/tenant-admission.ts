@@ -96,7 +96,8 @@ export class TenantAdmission {
    * `work`, the statements of a list page `offset` rows in. Past DEEP_WALK_ROWS it waits for
    * the tenant's other such pages, and holds its turn while the statements run: admitted
    * together within the tenant's burst, deep pages took every core the database has at once.
-   * One that fails (cut short by its statement timeout) is charged its offset, since it may
+   * It waits inside its transaction, so the tenant's other requests may queue behind its deep
+   * pages for connections, within its own share. One that fails (cut short by its statement timeout) is charged its offset, since it may
    * have read that far; one that succeeds is charged by its caller, who knows the total.
    */
   async walk<T>(tenantId: string, offset: number, work: () => Promise<T>): Promise<T> {

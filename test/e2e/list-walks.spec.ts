@@ -3,6 +3,7 @@ import { COUNTED_ROW_BYTES as COUNT, WALKED_ROW_BYTES as WALK } from '../../src/
 import { WorkflowListsRepository } from '../../src/workflows/workflow-lists.repository';
 import { WorkflowsRepository } from '../../src/workflows/workflows.repository';
 import { startTestApp, TestApp } from '../helpers/app';
+import { planOf } from '../helpers/plans';
 import { TenantSession } from '../helpers/factories';
 
 /**
@@ -107,50 +108,12 @@ describe('rows a list walks are charged to its tenant', () => {
     expect(await untilRefused(b, '/v1/workflows?per_page=100', 40)).toEqual(Array(40).fill(200));
   }, 60_000);
 
-  /**
-   * The plan of the statement `call` makes whose text includes `marker`, with its parameters:
-   * the custom plan, or (`generic`) the one a prepared statement may settle on after five runs,
-   * made without them.
-   */
-  async function planOf(
-    tenantId: string,
-    marker: string,
-    call: () => Promise<unknown>,
-    generic = false,
-  ) {
-    return t.app.get(TenantDb).run(tenantId, async (m) => {
-      const made: [string, unknown[]][] = [];
-      const query = m.query.bind(m);
-      const spy = jest.spyOn(m, 'query').mockImplementation((sql: string, params) => {
-        made.push([String(sql), params as unknown[]]);
-        return query(sql, params);
-      });
-      try {
-        await call();
-      } finally {
-        spy.mockRestore();
-      }
-      const [sql, params] = made.find(([text]) => text.includes(marker))!;
-      if (!generic) {
-        const [row] = await m.query(`EXPLAIN (FORMAT JSON) ${sql}`, params);
-        return JSON.stringify(row['QUERY PLAN']);
-      }
-      const literal = (v: unknown) =>
-        `'${(v instanceof Date ? v.toISOString() : String(v)).replace(/'/g, "''")}'`;
-      await m.query(`SET LOCAL plan_cache_mode = force_generic_plan; PREPARE planned AS ${sql}`);
-      const [row] = await m.query(
-        `EXPLAIN (FORMAT JSON) EXECUTE planned(${params.map(literal).join(', ')})`,
-      );
-      await m.query('DEALLOCATE planned');
-      return JSON.stringify(row['QUERY PLAN']);
-    });
-  }
-
   it('reads due_before from its index, not by walking the tenant', async () => {
     const b = await walker('workflows');
     const lists = t.app.get(WorkflowListsRepository);
     for (const generic of [false, true]) {
       const plan = await planOf(
+        t,
         b.tenantId,
         'WITH page',
         () => lists.page(b.tenantId, { dueBefore: new Date('2000-01-01') }, 1, 20),
@@ -175,7 +138,7 @@ describe('rows a list walks are charged to its tenant', () => {
     );
     await t.raw.query('ANALYZE workflows');
     const workflows = t.app.get(WorkflowsRepository);
-    const plan = await planOf(b.tenantId, 'WITH due', () => workflows.claimDue(b.tenantId, 100));
+    const plan = await planOf(t, b.tenantId, 'WITH due', () => workflows.claimDue(b.tenantId, 100));
     expect(plan).toContain('"Index Name":"workflows_due"');
   });
 });

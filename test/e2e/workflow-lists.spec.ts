@@ -5,6 +5,7 @@ import { WorkflowListsRepository } from '../../src/workflows/workflow-lists.repo
 import { WorkflowSweeper } from '../../src/workflows/workflow-sweeper';
 import { WorkflowsRepository } from '../../src/workflows/workflows.repository';
 import { workflowCounts } from '../helpers/invariants';
+import { planOf } from '../helpers/plans';
 import { TenantSession } from '../helpers/factories';
 import { WorkflowWorld, workflowCalls, workflowWorld } from '../helpers/workflow-world';
 
@@ -127,7 +128,6 @@ describe('workflows', () => {
         [many.tenantId, instance, customer],
       );
       await t.raw.query('ANALYZE workflows');
-      const db = t.app.get(TenantDb);
       const lists = t.app.get(WorkflowListsRepository);
       try {
         for (const [filter, index] of [
@@ -135,22 +135,9 @@ describe('workflows', () => {
           [{ workflowType: 'quote' }, 'workflows_type_recent'],
         ] as const) {
           // The list's own statement, explained in the tenant's transaction as the list runs it.
-          const plan = await db.run(many.tenantId, async (m) => {
-            const made: [string, unknown[]][] = [];
-            const query = m.query.bind(m);
-            const spy = jest.spyOn(m, 'query').mockImplementation((sql: string, params) => {
-              made.push([String(sql), params as unknown[]]);
-              return query(sql, params);
-            });
-            try {
-              await lists.page(many.tenantId, filter, 1, 20);
-            } finally {
-              spy.mockRestore();
-            }
-            const [sql, params] = made.find(([text]) => text.includes('WITH page'))!;
-            const [row] = await m.query(`EXPLAIN (FORMAT JSON) ${sql}`, params);
-            return JSON.stringify(row['QUERY PLAN']);
-          });
+          const plan = await planOf(t, many.tenantId, 'WITH page', () =>
+            lists.page(many.tenantId, filter, 1, 20),
+          );
           expect({ filter, uses: plan.includes(`"Index Name":"${index}"`) }).toEqual({
             filter,
             uses: true,
