@@ -1,7 +1,7 @@
 import { EntityManager } from 'typeorm';
 import { RawJson } from '../common/raw-json';
 import { hydrate } from '../database/rows';
-import { OPEN_STATUSES, WorkflowStatus } from './state-machine';
+import { OPEN_STATUSES, WORKFLOW_STATUSES, WORKFLOW_TYPES, WorkflowStatus } from './state-machine';
 import { Workflow } from './workflow.entity';
 
 /**
@@ -150,6 +150,14 @@ export interface WorkflowFilter {
   dueBefore?: Date;
 }
 
+/**
+ * Filters over a short fixed list of values, written into the statement rather than passed:
+ * the list's prepared statement may settle on a generic plan, made without its parameters,
+ * which takes `status = $2` for a common status and walks the tenant's workflows newest first;
+ * with the value written in, the plan knows how rare it is and reads its index.
+ */
+const WRITTEN_IN = { status: WORKFLOW_STATUSES, workflowType: WORKFLOW_TYPES } as const;
+
 /** The filters the counters are kept by, with their columns. */
 export const COUNTED = {
   instanceId: 'instance_id',
@@ -178,7 +186,11 @@ export function filterSql(
   let sql = 'tenant_id = $1';
   for (const [key, column] of Object.entries(columns)) {
     const value = filter[key as keyof WorkflowFilter];
-    if (value !== undefined) sql += ` AND ${column} = $${params.push(value)}`;
+    if (value === undefined) continue;
+    const listed: readonly unknown[] | undefined = WRITTEN_IN[key as keyof typeof WRITTEN_IN];
+    if (!listed) sql += ` AND ${column} = $${params.push(value)}`;
+    else if (listed.includes(value)) sql += ` AND ${column} = '${String(value)}'`;
+    else throw new Error(`${key} is not one of its values`);
   }
   if (filter.dueBefore !== undefined) {
     // `> '-infinity'` is the predicate of the index workflows_due_list (see its migration).
