@@ -75,8 +75,9 @@ export class WorkflowListsRepository {
    * SMALL_PAGE_BYTES. A heavier page waits for room in the process's response memory and is read
    * again; one over PAGE_BUDGET_BYTES is refused without reading a document. `total`, a
    * statement over the same parameters answering one `total`, is read in the same statement.
-   * Prepared: the text depends only on which filters are set, never on their values. `walks`
-   * says how many times the rows before the page were read (a heavy page reads them again).
+   * Prepared: the text depends on which filters are set and, for status and type only (a
+   * short fixed list each, see filterSql), on their values. `walks` says how many times the
+   * rows before the page were read (a heavy page reads them again).
    *
    * The page is read once: its materialised rows hold large documents as TOAST pointers, which
    * are followed only for the rows the final SELECT emits (a refused page of 20 documents of
