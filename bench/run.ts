@@ -300,6 +300,11 @@ async function writeTable(r: Report): Promise<void> {
     side("the control: A's GET /v1/workflows beside B's harmless reads", r.noisyControl.beside),
     side("the control: B's GET of one small workflow (60 connections)", r.noisyControl.storm),
   ];
+  const byRound = (n: NoisyNeighbour) =>
+    n.rounds.map((round) => `${round.alone} → ${round.beside}`).join(', ');
+  const noisyNote = [
+    `Noisy neighbour: ${nn.rounds.length} rounds of ${r.settings.durationSeconds} s alone then ${r.settings.durationSeconds} s beside B, A's latencies pooled over the rounds of each side (\`bench/noisy-neighbour.ts\` says why). A's p99 alone → beside B, ms, round by round: ${byRound(nn)}; the control's: ${byRound(r.noisyControl)}.`,
+  ];
   const pipeline = pipelineTable(r.scenarios);
   const table = [
     `Run ${r.when} on ${r.machine.cores} cores (${r.machine.cpu}), Node ${r.machine.node}, PostgreSQL ${r.machine.postgres}.`,
@@ -310,6 +315,8 @@ async function writeTable(r: Report): Promise<void> {
     ...rows,
     '',
     ...neighbours,
+    '',
+    ...noisyNote,
     '',
     ...(pipeline.length > 0 ? [...pipeline, ''] : []),
     '| target | measured | |',
