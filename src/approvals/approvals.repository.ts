@@ -4,6 +4,7 @@ import { RawJson } from '../common/raw-json';
 import { invalidField } from '../common/errors';
 import { hydrate, isForeignKeyViolation } from '../database/rows';
 import { TenantDb } from '../database/tenant-db';
+import { refuseUnknownCustomer } from '../directory/customer-reference';
 import { Approval, ApprovalStatus } from './approval.entity';
 
 /** The approvals table's reference to the rule that asked for one (see insertUnlessTaken). */
@@ -48,14 +49,16 @@ export class ApprovalsRepository {
   /**
    * Inserts unless a unique key is taken (its idempotency key, or by rare chance its reference).
    * A concurrent insert of the same key makes this one wait for it, so the loser sees the winner.
-   * A rule id the tenant has no rule of is refused by the table's foreign key, here rather than
-   * by a read of the rules beforehand; a taken key inserts nothing and checks no reference.
+   * A customer or a rule the tenant does not have is refused by the table's keys, here rather
+   * than by reads beforehand, the customer's first (its key is declared first, and PostgreSQL
+   * checks keys in the order their triggers were made); a taken key inserts nothing and checks
+   * no reference, so a key's replay with another body is a conflict whatever it names.
    */
   async insertUnlessTaken(a: NewApproval): Promise<Approval | null> {
     const rows = await this.insertRow(a).catch((error: unknown) => {
       if (isForeignKeyViolation(error, RULE_REFERENCE))
         throw invalidField('ruleId', 'Rule not found');
-      throw error;
+      return refuseUnknownCustomer('approvals')(error);
     });
     return rows[0] ? this.read(rows[0]) : null;
   }

@@ -56,11 +56,10 @@ export class ApprovalsService {
     cause: EventCause = {},
   ): Promise<{ approval: Approval; created: boolean }> {
     const { approverRole, expiresInHours } = this.checkTerms(dto);
-    if (!(await this.directory.customerExists(p.tenantId, dto.customerId)))
-      throw invalidField('customerId', 'Customer not found');
-    // The rule is checked by the insert (see insertUnlessTaken), the person before it; a request
-    // naming neither a known rule nor a known person is refused for the rule, as it always was:
-    // an unknown person is left out of the insert and refused once the rule has passed.
+    // The customer and the rule are checked by the insert's keys, in that order (see
+    // insertUnlessTaken), the person before it; a request naming no known rule nor person is
+    // refused for the rule, as it always was: an unknown person is left out of the insert and
+    // refused once the customer and the rule have passed.
     const personId = dto.approverPersonId ?? null;
     const personFound =
       personId === null || (await this.directory.findPersonInTenant(p.tenantId, personId)) !== null;

@@ -1,6 +1,5 @@
 import { Module } from '@nestjs/common';
 import { AuditModule } from '../audit/audit.module';
-import { DirectoryModule } from '../directory/directory.module';
 import { EventLogModule } from '../event-log/event-log.module';
 import { AuditedWorkflowChanges } from './audited-workflow-changes';
 import { InternalWorkflowsController } from './internal-workflows.controller';
@@ -13,7 +12,7 @@ import { WorkflowsRepository } from './workflows.repository';
 import { WorkflowsService } from './workflows.service';
 
 @Module({
-  imports: [AuditModule, DirectoryModule, EventLogModule],
+  imports: [AuditModule, EventLogModule],
   controllers: [InternalWorkflowsController, TenantWorkflowsController],
   providers: [
     WorkflowsService,

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { TenantDb } from '../database/tenant-db';
+import { refuseUnknownCustomer } from '../directory/customer-reference';
 import { Workflow } from './workflow.entity';
 import { entryParams, entrySql, HistoryRoom, NewHistoryEntry } from './workflow-history';
 import { WorkflowStatus } from './state-machine';
@@ -81,15 +82,17 @@ export class WorkflowsRepository {
       values.nextActionAt,
     ];
     const history = entrySql(entryParams(entry, params));
-    const [row] = await this.m.query<Record<string, unknown>[]>(
-      `INSERT INTO workflows (tenant_id, id, instance_id, customer_id, workflow_type, status, stage, title,
+    const [row] = await this.m
+      .query<Record<string, unknown>[]>(
+        `INSERT INTO workflows (tenant_id, id, instance_id, customer_id, workflow_type, status, stage, title,
           reference, assigned_to, approver_id, escalation_level, workflow_state, expires_at, next_action_at,
           completed_at, suspended_step, suspended_payload, suspended_at, history, last_action_at)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::jsonb, $14, $15, NULL, NULL, NULL, NULL,
           ${history}, now())
        RETURNING ${COLUMNS}`,
-      params,
-    );
+        params,
+      )
+      .catch(refuseUnknownCustomer('workflows'));
     return toWorkflow(this.m, row);
   }
 

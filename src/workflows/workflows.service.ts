@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { assertCustomerAccess, customerScope } from '../auth/principal';
 import { invalidField, notFound } from '../common/errors';
-import { DirectoryService } from '../directory/directory.service';
 import { EventCause, EventLogService } from '../event-log/event-log.service';
 import {
   CreateWorkflowDto,
@@ -37,7 +36,6 @@ export class WorkflowsService {
   constructor(
     private readonly repo: WorkflowsRepository,
     private readonly lists: WorkflowListsRepository,
-    private readonly directory: DirectoryService,
     private readonly events: EventLogService,
   ) {}
 
@@ -87,9 +85,6 @@ export class WorkflowsService {
     const { tenantId } = caller.principal;
     if (dto.instanceId !== undefined && dto.instanceId.toLowerCase() !== caller.instanceId) {
       throw invalidField('instanceId', 'must equal the instance in the path');
-    }
-    if (!(await this.directory.customerExists(tenantId, dto.customerId))) {
-      throw invalidField('customerId', 'Customer not found');
     }
     const stage = dto.stage ?? null;
     const workflow = await this.repo.insert(

@@ -61,6 +61,24 @@ describe('approvals', () => {
         'value_error',
       ],
       [{ rule_id: '00000000-0000-4000-8000-000000000000' }, ['body', 'rule_id'], 'value_error'],
+      // Checked by the insert's keys: the customer's before the rule's, and before the person.
+      [
+        {
+          customer_id: '00000000-0000-4000-8000-000000000000',
+          rule_id: '00000000-0000-4000-8000-000000000000',
+          approver_person_id: '00000000-0000-4000-8000-000000000000',
+        },
+        ['body', 'customer_id'],
+        'value_error',
+      ],
+      [
+        {
+          rule_id: '00000000-0000-4000-8000-000000000000',
+          approver_person_id: '00000000-0000-4000-8000-000000000000',
+        },
+        ['body', 'rule_id'],
+        'value_error',
+      ],
       [
         { approver_person_id: '00000000-0000-4000-8000-000000000000' },
         ['body', 'approver_person_id'],
@@ -329,7 +347,11 @@ describe('approvals', () => {
         })
         .expect(404);
       await t.http().get(`${otherBase}/pending?customer_id=${customer}`).set(otherKey).expect(404);
-      await t.http().post(`${otherBase}/request`).set(otherKey).send(body()).expect(422);
+      const refused = await t.http().post(`${otherBase}/request`).set(otherKey).send(body());
+      expect(refused.status).toBe(422);
+      expect(refused.body.detail).toEqual([
+        { loc: ['body', 'customer_id'], msg: 'Customer not found', type: 'value_error' },
+      ]);
       await t.http().get(`${base}/pending?customer_id=${customer}`).set(otherKey).expect(403);
       expect((await t.http().get('/v1/approvals').set(other.admin).expect(200)).body.total).toBe(0);
       expect((await row(p.approval_ref)).status).toBe('pending');

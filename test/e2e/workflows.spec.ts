@@ -1,3 +1,4 @@
+import { TenantSession } from '../helpers/factories';
 import { WorkflowWorld, workflowCalls, workflowWorld } from '../helpers/workflow-world';
 
 describe('workflows', () => {
@@ -89,6 +90,26 @@ describe('workflows', () => {
         .send({ customer_id: customer, workflow_type: 'lead', ...override });
       expect(res.status).toBe(422);
       expect(res.body.detail).toEqual([{ loc, msg: expect.any(String), type }]);
+    });
+
+    it("refuses another tenant's customer as an unknown one, and writes nothing", async () => {
+      const b = await TenantSession.create(t, 'B');
+      const theirs = await b.customer();
+      const count = async (table: string) =>
+        Number((await t.raw.query(`SELECT count(*) FROM ${table}`)).rows[0].count);
+      const before = { workflows: await count('workflows'), events: await count('events') };
+      const res = await t
+        .http()
+        .post(base)
+        .set(runtime)
+        .send({ customer_id: theirs, workflow_type: 'lead', workflow_state: { n: 1 } });
+      expect(res.status).toBe(422);
+      expect(res.body.detail).toEqual([
+        { loc: ['body', 'customer_id'], msg: 'Customer not found', type: 'value_error' },
+      ]);
+      expect({ workflows: await count('workflows'), events: await count('events') }).toEqual(
+        before,
+      );
     });
   });
 
