@@ -4,6 +4,7 @@ import { EntityManager, IsNull, MoreThan } from 'typeorm';
 import { prepared } from '../database/prepared';
 import { LIST_MOST } from '../common/list';
 import { TenantDb } from '../database/tenant-db';
+import { customerExistsSql } from './customer-sql';
 import { takeTurn } from '../database/turns';
 import { sqlLiteral } from '../database/tenant-sql';
 import {
@@ -28,9 +29,7 @@ export interface RevokedKey {
 export const ERASED_NAME = 'erased';
 
 /** Prepared: every event and most writes that name a customer ask it first. */
-const CUSTOMER_EXISTS = prepared(
-  `SELECT EXISTS (SELECT 1 FROM customers WHERE tenant_id = $1 AND id = $2) AS found`,
-);
+const CUSTOMER_EXISTS = prepared(`SELECT ${customerExistsSql('$1', '$2')} AS found`);
 
 /** Directory rows. Every query names its tenant; RLS enforces the same underneath. */
 /** Class of the advisory lock that serialises creations counted against a cap ('DIRC'). */

@@ -1,6 +1,5 @@
 import { Module } from '@nestjs/common';
 import { ApprovalsModule } from '../approvals/approvals.module';
-import { DirectoryModule } from '../directory/directory.module';
 import { EventLogModule } from '../event-log/event-log.module';
 import { OutboxModule } from '../outbox/outbox.module';
 import { RulesModule } from '../rules/rules.module';
@@ -19,14 +18,7 @@ import { RuleActions } from './rule-actions';
  * RuleActions, and the dashboard's view of the log with each event's rule evaluations.
  */
 @Module({
-  imports: [
-    RulesModule,
-    DirectoryModule,
-    ApprovalsModule,
-    WorkflowsModule,
-    OutboxModule,
-    EventLogModule,
-  ],
+  imports: [RulesModule, ApprovalsModule, WorkflowsModule, OutboxModule, EventLogModule],
   controllers: [EventsController, DashboardEventsController],
   providers: [
     EventsService,

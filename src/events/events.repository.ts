@@ -1,7 +1,24 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { RawJson } from '../common/raw-json';
+import { prepared } from '../database/prepared';
 import { TenantDb } from '../database/tenant-db';
+import { customerExistsSql } from '../directory/customer-sql';
+import { rulesVersionSql } from '../rules/engine/rules-version-sql';
+
+/**
+ * What every event needs before anything else, in one round trip: whether its customer is the
+ * tenant's, and the rules version its rules are read at. Each part's meaning stays with its
+ * domain (directory, rules); this statement only carries both.
+ */
+const EVENT_CONTEXT = prepared(
+  `SELECT ${customerExistsSql('$1', '$2')} AS customer_found, ${rulesVersionSql('$1')} AS rules_version`,
+);
+
+export interface EventContext {
+  customerFound: boolean;
+  rulesVersion: number;
+}
 
 /** Event receipts: the first answer to each idempotency key of an instance. */
 @Injectable()
@@ -10,6 +27,14 @@ export class EventsRepository {
 
   private get m(): EntityManager {
     return this.db.manager;
+  }
+
+  async context(tenantId: string, customerId: string): Promise<EventContext> {
+    const [row] = await this.m.query<{ customer_found: boolean; rules_version: string }[]>(
+      EVENT_CONTEXT,
+      [tenantId, customerId],
+    );
+    return { customerFound: row.customer_found, rulesVersion: Number(row.rules_version) };
   }
 
   /**

@@ -3,7 +3,6 @@ import { canonicalJson, sha256 } from '../approvals/intent';
 import { Principal } from '../auth/principal';
 import { InvalidFields, conflict, invalidField } from '../common/errors';
 import { wireJson } from '../common/wire-json';
-import { DirectoryService } from '../directory/directory.service';
 import { EventLogService } from '../event-log/event-log.service';
 import { validatePayload } from '../rules/condition-validation';
 import { triggerType } from '../rules/trigger-catalog';
@@ -25,7 +24,6 @@ export class EventsService {
   constructor(
     private readonly repo: EventsRepository,
     private readonly evaluations: EventEvaluationRepository,
-    private readonly directory: DirectoryService,
     private readonly actions: RuleActions,
     private readonly log: EventLogService,
   ) {}
@@ -36,8 +34,8 @@ export class EventsService {
       throw invalidField('event', 'event must be one of GET /v1/rules/trigger-types', 'enum');
     const problems = validatePayload(trigger, dto.payload);
     if (problems.length > 0) throw new InvalidFields(problems);
-    if (!(await this.directory.customerExists(principal.tenantId, dto.customerId)))
-      throw invalidField('customerId', 'Customer not found');
+    const context = await this.repo.context(principal.tenantId, dto.customerId);
+    if (!context.customerFound) throw invalidField('customerId', 'Customer not found');
     const key = dto.idempotencyKey ?? null;
     if (key) {
       const requestHash = sha256(
@@ -61,15 +59,18 @@ export class EventsService {
     // A type HydraCore raises too: its rules run here, so the evaluator must pass it over.
     if (isRaisedTrigger(dto.event))
       await this.evaluations.markEvaluated(principal.tenantId, eventId);
-    const outcome = await this.actions.fire({
-      principal,
-      instanceId,
-      customerId: dto.customerId,
-      event: dto.event,
-      eventId,
-      depth: POSTED_DEPTH,
-      payload: dto.payload,
-    });
+    const outcome = await this.actions.fire(
+      {
+        principal,
+        instanceId,
+        customerId: dto.customerId,
+        event: dto.event,
+        eventId,
+        depth: POSTED_DEPTH,
+        payload: dto.payload,
+      },
+      { version: context.rulesVersion },
+    );
     if (key) await this.repo.storeReceipt(principal.tenantId, instanceId, key, wireJson(outcome));
     return outcome;
   }

@@ -45,15 +45,20 @@ export interface EventFacts {
   payload: Record<string, unknown>;
 }
 
-/**
- * What to do when the rules that won their cooldowns would create more than one event may:
- * `refuse` throws InvalidFields at `event` (the caller's request rolls back; the events route's
- * 422), `record` keeps nothing of those rules (no claim, no count), logs them as
- * limit_exceeded and fires nothing (for events evaluated after their commit, which nobody is
- * waiting on to refuse).
- */
 export interface FireOptions {
+  /**
+   * What to do when the rules that won their cooldowns would create more than one event may:
+   * `refuse` throws InvalidFields at `event` (the caller's request rolls back; the events
+   * route's 422), `record` keeps nothing of those rules (no claim, no count), logs them as
+   * limit_exceeded and fires nothing (for events evaluated after their commit, which nobody is
+   * waiting on to refuse).
+   */
   onLimit?: 'refuse' | 'record';
+  /**
+   * The tenant's rules version, when the caller has read it in this transaction already
+   * (`rulesVersionSql`); otherwise the engine reads it.
+   */
+  version?: number;
 }
 
 /** A rule that fires: its cooldown is claimed and its firing counted. */
@@ -127,7 +132,7 @@ export class RuleEngine {
    */
   async fire(facts: EventFacts, options: FireOptions = {}): Promise<RuleFiring> {
     const { tenantId, customerId, payload } = facts;
-    const { version, effective } = await this.effective(facts);
+    const { version, effective } = await this.effective(facts, options.version);
     const overridden = new Set(
       effective.filter((r) => r.customerId !== null && r.ruleKey).map((r) => r.ruleKey),
     );
@@ -237,10 +242,11 @@ export class RuleEngine {
   /** The tenant's rule version and the rules of the event's trigger that are its business. */
   private async effective(
     facts: EventFacts,
+    known?: number,
   ): Promise<{ version: number; effective: CompiledRule[] }> {
     const { tenantId, instanceId, customerId } = facts;
     // Read in this transaction before the rules: a rule written since is seen as a new version.
-    const version = await this.repo.version(tenantId);
+    const version = known ?? (await this.repo.version(tenantId));
     // Rules of other instances or customers are not this event's business: not even listed.
     const effective = (await this.cache.rulesFor(tenantId, version, facts.event)).filter(
       (r) =>

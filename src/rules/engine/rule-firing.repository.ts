@@ -3,6 +3,7 @@ import { EntityManager } from 'typeorm';
 import { prepared } from '../../database/prepared';
 import { TenantDb } from '../../database/tenant-db';
 import { Rule } from '../rule.entity';
+import { rulesVersionSql } from './rules-version-sql';
 
 /** See `claimCooldowns`. Prepared: parsing and planning it cost several times its run. */
 const CLAIM_COOLDOWNS = prepared(
@@ -21,9 +22,7 @@ const CLAIM_COOLDOWNS = prepared(
 );
 
 /** A tenant with no rule written yet has no row: version 0. */
-const RULES_VERSION = prepared(
-  `SELECT COALESCE((SELECT version FROM rule_versions WHERE tenant_id = $1), 0) AS version`,
-);
+const RULES_VERSION = prepared(`SELECT ${rulesVersionSql('$1')} AS version`);
 
 const COUNT_FIRINGS = prepared(
   `UPDATE rules SET trigger_count = trigger_count + 1, last_triggered_at = now()
