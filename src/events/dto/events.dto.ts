@@ -1,5 +1,6 @@
 import { IsObject, IsString, IsUUID, MaxLength, MinLength } from 'class-validator';
 import { Approval } from '../../approvals/approval.entity';
+import { WireText } from '../../common/raw-json';
 import { WireField } from '../../common/wire';
 import { Workflow } from '../../workflows/workflow.entity';
 import { JSON_CAPS, KiB, MaxJsonBytes } from '../../common/json-limits';
@@ -54,7 +55,8 @@ export class EventOutcome {
   @WireField({ type: [FiredRule] }) fired!: FiredRule[];
   @WireField({ type: [RuleNotFired], description: 'Matched but held back: cooldown, overridden' })
   suppressed!: RuleNotFired[];
-  @WireField({ type: [RuleNotFired], description: 'Conditions not met' }) skipped!: RuleNotFired[];
+  /** Written as text once per rule (see RuleActions), not as RuleNotFired objects. */
+  @WireField({ type: [RuleNotFired], description: 'Conditions not met' }) skipped!: WireText;
   @WireField({ type: [Approval] }) approvals!: Approval[];
   @WireField({ type: [Workflow] }) workflows!: Workflow[];
 }

@@ -16,6 +16,17 @@ export interface CompiledRule {
   cooldownSeconds: number;
   actions: RuleAction[];
   matches: (payload: Record<string, unknown>) => boolean;
+  /**
+   * What an event whose payload this rule does not match says of it: one object for the rule's
+   * life in the cache, so an event skipping 500 rules allocates no entry for them.
+   */
+  skipped: SkippedRule;
+}
+
+/** A rule whose conditions the event's payload did not meet. */
+export interface SkippedRule {
+  readonly ruleId: string;
+  readonly reason: 'conditions_not_met';
 }
 
 interface TenantRules {
@@ -141,6 +152,7 @@ function compile(version: number, rules: Rule[]): TenantRules {
       cooldownSeconds: rule.cooldownSeconds,
       actions: rule.actions,
       matches: compileMatcher(trigger, rule.conditions),
+      skipped: Object.freeze({ ruleId: rule.id, reason: 'conditions_not_met' }),
     });
     byEvent.set(rule.triggerEvent, list);
   }

@@ -7,7 +7,7 @@ import {
   EvaluatedEvent,
   RuleEvaluationsRepository,
 } from '../firing-log/rule-evaluations.repository';
-import { CompiledRule, RuleCache } from './rule-cache';
+import { CompiledRule, RuleCache, SkippedRule } from './rule-cache';
 import { RuleFiringRepository } from './rule-firing.repository';
 
 /**
@@ -77,11 +77,6 @@ export interface SuppressedRule {
   reason: 'overridden' | 'cooldown' | 'limit_exceeded';
 }
 
-export interface SkippedRule {
-  ruleId: string;
-  reason: 'conditions_not_met';
-}
-
 /** What an event's rules decided, each list in priority order. */
 export interface RuleFiring {
   fired: FiringRule[];
@@ -149,7 +144,7 @@ export class RuleEngine {
         firing.suppressed.push({ ruleId: rule.id, reason: 'overridden' });
         records.set(rule.id, heldRecord(rule.id, 'overridden'));
       } else if (!rule.matches(payload)) {
-        firing.skipped.push({ ruleId: rule.id, reason: 'conditions_not_met' });
+        firing.skipped.push(rule.skipped);
       } else {
         candidates.push(rule);
       }
