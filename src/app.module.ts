@@ -8,6 +8,7 @@ import { WirePipe } from './common/wire.pipe';
 import { APP_CONFIG, AppConfig } from './config/app-config';
 import { DatabaseModule } from './database/database.module';
 import { RequestContextModule } from './database/request-context.module';
+import { IdempotencyInterceptor } from './database/idempotent';
 import { TenantTransactionInterceptor } from './database/tenant-transaction.interceptor';
 import { DirectoryModule } from './directory/directory.module';
 import { PersonsModule } from './persons/persons.module';
@@ -57,6 +58,7 @@ export class AppModule {
         // (the auth decorators, PublicRoute), so /healthz goes through neither. What the
         // interceptor runs around the handler, the tenant transaction among it, is this one provider.
         TenantTransactionInterceptor,
+        IdempotencyInterceptor,
         { provide: HANDLER_SCOPE, useClass: RequestScope },
       ],
       exports: [APP_CONFIG, HANDLER_SCOPE],

@@ -4,9 +4,10 @@ import {
   ExecutionContext,
   Injectable,
   NestInterceptor,
-  UseInterceptors,
+  SetMetadata,
   applyDecorators,
 } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
 import { ApiHeader } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Observable, defer, lastValueFrom } from 'rxjs';
@@ -18,6 +19,8 @@ import { IDEMPOTENCY_TTL_HOURS, IdempotencyRepository, KeyRef } from './idempote
 import { TenantDb } from './tenant-db';
 
 const HEADER = 'idempotency-key';
+/** Marks the routes that honour the header (`@Idempotent()`). */
+const IDEMPOTENT = 'hydracore:idempotent';
 /** 1 to 255 printable ASCII characters (space to tilde). */
 const VALID_KEY = /^[\x20-\x7e]{1,255}$/;
 
@@ -51,8 +54,10 @@ function serialised(result: unknown): string | undefined {
 }
 
 /**
- * Runs inside the request's tenant transaction (a route interceptor, so inside the global
- * ones) and before the body is validated. Without the header it does nothing at all. With it,
+ * Runs inside the request's tenant transaction and before the body is validated: RequestScope
+ * calls it there, on the routes marked `@Idempotent()`, rather than each such route naming it as
+ * an interceptor of its own, a layer Nest wraps in an Observable and an `AsyncResource.bind`
+ * whether it has work or not. Without the header it does nothing at all. With it,
  * the key's row is claimed first; the handler's 2xx answer is kept in the same transaction as
  * its effect, and a later request with the same key, route and body gets that answer again
  * without running. Any refusal or failure rolls back the claim with the work, so a retry under
@@ -62,13 +67,18 @@ function serialised(result: unknown): string | undefined {
 export class IdempotencyInterceptor implements NestInterceptor {
   private readonly keys = new IdempotencyRepository();
 
-  constructor(private readonly db: TenantDb) {}
+  constructor(
+    private readonly db: TenantDb,
+    private readonly reflector: Reflector,
+  ) {}
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
     const http = context.switchToHttp();
     const request = http.getRequest<KeyedRequest>();
     const header = request.headers[HEADER];
-    if (header === undefined) return next.handle();
+    if (header === undefined || !this.reflector.get<boolean>(IDEMPOTENT, context.getHandler())) {
+      return next.handle();
+    }
     return defer(() => this.keyed(request, http.getResponse<FastifyReply>(), header, next));
   }
 
@@ -118,7 +128,7 @@ export class IdempotencyInterceptor implements NestInterceptor {
  */
 export const Idempotent = () =>
   applyDecorators(
-    UseInterceptors(IdempotencyInterceptor),
+    SetMetadata(IDEMPOTENT, true),
     ApiHeader({
       name: 'Idempotency-Key',
       required: false,

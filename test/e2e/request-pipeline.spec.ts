@@ -10,7 +10,7 @@ const BARE = ['GET /healthz', 'GET /metrics', 'GET /readyz'];
 /**
  * Guards and interceptors are per route, not global, so that the probes pay for none. What that
  * asks of every other route: the rate limit, once; and WireInterceptor (which runs the tenant
- * transaction) as its first interceptor, so every one after it (audit, idempotency) runs inside
+ * transaction) as its first interceptor, so every one after it (audit) runs inside
  * the transaction.
  */
 describe('request pipeline', () => {
