@@ -10,6 +10,7 @@ import {
 import { MIGRATIONS } from '../../migrations';
 import { noticeStatementError, usePreparedStatements } from './prepared';
 import { SnakeNamingStrategy } from './snake-naming.strategy';
+import { TYPE_PARSERS } from './timestamps';
 
 /**
  * How long a request may wait for a pooled connection (a free one, or a new one being opened)
@@ -64,6 +65,7 @@ export function dataSourceOptions(
       connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
       idleTimeoutMillis: 30000,
       onConnect: listenForErrors,
+      types: TYPE_PARSERS,
     },
   };
 }
