@@ -28,7 +28,11 @@ export interface RevokedKey {
 /** What an erased person's name becomes: the column requires one, and it identifies nobody. */
 export const ERASED_NAME = 'erased';
 
-/** Prepared: every event and most writes that name a customer ask it first. */
+/**
+ * Prepared: binding, rule and API-key writes that name a customer ask it first. Workflows and
+ * approvals leave it to their insert's key (customer-reference.ts); events read it with their
+ * rules version (customer-sql.ts).
+ */
 const CUSTOMER_EXISTS = prepared(`SELECT ${customerExistsSql('$1', '$2')} AS found`);
 
 /** Directory rows. Every query names its tenant; RLS enforces the same underneath. */
