@@ -58,6 +58,7 @@ describe('parseTimestamptz', () => {
     '2026-11-27T07:19:52+00',
     '2026-11-27 07:19:5x+00',
     '2026-11-27 07:19:52.12a+00',
+    '2026-11-27 07:19:52.+00',
   ])('leaves %s to postgres-date', (text) => {
     expect(String(parseTimestamptz(text))).toBe(String(general(text)));
   });
