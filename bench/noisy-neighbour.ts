@@ -17,8 +17,6 @@ const A_CONNECTIONS = 8;
  * whether B can hurt A.
  */
 const A_RATE = 100;
-/** What a 2xx of A's at A_RATE, spread over A_CONNECTIONS, should wait for the next. */
-const A_INTERVAL_MS = 1000 / (A_RATE / A_CONNECTIONS);
 /**
  * Rounds of A alone then A beside B, their latencies pooled. A p99 of one ten-second phase at
  * 100 requests a second is its tenth-slowest request, and moved between runs by as much as the
@@ -110,20 +108,16 @@ export async function seedDeepPages(db: Client, b: NoisyTenant): Promise<void> {
  * autocannon corrects for coordinated omission with an expected interval of `ceil(1 / rate)`,
  * one millisecond for any rate it is given a second, so a response of v ms is also counted at
  * v − 1, v − 2, … 1 ms: in the upper percentiles one slow request weighs as much as dozens of
- * quick ones. This keeps each 2xx once, plus the requests a slow one held back at A's real
- * interval, which is the correction HdrHistogram's `recordValueWithExpectedInterval` means.
+ * quick ones. Nor would a correction at A's mean interval be right: each connection sends its
+ * share of a second's requests back to back and then waits for the next second, so a slow
+ * response delays the rest of its burst rather than skipping requests. Each 2xx is kept once,
+ * as it was measured.
  */
 class Latencies {
   readonly samples: number[] = [];
 
-  constructor(private readonly intervalMs: number) {}
-
   record(statusCode: number, ms: number): void {
-    if (statusCode < 200 || statusCode >= 300) return;
-    this.samples.push(ms);
-    for (let held = ms - this.intervalMs; held >= this.intervalMs; held -= this.intervalMs) {
-      this.samples.push(held);
-    }
+    if (statusCode >= 200 && statusCode < 300) this.samples.push(ms);
   }
 
   sorted(): number[] {
@@ -131,9 +125,10 @@ class Latencies {
   }
 }
 
+/** The nearest-rank percentile: the smallest value with at least p of the samples at or below it. */
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return 0;
-  return Math.round(sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]);
+  return Math.round(sorted[Math.max(0, Math.ceil(sorted.length * p) - 1)]);
 }
 
 /** One side's figures over every round: latencies pooled, counts summed, req/s averaged. */
@@ -223,14 +218,14 @@ export async function noisyNeighbour(
     duration,
   };
   const run = (options: Options, on: boolean) => (on ? autocannon(options) : null);
-  const pooled = { alone: new Latencies(A_INTERVAL_MS), beside: new Latencies(A_INTERVAL_MS) };
+  const pooled = { alone: new Latencies(), beside: new Latencies() };
   const results = { alone: [] as Result[], beside: [] as Result[], storm: [] as Result[] };
   const heavies: Result[] = [];
   const rounds: NoisyRound[] = [];
   for (let round = 0; round < NOISY_ROUNDS; round++) {
-    const alone = new Latencies(A_INTERVAL_MS);
+    const alone = new Latencies();
     results.alone.push(await measured(aList, alone));
-    const beside = new Latencies(A_INTERVAL_MS);
+    const beside = new Latencies();
     const [besideResult, stormed, heavied] = await Promise.all([
       measured(aList, beside),
       run(storm(round), load !== 'heavy' && !deep),

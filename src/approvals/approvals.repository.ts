@@ -50,9 +50,12 @@ export class ApprovalsRepository {
    * Inserts unless a unique key is taken (its idempotency key, or by rare chance its reference).
    * A concurrent insert of the same key makes this one wait for it, so the loser sees the winner.
    * A customer or a rule the tenant does not have is refused by the table's keys, here rather
-   * than by reads beforehand, the customer's first (its key is declared first, and PostgreSQL
-   * checks keys in the order their triggers were made); a taken key inserts nothing and checks
-   * no reference, so a key's replay with another body is a conflict whatever it names.
+   * than by reads beforehand. When both are unknown, the customer's is reported: PostgreSQL
+   * fires key triggers in the order of their names, `RI_ConstraintTrigger_c_<oid>`, which is
+   * the order the keys were declared in while their OIDs have as many digits (a restore that
+   * put them on either side of a power of ten would report the rule). A taken key inserts
+   * nothing and checks no reference, so a key's replay with another body is a conflict
+   * whatever it names.
    */
   async insertUnlessTaken(a: NewApproval): Promise<Approval | null> {
     const rows = await this.insertRow(a).catch((error: unknown) => {

@@ -56,8 +56,8 @@ export class ApprovalsService {
     cause: EventCause = {},
   ): Promise<{ approval: Approval; created: boolean }> {
     const { approverRole, expiresInHours } = this.checkTerms(dto);
-    // The customer and the rule are checked by the insert's keys, in that order (see
-    // insertUnlessTaken), the person before it; a request naming no known rule nor person is
+    // The customer and the rule are checked by the insert's keys, the customer's first (see
+    // insertUnlessTaken for when that holds), the person before it; a request naming no known rule nor person is
     // refused for the rule, as it always was: an unknown person is left out of the insert and
     // refused once the customer and the rule have passed.
     const personId = dto.approverPersonId ?? null;
