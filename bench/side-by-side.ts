@@ -36,6 +36,13 @@ const ROUNDS = Number(process.env.SIDE_ROUNDS ?? 5);
 const SECONDS = Number(process.env.SIDE_SECONDS ?? 6);
 const ALTERNATE = process.env.SIDE_ORDER === 'alternate';
 const CONNECTIONS = Number(process.env.SIDE_CONNECTIONS ?? (ALTERNATE ? 32 : 16));
+/**
+ * SIDE_ORDER=alternate loads each build for this long, unmeasured, right before each of its
+ * rounds. Without it, a round that followed the other build's was slower than one that followed
+ * its own: two copies of one build measured 1.07-1.25× apart, always in favour of the copy that
+ * followed itself more often (the second named, with four rounds).
+ */
+const REWARM_SECONDS = Number(process.env.SIDE_REWARM_SECONDS ?? 2);
 /** SIDE_CPU_PROF=<dir>: each build's CPU profile in <dir>/<build's name>, with its request count. */
 const PROFILES = process.env.SIDE_CPU_PROF;
 /**
@@ -195,16 +202,19 @@ async function main(): Promise<void> {
           `${t.rps[round]} req/s, API ${t.apiMs[round].toFixed(2)} ms` +
           (ALTERNATE ? `, DB ${t.dbMs[round].toFixed(2)} ms` : '');
 
-        const warm = async (t: Target) => {
-          t.requests += (await autocannon({ ...t.options, duration: 5 })).requests.total;
+        const warm = async (t: Target, seconds = 5) => {
+          t.requests += (await autocannon({ ...t.options, duration: seconds })).requests.total;
         };
         if (ALTERNATE) for (const t of targets) await warm(t);
-        else await Promise.all(targets.map(warm));
+        else await Promise.all(targets.map((t) => warm(t)));
         if (STATEMENTS) for (const t of targets) await resetStatements(t.adminUrl);
         for (let round = 0; round < ROUNDS; round++) {
           if (ALTERNATE) {
             const order = round % 2 === 0 ? targets : [...targets].reverse();
-            for (const t of order) await measure([t]);
+            for (const t of order) {
+              if (REWARM_SECONDS > 0) await warm(t, REWARM_SECONDS);
+              await measure([t]);
+            }
           } else {
             await measure(targets);
           }
