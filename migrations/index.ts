@@ -29,6 +29,8 @@ import { WebhookBacklogIndexes1732409200000 } from './1732409200000-webhook-back
 import { ApprovalExpiryByTime1732409500000 } from './1732409500000-approval-expiry-by-time';
 import { WorkflowFilterIndexes1732409600000 } from './1732409600000-workflow-filter-indexes';
 import { WorkflowDueListIndex1732409700000 } from './1732409700000-workflow-due-list-index';
+import { FiringLogWithoutRuleKey1732409800000 } from './1732409800000-firing-log-without-rule-key';
+import { KeyChecks1732409900000 } from './1732409900000-key-checks';
 
 /**
  * Every migration, in the order of their timestamps (the order TypeORM runs them in). Append
@@ -66,4 +68,6 @@ export const MIGRATIONS = [
   ApprovalExpiryByTime1732409500000,
   WorkflowFilterIndexes1732409600000,
   WorkflowDueListIndex1732409700000,
+  FiringLogWithoutRuleKey1732409800000,
+  KeyChecks1732409900000,
 ];

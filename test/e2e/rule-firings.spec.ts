@@ -1,3 +1,5 @@
+import { QueryRunner } from 'typeorm';
+import { FiringLogWithoutRuleKey1732409800000 } from '../../migrations/1732409800000-firing-log-without-rule-key';
 import { TenantDb } from '../../src/database/tenant-db';
 import { EventLogService } from '../../src/event-log/event-log.service';
 import { EventSequencer } from '../../src/event-log/event-sequencer';
@@ -311,6 +313,90 @@ describe('rule firings', () => {
       [eventId],
     );
     expect(rows).toEqual([{ rule_id: kept, outcome: 'fired' }]);
+  });
+
+  it('leaves out the row an event logged for a rule held back while its deletion ran', async () => {
+    const w = await world();
+    const kept = await rule(w, { priority: 20 });
+    const gone = await rule(w, { priority: 10, cooldown_seconds: 3600 });
+    expect((await post(w)).res.status).toBe(200); // `gone` fires and starts its cooldown
+    const deleting = await t.raw.connect();
+    let eventId: string;
+    try {
+      await deleting.query('BEGIN');
+      await deleting.query('DELETE FROM rules WHERE tenant_id = $1 AND id = $2', [
+        w.s.tenantId,
+        gone,
+      ]);
+      // The event reads the rule set as it was and logs `gone` as held: nothing waits for the
+      // deletion, whose removal of the rule's rows has already run.
+      const sent = await post(w);
+      expect(sent.res.status).toBe(200);
+      expect(sent.res.body.suppressed).toEqual([expect.objectContaining({ rule_id: gone })]);
+      eventId = sent.eventId;
+      await deleting.query('COMMIT');
+    } finally {
+      await deleting.query('ROLLBACK').catch(() => undefined);
+      deleting.release();
+    }
+    const { rows } = await t.raw.query<{ rule_id: string }>(
+      'SELECT rule_id FROM rule_evaluations WHERE event_id = $1 ORDER BY rule_id = $2',
+      [eventId, kept],
+    );
+    expect(rows.map((r) => r.rule_id)).toEqual([gone, kept]);
+    expect((await evaluationsOf(w, eventId)).map((e) => [e.ruleId, e.outcome])).toEqual([
+      [kept, 'fired'],
+    ]);
+    await firings(w, gone).expect(404);
+  });
+
+  it('migrates down and up again: the rule key, with the rows it would refuse removed first', async () => {
+    const w = await world();
+    const ruleId = await rule(w);
+    const { eventId } = await post(w);
+    const orphan = '00000000-0000-4000-8000-00000000000f';
+    const client = await t.owner.connect();
+    const q = { query: (sql: string) => client.query(sql) } as unknown as QueryRunner;
+    const rows = async () =>
+      (
+        await client.query<{ rule_id: string }>(
+          'SELECT rule_id FROM rule_evaluations WHERE event_id = $1 ORDER BY rule_id',
+          [eventId],
+        )
+      ).rows.map((r) => r.rule_id);
+    const migration = new FiringLogWithoutRuleKey1732409800000();
+    try {
+      await client.query('BEGIN');
+      await client.query(`SELECT set_config('app.tenant_id', $1, true)`, [w.s.tenantId]);
+      await client.query(
+        `INSERT INTO rule_evaluations (tenant_id, event_id, rule_id, id, customer_id, outcome, at)
+         VALUES ($1, $2, $3, $3, $4, 'suppressed_cooldown', now())`,
+        [w.s.tenantId, eventId, orphan, w.customer],
+      );
+      expect(await rows()).toEqual([orphan, ruleId].sort());
+      await migration.down(q);
+      expect(await rows()).toEqual([ruleId]);
+      await expect(
+        client.query(
+          `INSERT INTO rule_evaluations (tenant_id, event_id, rule_id, id, outcome, at)
+           VALUES ($1, $2, $3, $3, 'fired', now())`,
+          [w.s.tenantId, eventId, orphan],
+        ),
+      ).rejects.toThrow(/rule_evaluations_tenant_id_rule_id_fkey/);
+    } finally {
+      await client.query('ROLLBACK');
+    }
+    try {
+      await client.query('BEGIN');
+      await migration.down(q);
+      await migration.up(q);
+      await client.query(`SELECT set_config('app.tenant_id', $1, true)`, [w.s.tenantId]);
+      await client.query(`DELETE FROM rules WHERE id = $1`, [ruleId]);
+      expect(await rows()).toEqual([]); // the trigger removed the deleted rule's rows
+    } finally {
+      await client.query('ROLLBACK');
+      client.release();
+    }
   });
 
   it('keeps nothing of an event the route refuses for its effects: the 422 as before', async () => {

@@ -11,28 +11,26 @@ import { CompiledRule, RuleCache, SkippedRule } from './rule-cache';
 import { RuleFiringRepository } from './rule-firing.repository';
 
 /**
- * The rows an event writes for its rules (cooldowns, the firing log) reference them. A rule
- * deleted after the event read the rule set fails that reference: the event is answered like a
- * lock it could not wait for, 409 "busy" to retry, and its retry reads the rules as they now
- * are. Holding the rules from the start would close the window, but every event of a tenant
- * then locks the same few rows for its whole transaction, which cost the event scenario 5 to 15%
- * of its requests a second; a deletion racing an event is rare.
+ * The cooldown an event claims for each rule it fires references the rule. A rule deleted after
+ * the event read the rule set fails that reference: the event is answered like a lock it could
+ * not wait for, 409 "busy" to retry, and its retry reads the rules as they now are. Holding the
+ * rules from the start would close the window, but every event of a tenant then locks the same
+ * few rows for its whole transaction, which cost the event scenario 5 to 15% of its requests a
+ * second; a deletion racing an event is rare. A rule the event only held back is logged without
+ * a reference (the firing log leaves a deleted rule's rows out).
  */
 async function whileRulesStand<T>(work: Promise<T>): Promise<T> {
   try {
     return await work;
   } catch (error) {
-    if (isForeignKeyViolation(error, ...RULE_REFERENCES)) {
+    if (isForeignKeyViolation(error, RULE_REFERENCE)) {
       throw new DomainError('busy', "The tenant's rules changed while this event ran; retry");
     }
     throw error;
   }
 }
 
-const RULE_REFERENCES = [
-  'rule_cooldowns_tenant_id_rule_id_fkey',
-  'rule_evaluations_tenant_id_rule_id_fkey',
-];
+const RULE_REFERENCE = 'rule_cooldowns_tenant_id_rule_id_fkey';
 
 /** An event as the engine needs it; the caller has checked the trigger and its payload. */
 export interface EventFacts {

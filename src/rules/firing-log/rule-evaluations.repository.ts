@@ -186,10 +186,16 @@ export class RuleEvaluationsRepository {
     };
   }
 
+  /**
+   * The event's rows of rules that still stand. A rule's deletion removes its rows, but not
+   * one an event still running then logged after (nothing refuses it): that row is left out.
+   */
   async ofEvent(tenantId: string, facts: StoredFacts): Promise<StoredEvaluation[]> {
     const rows = await this.m.query<Row[]>(
-      `SELECT id, event_id, rule_id, customer_id, outcome, decision, actions, at
-         FROM rule_evaluations WHERE tenant_id = $1 AND event_id = $2`,
+      `SELECT e.id, e.event_id, e.rule_id, e.customer_id, e.outcome, e.decision, e.actions, e.at
+         FROM rule_evaluations e
+        WHERE e.tenant_id = $1 AND e.event_id = $2
+          AND EXISTS (SELECT 1 FROM rules r WHERE r.tenant_id = $1 AND r.id = e.rule_id)`,
       [tenantId, facts.eventId],
     );
     return rows.map((row) => stored({ ...row, event_type: facts.eventType }));
