@@ -98,7 +98,7 @@ export class CredentialStore {
     if (!tenantId) throw unauthorized(INVALID_KEY.api);
     const digest = hashKey(key).toString('hex');
     const known = this.knownKeys.get(digest);
-    if (known) return this.rechecked('api', digest, known, STALE);
+    if (known) return this.rechecked('api', digest, known);
     const [row] = await this.db.readOnce<
       { id: string; customer_id: string | null; role: Role; stale: boolean } & WithTenantStatus
     >(tenantId, workingKey('api_keys', `k.id, k.customer_id, k.role, ${STALE}`, tenantId, key));
@@ -122,16 +122,20 @@ export class CredentialStore {
    * every call carries its instance's key, a pool checkout and a round trip fewer a request.
    * A key found no longer working is forgotten and refused as any wrong key is.
    */
-  private rechecked(kind: KeyKind, digest: string, known: Principal, columns = ''): Principal {
+  private rechecked(kind: KeyKind, digest: string, known: Principal): Principal {
     const principal: Principal = { ...known };
-    const table = kind === 'api' ? 'api_keys' : 'proxy_keys';
+    const key = [
+      sqlLiteral(known.tenantId, 'uuid'),
+      sqlLiteral(known.subject, 'uuid'),
+      sqlLiteral(digest, 'bytea'),
+    ].join(', ');
     principal.check = {
-      sql: `SELECT t.status AS tenant_status${columns ? `, ${columns}` : ''}
-        FROM ${table} k JOIN tenants t ON t.id = k.tenant_id
-       WHERE k.tenant_id = ${sqlLiteral(known.tenantId, 'uuid')}
-         AND k.id = ${sqlLiteral(known.subject, 'uuid')}
-         AND k.key_hash = ${sqlLiteral(digest, 'bytea')}
-         AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > now())`,
+      // Functions (migration KeyChecks): their statement is planned once per connection, where
+      // the same join written here was planned on every request.
+      sql:
+        kind === 'api'
+          ? `SELECT tenant_status, stale FROM api_key_check(${key}, ${LAST_USED_RESOLUTION})`
+          : `SELECT tenant_status FROM proxy_key_check(${key})`,
       judge: (rows) => {
         const row = rows[0] as (WithTenantStatus & { stale?: boolean }) | undefined;
         // Forgotten when refused, so that its next request is refused by the guard, as a key
