@@ -37,14 +37,17 @@ const SECONDS = Number(process.env.SIDE_SECONDS ?? 6);
 const ALTERNATE = process.env.SIDE_ORDER === 'alternate';
 const CONNECTIONS = Number(process.env.SIDE_CONNECTIONS ?? (ALTERNATE ? 32 : 16));
 /**
- * SIDE_ORDER=alternate loads each build for this long, unmeasured, right before each of its
- * rounds. Without it, a round that followed the other build's was slower than one that followed
- * its own: two copies of one build measured 1.07-1.25× apart, always in favour of the copy that
- * followed itself more often (the second named, with four rounds).
+ * SIDE_ORDER=alternate starts each build's API afresh for each of its rounds and loads it for
+ * SIDE_REWARM_SECONDS, unmeasured, right before the round. One process's CPU per request can
+ * sit 20-40% above another's of the same build for its whole life (two copies of one build,
+ * named side by side, measured 0.89-1.25× apart run after run), so a build measured on one
+ * process a run carried that luck into every round. SIDE_FRESH=0 keeps one process a build.
+ * A CPU profile (SIDE_CPU_PROF) is of one process a build.
  */
-const REWARM_SECONDS = Number(process.env.SIDE_REWARM_SECONDS ?? 2);
+const REWARM_SECONDS = Number(process.env.SIDE_REWARM_SECONDS ?? 3);
 /** SIDE_CPU_PROF=<dir>: each build's CPU profile in <dir>/<build's name>, with its request count. */
 const PROFILES = process.env.SIDE_CPU_PROF;
+const FRESH = ALTERNATE && !PROFILES && process.env.SIDE_FRESH !== '0';
 /**
  * SIDE_STATEMENTS=1: each build's statements over the measured rounds, from pg_stat_statements
  * (every statement, functions' and triggers' included): calls and server time per request.
@@ -78,7 +81,9 @@ type Mode = keyof typeof MODES;
 
 interface Target {
   build: string;
-  pid: number;
+  server: ChildProcess;
+  /** Starts the build's API (or the baseline) on its database and port. */
+  launch(): Promise<ChildProcess>;
   options: Options;
   apiMs: number[];
   dbMs: number[];
@@ -134,17 +139,24 @@ async function main(): Promise<void> {
           const profile = PROFILES
             ? ['--cpu-prof', '--cpu-prof-dir', join(PROFILES, basename(build))]
             : [];
-          const server = isBaseline
-            ? await startProcess(
-                [...(FLAGS[i] ?? []), ...profile, join(builds[0], 'bench/baseline-server.js')],
-                { ...apiEnv(url), PORT: String(port) },
-                'baseline ready',
-              )
-            : await startProcess(
-                [...productionFlags(), ...(FLAGS[i] ?? []), ...profile, join(build, 'src/main.js')],
-                { ...apiEnv(url), PORT: String(port) },
-                'listening',
-              );
+          const launch = () =>
+            isBaseline
+              ? startProcess(
+                  [...(FLAGS[i] ?? []), ...profile, join(builds[0], 'bench/baseline-server.js')],
+                  { ...apiEnv(url), PORT: String(port) },
+                  'baseline ready',
+                )
+              : startProcess(
+                  [
+                    ...productionFlags(),
+                    ...(FLAGS[i] ?? []),
+                    ...profile,
+                    join(build, 'src/main.js'),
+                  ],
+                  { ...apiEnv(url), PORT: String(port) },
+                  'listening',
+                );
+          const server = await launch();
           servers.push(server);
           const token = adminToken;
           // `bare` only makes scenarios() list the pipeline's routes (health, catalog); none loads it.
@@ -158,7 +170,8 @@ async function main(): Promise<void> {
           )!;
           targets.push({
             build: FLAGS[i]?.length ? `${build} ${FLAGS[i].join(' ')}` : build,
-            pid: server.pid!,
+            server,
+            launch,
             options: { ...spec.options, connections: CONNECTIONS },
             apiMs: [],
             dbMs: [],
@@ -171,11 +184,13 @@ async function main(): Promise<void> {
         }
         log(
           `${mode}: ${targets.length} builds, ${ROUNDS} rounds of ${SECONDS} s, ` +
-            `${CONNECTIONS} connections each, ${ALTERNATE ? 'one build at a time' : 'all at once'}`,
+            `${CONNECTIONS} connections each, ` +
+            (ALTERNATE ? 'one build at a time' : 'all at once') +
+            (FRESH ? ', each round on a fresh process' : ''),
         );
 
         const measure = async (group: Target[]) => {
-          const api = group.map((t) => cpuMs(t.pid));
+          const api = group.map((t) => cpuMs(t.server.pid!));
           const db = databaseCpuMs(cluster.pgDir);
           const results = await Promise.all(
             group.map((t) => autocannon({ ...t.options, duration: SECONDS })),
@@ -191,7 +206,7 @@ async function main(): Promise<void> {
             if (r.errors + r.timeouts > 0) failed.push(['error', r.errors + r.timeouts]);
             for (const [code, count] of failed)
               t.failures.set(code, (t.failures.get(code) ?? 0) + count);
-            t.apiMs.push((cpuMs(t.pid) - api[i]) / r.requests.total);
+            t.apiMs.push((cpuMs(t.server.pid!) - api[i]) / r.requests.total);
             t.dbMs.push(dbMs / r.requests.total);
             t.rps.push(Math.round(r.requests.average));
             t.requests += r.requests.total;
@@ -212,6 +227,11 @@ async function main(): Promise<void> {
           if (ALTERNATE) {
             const order = round % 2 === 0 ? targets : [...targets].reverse();
             for (const t of order) {
+              if (FRESH) {
+                await stopProcess(t.server);
+                t.server = await t.launch();
+                servers.push(t.server);
+              }
               if (REWARM_SECONDS > 0) await warm(t, REWARM_SECONDS);
               await measure([t]);
             }
@@ -243,7 +263,9 @@ async function main(): Promise<void> {
           );
         }
       } finally {
-        for (const server of servers) await stopProcess(server);
+        for (const server of servers) {
+          if (server.exitCode === null && server.signalCode === null) await stopProcess(server);
+        }
       }
       if (PROFILES) {
         for (const t of targets) {
