@@ -1,7 +1,7 @@
 import { RawJson } from '../common/raw-json';
 import { prepared } from '../database/prepared';
 import { LoggedEvent } from './logged-event.entity';
-import { EventFilter, PAGE_BUDGET_BYTES, PageQuery } from './event-log.types';
+import { EventFilter, EventRow, PAGE_BUDGET_BYTES, PageQuery } from './event-log.types';
 
 /** The SQL of the event log's repository, and how its rows become events. */
 
@@ -154,14 +154,34 @@ export const SCAN = prepared(
     ORDER BY e.sequence`,
 );
 
-export const INSERT = prepared(
+/**
+ * Inserts the events of `events` (a placeholder for `eventsParameter`'s text) in their order and
+ * returns their ids; none when `condition` is false. For a statement of another domain that
+ * records events along with what it reads (EventLogService.recording).
+ */
+export const insertEventsSql = (tenant: string, events: string, condition = 'true'): string =>
   `INSERT INTO events (tenant_id, type, instance_id, customer_id, caused_by, depth, data)
-   SELECT $1, x->>'type', (x->>'instance_id')::uuid, (x->>'customer_id')::uuid,
+   SELECT ${tenant}, x->>'type', (x->>'instance_id')::uuid, (x->>'customer_id')::uuid,
           (x->>'caused_by')::uuid, (x->>'depth')::smallint, x->'data'
-     FROM jsonb_array_elements($2::jsonb) WITH ORDINALITY AS e(x, n)
+     FROM jsonb_array_elements(${events}::jsonb) WITH ORDINALITY AS e(x, n)
+    WHERE ${condition}
     ORDER BY n
-   RETURNING id`,
-);
+   RETURNING id`;
+
+export const INSERT = prepared(insertEventsSql('$1', '$2'));
+
+/** The events as insertEventsSql reads them: one JSON array. */
+export const eventsParameter = (events: readonly EventRow[]): string =>
+  JSON.stringify(
+    events.map((e) => ({
+      type: e.type,
+      instance_id: e.instanceId,
+      customer_id: e.customerId,
+      caused_by: e.causedBy,
+      depth: e.depth,
+      data: e.data,
+    })),
+  );
 
 export interface EventRecord {
   id: string;

@@ -15,15 +15,7 @@ import {
   hydrate,
   pageStatement,
 } from './event-log-sql';
-import {
-  EventHead,
-  EventRow,
-  HeadRead,
-  PageQuery,
-  PageRead,
-  ScanQuery,
-  ScanRead,
-} from './event-log.types';
+import { EventHead, HeadRead, PageQuery, PageRead, ScanQuery, ScanRead } from './event-log.types';
 
 /** The `events` and `event_sequences` tables. */
 @Injectable()
@@ -45,22 +37,12 @@ export class EventLogRepository {
     );
   }
 
-  /** Writes events in the current transaction, in the order given; returns their ids. */
-  async insert(tenantId: string, events: readonly EventRow[]): Promise<string[]> {
-    if (events.length === 0) return [];
-    const rows = await this.m.query<{ id: string }[]>(INSERT, [
-      tenantId,
-      JSON.stringify(
-        events.map((e) => ({
-          type: e.type,
-          instance_id: e.instanceId,
-          customer_id: e.customerId,
-          caused_by: e.causedBy,
-          depth: e.depth,
-          data: e.data,
-        })),
-      ),
-    ]);
+  /**
+   * Writes events in the current transaction, in the order given; returns their ids. `events`
+   * is eventsParameter's text.
+   */
+  async insert(tenantId: string, events: string): Promise<string[]> {
+    const rows = await this.m.query<{ id: string }[]>(INSERT, [tenantId, events]);
     return rows.map((r) => r.id);
   }
 

@@ -5,6 +5,7 @@ import { toWire } from '../common/wire';
 import { TenantDb } from '../database/tenant-db';
 import { DashboardEventQuery } from './dto/dashboard-events.dto';
 import { EventFeedQuery, EventPage, FEED } from './dto/event-feed.dto';
+import { eventsParameter } from './event-log-sql';
 import { EventLogRepository } from './event-log.repository';
 import { EventSequencer } from './event-sequencer';
 import { EventFilter, EventHead, HeadRead, ScanQuery, ScanRead } from './event-log.types';
@@ -64,10 +65,19 @@ export class EventLogService {
    * Records events in the current transaction: they exist if and only if it commits. They enter
    * the feed once the sequencer has numbered them, moments after the commit.
    */
-  record(tenantId: string, ...events: NewEvent[]): Promise<string[]> {
+  async record(tenantId: string, ...events: NewEvent[]): Promise<string[]> {
+    if (events.length === 0) return [];
+    return this.repo.insert(tenantId, this.recording(tenantId, ...events));
+  }
+
+  /**
+   * For a statement of another domain that records events along with what it reads, in the
+   * current transaction (`insertEventsSql`): the events' parameter. As with `record`, they enter
+   * the feed once numbered after the commit.
+   */
+  recording(tenantId: string, ...events: NewEvent[]): string {
     this.db.afterCommit(() => this.sequencer.committed(tenantId));
-    return this.repo.insert(
-      tenantId,
+    return eventsParameter(
       events.map((e) => ({
         type: e.type,
         instanceId: e.instanceId ?? null,

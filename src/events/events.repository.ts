@@ -4,23 +4,33 @@ import { RawJson } from '../common/raw-json';
 import { prepared } from '../database/prepared';
 import { TenantDb } from '../database/tenant-db';
 import { customerExistsSql } from '../directory/customer-sql';
+import { insertEventsSql } from '../event-log/event-log-sql';
 import { rulesVersionSql } from '../rules/engine/rules-version-sql';
 
 /**
- * What every event needs before anything else, in one round trip: whether its customer is the
- * tenant's, and the rules version its rules are read at. Each part's meaning stays with its
- * domain (directory, rules); this statement only carries both.
+ * What every event needs before anything else, and its recording, in one round trip: whether
+ * its customer is the tenant's (the event is recorded only if so), and the rules version its
+ * rules are read at. Each part's meaning stays with its domain (directory, rules, event log);
+ * this statement only carries them.
  */
-const EVENT_CONTEXT = prepared(
-  `SELECT ${customerExistsSql('$1', '$2')} AS customer_found, ${rulesVersionSql('$1')} AS rules_version`,
+const OPEN_EVENT = prepared(
+  `WITH context AS (
+     SELECT ${customerExistsSql('$1', '$2')} AS customer_found,
+            ${rulesVersionSql('$1')} AS rules_version),
+   recorded AS (${insertEventsSql('$1', '$3', '(SELECT customer_found FROM context)')})
+   SELECT rules_version, (SELECT id FROM recorded) AS event_id FROM context`,
 );
 
-export interface EventContext {
-  customerFound: boolean;
+/** The event's id is null when its customer was not found, and nothing was recorded. */
+export interface OpenedEvent {
   rulesVersion: number;
+  eventId: string | null;
 }
 
-/** Event receipts: the first answer to each idempotency key of an instance. */
+/**
+ * An event's opening statement, and its receipts: the first answer to each idempotency key of an
+ * instance.
+ */
 @Injectable()
 export class EventsRepository {
   constructor(private readonly db: TenantDb) {}
@@ -29,12 +39,13 @@ export class EventsRepository {
     return this.db.manager;
   }
 
-  async context(tenantId: string, customerId: string): Promise<EventContext> {
-    const [row] = await this.m.query<{ customer_found: boolean; rules_version: string }[]>(
-      EVENT_CONTEXT,
-      [tenantId, customerId],
+  /** `event` is EventLogService.recording's parameter for the one event. */
+  async open(tenantId: string, customerId: string, event: string): Promise<OpenedEvent> {
+    const [row] = await this.m.query<{ rules_version: string; event_id: string | null }[]>(
+      OPEN_EVENT,
+      [tenantId, customerId, event],
     );
-    return { customerFound: row.customer_found, rulesVersion: Number(row.rules_version) };
+    return { rulesVersion: Number(row.rules_version), eventId: row.event_id };
   }
 
   /**

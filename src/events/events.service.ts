@@ -34,8 +34,6 @@ export class EventsService {
       throw invalidField('event', 'event must be one of GET /v1/rules/trigger-types', 'enum');
     const problems = validatePayload(trigger, dto.payload);
     if (problems.length > 0) throw new InvalidFields(problems);
-    const context = await this.repo.context(principal.tenantId, dto.customerId);
-    if (!context.customerFound) throw invalidField('customerId', 'Customer not found');
     const key = dto.idempotencyKey ?? null;
     if (key) {
       const requestHash = sha256(
@@ -49,13 +47,16 @@ export class EventsService {
       }
     }
     // Recorded before its rules run, so what their actions raise can name it as the cause.
-    const [eventId] = await this.log.record(principal.tenantId, {
+    const event = this.log.recording(principal.tenantId, {
       type: dto.event,
       instanceId,
       customerId: dto.customerId,
       depth: POSTED_DEPTH,
       data: dto.payload,
     });
+    const opened = await this.repo.open(principal.tenantId, dto.customerId, event);
+    if (!opened.eventId) throw invalidField('customerId', 'Customer not found');
+    const eventId = opened.eventId;
     // A type HydraCore raises too: its rules run here, so the evaluator must pass it over.
     if (isRaisedTrigger(dto.event))
       await this.evaluations.markEvaluated(principal.tenantId, eventId);
@@ -69,7 +70,7 @@ export class EventsService {
         depth: POSTED_DEPTH,
         payload: dto.payload,
       },
-      { version: context.rulesVersion },
+      { version: opened.rulesVersion },
     );
     if (key) await this.repo.storeReceipt(principal.tenantId, instanceId, key, wireJson(outcome));
     return outcome;

@@ -383,6 +383,19 @@ describe('events', () => {
     await bad({ payload: [] }, ['body', 'payload']);
     await bad({ customer_id: '00000000-0000-4000-8000-000000000000' }, ['body', 'customer_id']);
     await bad({ customer_id: undefined }, ['body', 'customer_id']);
+    // The statement that checks the customer also records the event: another tenant's customer
+    // is refused and recorded nothing, and the key claimed before it is free again.
+    const theirs = await (await TenantSession.create(t, 'Elsewhere')).customer();
+    await bad({ customer_id: theirs, idempotency_key: 'evt-unknown' }, ['body', 'customer_id']);
+    const written = await t.raw.query<{ events: number; receipts: number }>(
+      `SELECT (SELECT count(*) FROM events WHERE tenant_id = $1 AND customer_id = ANY($2))::int
+                AS events,
+              (SELECT count(*) FROM event_receipts
+                WHERE tenant_id = $1 AND idempotency_key = 'evt-unknown')::int AS receipts`,
+      [a.tenantId, [c, theirs, '00000000-0000-4000-8000-000000000000']],
+    );
+    expect(written.rows[0]).toEqual({ events: 0, receipts: 0 });
+    await fire(c, {}, { idempotency_key: 'evt-unknown' }).expect(200);
   });
 
   it('never fires another tenant’s rules, nor lets another tenant fire these', async () => {
