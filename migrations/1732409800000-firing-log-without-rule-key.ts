@@ -7,7 +7,9 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  * The key's check locked each logged rule's row (FOR KEY SHARE) on every insert. Every event a
  * tenant's hot rule holds back writes a row for that rule, so under concurrent events one rule
  * row was shared by many transactions, and each insert rebuilt its multixact and logged the
- * lock: 12-15% of scenario 4's requests a second, measured side by side with the key dropped.
+ * lock. Scenario 4 ran at 1.12-1.15× with the key dropped, side by side with one process a
+ * build; with fresh processes a round, this and the key checks of migration 1732409900000
+ * together took it from 0.84× to 0.90× the build before the event log (BENCHMARKS.md).
  *
  * What the key also refused, a row for a rule deleted while its event ran, the firing log now
  * leaves out when it reads (RuleEvaluationsRepository), and retention removes it. A rule that
