@@ -2,6 +2,8 @@ import { createHash } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 
 const byText = new Map<string, string>();
+/** Keys the memo's statements read as arrays apart (a NUL: no statement text holds one). */
+const ARRAYS = '\u0000arrays\u0000';
 let named = true;
 
 /**
@@ -17,11 +19,15 @@ let named = true;
  * The name is read as each query starts, so switching statements off (below) reaches the
  * statements repositories built at load time: without one, pg sends them unnamed.
  *
+ * `asArrays`: its rows come as arrays of values in the statement's column order, not objects
+ * (see arrayHydrator). The same statement on the server either way.
+ *
  * No `*` but `count(*)`: once a migration adds a column, PostgreSQL refuses a star's cached
  * plan on a running replica ("cached plan must not change result type").
  */
-export function prepared(text: string): string {
-  let statement = byText.get(text);
+export function prepared(text: string, asArrays = false): string {
+  const key = asArrays ? `${ARRAYS}${text}` : text;
+  let statement = byText.get(key);
   if (!statement) {
     if (/(?<!\()\*/.test(text)) throw new Error('a prepared statement names its columns');
     const name = `hc_${createHash('sha256').update(text).digest('hex').slice(0, 24)}`;
@@ -32,9 +38,10 @@ export function prepared(text: string): string {
         return named ? name : undefined;
       },
       text,
+      rowMode: asArrays ? 'array' : undefined,
       toString: () => text,
     }) as string;
-    byText.set(text, statement);
+    byText.set(key, statement);
   }
   return statement;
 }

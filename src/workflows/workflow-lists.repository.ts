@@ -12,6 +12,8 @@ import {
   countable,
   FILTERED,
   filterSql,
+  LISTED_ID,
+  listedWorkflow,
   PAGE_BUDGET_BYTES,
   PageTooLarge,
   SMALL_PAGE_BYTES,
@@ -110,8 +112,9 @@ export class WorkflowListsRepository {
     const values = [...params];
     const limitSql = WRITTEN_LIMITS.has(limit) ? String(limit) : `$${values.push(limit)}`;
     const offsetSql = offset === 0 ? '' : ` OFFSET $${values.push(offset)}`;
-    const rows = await this.m.query<Record<string, unknown>[]>(
-      prepared(`WITH page AS MATERIALIZED (
+    const rows = await this.m.query<unknown[][]>(
+      prepared(
+        `WITH page AS MATERIALIZED (
            SELECT ${STORED_COLUMNS} FROM workflows WHERE ${where}
             ORDER BY created_at DESC, id DESC LIMIT ${limitSql}${offsetSql}),
          size AS (SELECT coalesce(sum(document_bytes), 0)::bigint AS page_bytes FROM page),
@@ -119,13 +122,17 @@ export class WorkflowListsRepository {
          SELECT size.page_bytes, total.total, ${columns('w.')}
            FROM size CROSS JOIN total
            LEFT JOIN page w ON size.page_bytes <= ${SMALL_PAGE_BYTES}
-          ORDER BY w.created_at DESC, w.id DESC`),
+          ORDER BY w.created_at DESC, w.id DESC`,
+        true,
+      ),
       values,
     );
-    const bytes = Number(rows[0]?.page_bytes ?? 0);
-    const counted = rows[0]?.total;
+    // Each row: page_bytes, total, then the workflow's columns (see listedWorkflow).
+    const bytes = Number(rows[0]?.[0] ?? 0);
+    const counted = rows[0]?.[1];
     if (bytes <= SMALL_PAGE_BYTES) {
-      const page = rows.filter((row) => row.id !== null).map((row) => toWorkflow(this.m, row));
+      const page: Workflow[] = [];
+      for (const row of rows) if (row[LISTED_ID] !== null) page.push(listedWorkflow(this.m, row));
       return { page, total: counted, walks: 1 };
     }
     if (bytes > PAGE_BUDGET_BYTES) {

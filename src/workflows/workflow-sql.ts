@@ -1,6 +1,6 @@
-import { EntityManager } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { RawJson } from '../common/raw-json';
-import { hydrate } from '../database/rows';
+import { arrayHydrator, hydrate } from '../database/rows';
 import { OPEN_STATUSES, WORKFLOW_STATUSES, WORKFLOW_TYPES, WorkflowStatus } from './state-machine';
 import { Workflow } from './workflow.entity';
 
@@ -115,13 +115,34 @@ export const LOCK_COLUMNS = columns(
 
 /** A raw row as an entity, its JSON documents kept as text. */
 export function toWorkflow(manager: EntityManager, row: Record<string, unknown>): Workflow {
-  const workflow = hydrate(manager, Workflow, row);
-  for (const key of ['workflowState', 'history', 'suspendedPayload'] as const) {
-    const text = workflow[key] as unknown;
-    workflow[key] = (typeof text === 'string' ? new RawJson(text) : null) as never;
+  return withDocuments(hydrate(manager, Workflow, row));
+}
+
+/** Where READ's columns start in a row of a list, which reads arrays (see arrayHydrator). */
+export const LISTED_FROM = 2;
+/** Where its id is: null in the one row of an empty page, or of one too heavy to read at once. */
+export const LISTED_ID = LISTED_FROM + READ.indexOf('id');
+const listed = new WeakMap<DataSource, (row: unknown[]) => Workflow>();
+
+/** A row of a list's statement as an entity: `columns()` from LISTED_FROM on, as an array. */
+export function listedWorkflow(manager: EntityManager, row: unknown[]): Workflow {
+  let read = listed.get(manager.connection);
+  if (!read) {
+    read = arrayHydrator(manager.connection, Workflow, READ, LISTED_FROM);
+    listed.set(manager.connection, read);
   }
+  return withDocuments(read(row));
+}
+
+/** The documents, read as text, wrapped to be sent as they are. */
+function withDocuments(workflow: Workflow): Workflow {
+  workflow.workflowState = document(workflow.workflowState) as RawJson;
+  workflow.history = document(workflow.history) as RawJson;
+  workflow.suspendedPayload = document(workflow.suspendedPayload);
   return workflow;
 }
+
+const document = (text: unknown) => (typeof text === 'string' ? new RawJson(text) : null);
 
 /** A workflow as created: its state is the caller's object; the database adds the rest. */
 export type NewWorkflow = Omit<
