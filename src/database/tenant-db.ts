@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { ClsService } from 'nestjs-cls';
-import { DataSource, EntityManager, QueryRunner } from 'typeorm';
+import { DataSource, EntityManager, QueryRunner, QueryRunnerAlreadyReleasedError } from 'typeorm';
 import { isConnectionError } from '../common/connection-errors';
 import { commitOutcomeUnknown, databaseUnavailable } from '../common/errors';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
@@ -94,12 +94,13 @@ export class TenantDb {
     let checked: unknown[] = [];
     try {
       await runner.connect();
-      if (check) {
-        const results = await runner.databaseConnection.query(
-          `${enterTenant(tenantId, this.limits)}; ${check.sql}`,
-        );
-        checked = results[results.length - 1].rows;
-      } else await runner.query(enterTenant(tenantId, this.limits));
+      // Through pg's client, as the COMMIT in `end`: TypeORM's `query` adds four awaits, its
+      // events and a result object to each, for statements whose result is not read.
+      const entered = enterTenant(tenantId, this.limits);
+      const results = await runner.databaseConnection.query(
+        check ? `${entered}; ${check.sql}` : entered,
+      );
+      if (check) checked = results[results.length - 1].rows;
       // TypeORM must know it is inside a transaction, or an operation could open its own; at
       // depth 1 a nested manager.transaction() takes a savepoint instead of committing ours.
       runner.isTransactionActive = true;
@@ -152,7 +153,9 @@ export class TenantDb {
     const committed = this.onCommit.get(r) ?? [];
     this.onCommit.delete(r);
     try {
-      await r.query(ok ? 'COMMIT' : 'ROLLBACK');
+      // TypeORM's own check: a released runner's client may be another request's by now.
+      if (r.isReleased) throw new QueryRunnerAlreadyReleasedError();
+      await r.databaseConnection.query(ok ? 'COMMIT' : 'ROLLBACK');
     } catch (error) {
       r.isTransactionActive = false;
       r.transactionDepth = 0;
