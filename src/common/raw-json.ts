@@ -32,8 +32,22 @@ export class WireText extends RawJson {}
  * of are walked, the documents themselves are not. Every request with a result pays for this
  * walk, so it allocates nothing: with `Object.values` and a call per field it cost an event's
  * answer of 500 rules 97 µs, as much as writing that answer out (11–20 µs now, in process).
+ * Remembered for each result: the tenant transaction charges it and the wire mapping then
+ * asks again, whether to stream it, of the same unchanged result.
  */
-export function rawBytes(value: unknown, depth = 0): number {
+export function rawBytes(value: unknown): number {
+  if (value === null || typeof value !== 'object') return 0;
+  let bytes = weighed.get(value);
+  if (bytes === undefined) {
+    bytes = weigh(value, 0);
+    weighed.set(value, bytes);
+  }
+  return bytes;
+}
+
+const weighed = new WeakMap<object, number>();
+
+function weigh(value: unknown, depth: number): number {
   if (value instanceof RawJson) return value instanceof WireText ? 0 : value.text.length;
   if (value === null || typeof value !== 'object' || depth > 3 || ArrayBuffer.isView(value))
     return 0;
@@ -41,14 +55,14 @@ export function rawBytes(value: unknown, depth = 0): number {
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
       const item: unknown = value[i];
-      if (item !== null && typeof item === 'object') bytes += rawBytes(item, depth + 1);
+      if (item !== null && typeof item === 'object') bytes += weigh(item, depth + 1);
     }
     return bytes;
   }
   const fields = value as Record<string, unknown>;
   for (const key in fields) {
     const item = fields[key];
-    if (item !== null && typeof item === 'object') bytes += rawBytes(item, depth + 1);
+    if (item !== null && typeof item === 'object') bytes += weigh(item, depth + 1);
   }
   return bytes;
 }
