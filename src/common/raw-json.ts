@@ -33,7 +33,8 @@ export class WireText extends RawJson {}
  * walk, so it allocates nothing: with `Object.values` and a call per field it cost an event's
  * answer of 500 rules 97 µs, as much as writing that answer out (11–20 µs now, in process).
  * Remembered for each result: the tenant transaction charges it and the wire mapping then
- * asks again, whether to stream it, of the same unchanged result.
+ * asks again, whether to stream it, of the same result. A handler's result is not changed once
+ * it is returned; one that was would be weighed as it was first.
  */
 export function rawBytes(value: unknown): number {
   if (value === null || typeof value !== 'object') return 0;

@@ -47,6 +47,19 @@ export function prepared(text: string, asArrays = false): string {
 }
 
 /**
+ * A statement sent unnamed, parsed and planned on every run, in the form `prepared` gives (rows
+ * as arrays with `asArrays`): for statements whose texts are too many to keep on every pooled
+ * connection. Not remembered either.
+ */
+export function unnamed(text: string, asArrays = false): string {
+  return Object.create({
+    text,
+    rowMode: asArrays ? 'array' : undefined,
+    toString: () => text,
+  }) as string;
+}
+
+/**
  * Named statements on or off for this process. A named statement lives on one server
  * connection: behind a transaction-mode pooler (PgBouncer before 1.21, or without
  * max_prepared_statements) the next query of the same client may reach another, which has never

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
-import { prepared } from '../database/prepared';
+import { prepared, unnamed } from '../database/prepared';
 import { TenantDb } from '../database/tenant-db';
 import { LIST_DEFAULTS } from './dto/workflows.dto';
 import { Workflow } from './workflow.entity';
@@ -29,6 +29,16 @@ const WRITTEN_LIMITS: ReadonlySet<number> = new Set([
   10,
   50,
 ]);
+
+/**
+ * The everyday lists, kept prepared (see `bounded`): the dashboard's (no filter, or a customer
+ * admin's customer) and the runtime's (its instance, and perhaps a customer).
+ */
+const everyday = (filter: WorkflowFilter) =>
+  filter.workflowType === undefined &&
+  filter.status === undefined &&
+  filter.reference === undefined &&
+  filter.dueBefore === undefined;
 
 /** The workflow lists: pages bounded by the weight of their documents, and their totals. */
 @Injectable()
@@ -61,7 +71,7 @@ export class WorkflowListsRepository {
     const offset = (page - 1) * perPage;
     const admission = this.db.admission;
     const read = await admission.walk(tenantId, offset, () =>
-      this.bounded(sql, params, perPage, offset, total),
+      this.bounded(sql, params, perPage, offset, everyday(filter), total),
     );
     const counted = Number(read.total);
     admission.chargeWalk(tenantId, Math.min(offset, counted) * read.walks);
@@ -77,7 +87,7 @@ export class WorkflowListsRepository {
     const params: unknown[] = [tenantId];
     const ofCustomer = customerId ? ` AND customer_id = $${params.push(customerId)}` : '';
     const where = `tenant_id = $1 AND status = 'suspended'${ofCustomer}`;
-    return this.bounded(where, params, limit, 0).then((read) => read.page);
+    return this.bounded(where, params, limit, 0, true).then((read) => read.page);
   }
 
   /**
@@ -86,8 +96,8 @@ export class WorkflowListsRepository {
    * SMALL_PAGE_BYTES. A heavier page waits for room in the process's response memory and is read
    * again; one over PAGE_BUDGET_BYTES is refused without reading a document. `total`, a
    * statement over the same parameters answering one `total`, is read in the same statement.
-   * Prepared: the text depends on which filters are set and, for status and type only (a
-   * short fixed list each, see filterSql), on their values. `walks` says how many times the
+   * The text depends on which filters are set and, for status and type only (a short fixed
+   * list each, see filterSql), on their values. `walks` says how many times the
    * rows before the page were read (a heavy page reads them again).
    *
    * The page is read once: its materialised rows hold large documents as TOAST pointers, which
@@ -95,25 +105,31 @@ export class WorkflowListsRepository {
    * 5 MB reads one buffer, measured with EXPLAIN BUFFERS), so weighing first needs no second
    * lookup of each row by id.
    *
-   * A common page size is written into the text and a first page has no OFFSET, so that the
-   * statement settles on a generic plan: planned without a LIMIT's value, PostgreSQL reckons on
-   * a tenth of the tenant's rows, prices the generic plan far above a custom one and plans the
-   * statement again on every run, 0.25 ms of the database's CPU a list, more than executing it
-   * (EXPLAIN ANALYZE; perf put planning at 40% of the database's samples under scenario 1).
-   * Other sizes, and deeper pages, pass theirs as parameters: a handful of texts, not one a size.
+   * Only an `everyday` list is prepared, and its first page of a common size has that size
+   * written into the text and no OFFSET, so that the statement settles on a generic plan:
+   * planned without a LIMIT's value, PostgreSQL reckons on a tenth of the tenant's rows, prices
+   * the generic plan far above a custom one and plans the statement again on every run, 0.25 ms
+   * of the database's CPU a list, more than executing it (EXPLAIN ANALYZE; perf put planning at
+   * 40% of the database's samples under scenario 1). A list filtered any other way is sent
+   * unnamed, as its plans were custom ones anyway: its texts multiply (status × type × reference
+   * × time), and a prepared list statement holds 100–180 KiB of its connection's memory
+   * (pg_backend_memory_contexts), so kept, a tenant cycling through them would grow every
+   * pooled connection by hundreds of MiB.
    */
   private async bounded(
     where: string,
     params: unknown[],
     limit: number,
     offset: number,
+    kept: boolean,
     total = 'SELECT NULL AS total',
   ): Promise<{ page: Workflow[] | PageTooLarge; total: unknown; walks: number }> {
     const values = [...params];
-    const limitSql = WRITTEN_LIMITS.has(limit) ? String(limit) : `$${values.push(limit)}`;
-    const offsetSql = offset === 0 ? '' : ` OFFSET $${values.push(offset)}`;
+    const written = kept && offset === 0 && WRITTEN_LIMITS.has(limit);
+    const limitSql = written ? String(limit) : `$${values.push(limit)}`;
+    const offsetSql = written ? '' : ` OFFSET $${values.push(offset)}`;
     const rows = await this.m.query<unknown[][]>(
-      prepared(
+      (kept ? prepared : unnamed)(
         `WITH page AS MATERIALIZED (
            SELECT ${STORED_COLUMNS} FROM workflows WHERE ${where}
             ORDER BY created_at DESC, id DESC LIMIT ${limitSql}${offsetSql}),

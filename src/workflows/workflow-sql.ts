@@ -172,10 +172,11 @@ export interface WorkflowFilter {
 }
 
 /**
- * Filters over a short fixed list of values, written into the statement rather than passed:
- * the list's prepared statement may settle on a generic plan, made without its parameters,
- * which takes `status = $2` for a common status and walks the tenant's workflows newest first;
- * with the value written in, the plan knows how rare it is and reads its index.
+ * Filters over a short fixed list of values, written into the statement rather than passed: a
+ * generic plan, made without the parameters, takes `status = $2` for a common status and walks
+ * the tenant's workflows newest first; with the value written in, any plan knows how rare it is
+ * and reads its index. (A list so filtered is not kept prepared today: see
+ * WorkflowListsRepository.bounded.)
  */
 const WRITTEN_IN = { status: WORKFLOW_STATUSES, workflowType: WORKFLOW_TYPES } as const;
 

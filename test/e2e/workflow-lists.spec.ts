@@ -55,6 +55,15 @@ describe('workflows', () => {
       const first = await page('per_page=10').expect(200);
       expect(first.body).toMatchObject({ page: 1, per_page: 10, total: 25 });
       expect(first.body.workflows).toHaveLength(10);
+      // A listed workflow reads field for field as the workflow read alone (rows are read by
+      // position in the list and by name alone).
+      for (const listedOne of first.body.workflows.slice(0, 3)) {
+        const alone = await t
+          .http()
+          .get(`/internal/v1/instances/${inst}/workflows/${listedOne.id}`)
+          .set(key);
+        expect(listedOne).toEqual(alone.body);
+      }
       const all = [];
       for (let p = 1; p <= 3; p++)
         all.push(...(await page(`per_page=10&page=${p}`).expect(200)).body.workflows);
@@ -167,6 +176,40 @@ describe('workflows', () => {
             });
           }
         }
+      });
+
+      it('keeps only its everyday lists prepared, however a tenant varies filters and sizes', async () => {
+        const kept = await t.app.get(TenantDb).run(many.tenantId, async (m) => {
+          const read = lists();
+          for (let perPage = 1; perPage <= 30; perPage++) {
+            for (const page of [1, 2]) {
+              await read.page(many.tenantId, { status: 'active' }, page, perPage);
+              await read.page(many.tenantId, { workflowType: 'lead' }, page, perPage);
+              await read.page(many.tenantId, { reference: `R-${perPage}` }, page, perPage);
+              await read.page(many.tenantId, { dueBefore: new Date() }, page, perPage);
+              await read.page(many.tenantId, {}, page, perPage);
+            }
+          }
+          const rows = await m.query<{ statement: string }[]>(
+            `SELECT statement FROM pg_prepared_statements WHERE statement LIKE 'WITH page AS%'`,
+          );
+          return rows.map((r) => r.statement);
+        });
+        // Filtered by status, type, reference or time: sent unnamed, never kept.
+        expect(
+          kept.filter((sql) =>
+            /AND (status|workflow_type|reference) =|next_action_at <=/.test(sql),
+          ),
+        ).toEqual([]);
+        // Unfiltered: sizes 10 and 20 written in, any other size or page as parameters (other
+        // tests on this pooled connection may have kept the other written sizes, 50 and 100).
+        const limits = kept
+          .filter((sql) => /WHERE tenant_id = \$1\s+ORDER BY/.test(sql))
+          .map((sql) => /LIMIT (\S+?)[)\s]/.exec(sql)?.[1]);
+        expect(limits).toEqual(expect.arrayContaining(['$2', '10', '20']));
+        expect(limits.filter((limit) => !['$2', '10', '20', '50', '100'].includes(limit!))).toEqual(
+          [],
+        );
       });
 
       it('settles the default page on one generic plan rather than planning it on every run', async () => {
